@@ -1,0 +1,41 @@
+"""persona-testbed: census-grounded personas, DPF preference pairs and PERSONA Bench on any LM.
+
+Importing the package must not touch the network: litellm (imported lazily by DSPy) otherwise fetches its model
+cost map at import time, so the local copy is forced here, before anything imports it.
+"""
+
+import os
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+from persona.data import ATTRIBUTES, Persona, Prompt, load_embedded_prompts
+from persona.lm import DEFAULT_MODEL, ModelConfig, list_backends, make_lm
+from persona.metrics import Estimate, pass_rate
+from persona.programs import BenchItem, DPFPair, PersonalizedResponder, RevisionJudge, sample_personas
+from persona.runs import Manifest, RunResult, RunSpec, SpecError, load_spec, run
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ATTRIBUTES",
+    "DEFAULT_MODEL",
+    "BenchItem",
+    "DPFPair",
+    "Estimate",
+    "Manifest",
+    "ModelConfig",
+    "Persona",
+    "PersonalizedResponder",
+    "Prompt",
+    "RevisionJudge",
+    "RunResult",
+    "RunSpec",
+    "SpecError",
+    "list_backends",
+    "load_embedded_prompts",
+    "load_spec",
+    "make_lm",
+    "pass_rate",
+    "run",
+    "sample_personas",
+]

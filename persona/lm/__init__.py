@@ -1,0 +1,29 @@
+"""LM backends: the registry of model strings and the embedded llama.cpp provider."""
+
+from persona.lm.local import DEFAULT_MODEL, LocalModelError, provider
+from persona.lm.registry import (
+    Backend,
+    ModelConfig,
+    ModelStringError,
+    RoleLM,
+    current_role,
+    list_backends,
+    make_lm,
+    role_scope,
+    validate_model_string,
+)
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "Backend",
+    "LocalModelError",
+    "ModelConfig",
+    "ModelStringError",
+    "RoleLM",
+    "current_role",
+    "list_backends",
+    "make_lm",
+    "provider",
+    "role_scope",
+    "validate_model_string",
+]

@@ -1,0 +1,43 @@
+"""Accuracy with a bootstrap confidence interval."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import numpy as np
+from scipy import stats
+
+
+class Estimate(NamedTuple):
+    """A proportion with a two-sided confidence interval; NaN throughout when there is no data."""
+
+    value: float
+    low: float
+    high: float
+    n: int
+
+
+def pass_rate(passed: Sequence[bool], confidence: float = 0.95, resamples: int = 1000, seed: int = 0) -> Estimate:
+    """Share of passes with a percentile bootstrap CI (``scipy.stats.bootstrap``).
+
+    Percentile rather than BCa: BCa is undefined when every item agrees, which small runs often see.
+    Returns NaNs for an empty sequence and a zero-width interval when all items agree.
+    """
+    data = np.asarray(passed, dtype=float)
+    if data.size == 0:
+        return Estimate(math.nan, math.nan, math.nan, 0)
+    value = float(data.mean())
+    if np.all(data == data[0]):
+        return Estimate(value, value, value, int(data.size))
+    result = stats.bootstrap(
+        (data,),
+        np.mean,
+        confidence_level=confidence,
+        n_resamples=resamples,
+        method="percentile",
+        rng=np.random.default_rng(seed),
+    )
+    interval = result.confidence_interval
+    return Estimate(value, float(interval.low), float(interval.high), int(data.size))

@@ -1,0 +1,88 @@
+"""The run's LM cache: DSPy's disk cache, placed in the run dir, keyed on the endpoint too, counting per role."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections import defaultdict
+from collections.abc import Iterator
+from hashlib import sha256
+from pathlib import Path
+from typing import Any
+
+import dspy
+from dspy.clients.cache import Cache
+from pydantic import BaseModel
+
+from persona.lm import current_role
+
+UNTAGGED = "untagged"
+
+
+class CallCounts(BaseModel):
+    """Cache hits and misses for one role; every miss is one model invocation."""
+
+    hits: int = 0
+    misses: int = 0
+
+
+class RunCache(Cache):
+    """DSPy's two-level cache with two changes that replay needs.
+
+    DSPy leaves ``api_base`` out of its key, so two servers behind one model string would share answers; here the
+    endpoint joins the key (the key itself is a hash, and credentials never enter it). Lookups are counted per
+    role, which is how a manifest proves that a replay made zero model calls.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__(
+            enable_disk_cache=True,
+            enable_memory_cache=True,
+            disk_cache_dir=str(directory),
+            disk_size_limit_bytes=2**34,
+        )
+        self._counts: dict[str, CallCounts] = defaultdict(CallCounts)
+        self._counts_lock = threading.Lock()
+
+    def cache_key(self, request: dict[str, Any], ignored_args_for_cache_key: list[str] | None = None) -> str:
+        key = super().cache_key(request, ignored_args_for_cache_key)
+        endpoint = request.get("api_base") or request.get("base_url")
+        return sha256(f"{key}\0{endpoint}".encode()).hexdigest() if endpoint else key
+
+    def get(self, request: dict[str, Any], ignored_args_for_cache_key: list[str] | None = None) -> Any:
+        result = super().get(request, ignored_args_for_cache_key)
+        with self._counts_lock:
+            counts = self._counts[current_role() or UNTAGGED]
+            if result is None:
+                counts.misses += 1
+            else:
+                counts.hits += 1
+        return result
+
+    def counts(self) -> dict[str, CallCounts]:
+        with self._counts_lock:
+            return {role: counts.model_copy() for role, counts in sorted(self._counts.items())}
+
+    def close(self) -> None:
+        if hasattr(self.disk_cache, "close"):
+            self.disk_cache.close()
+
+
+@contextlib.contextmanager
+def run_cache(directory: Path) -> Iterator[RunCache]:
+    """Route every DSPy LM call in this process through a cache stored in ``directory``."""
+    cache = RunCache(directory)
+    namespace = vars(dspy)
+    with dspy._cache_lock:
+        # Read the attribute without triggering DSPy's lazy default cache in the home directory.
+        previous = namespace.get("cache")
+        namespace["cache"] = cache
+    try:
+        yield cache
+    finally:
+        with dspy._cache_lock:
+            if previous is None:
+                namespace.pop("cache", None)
+            else:
+                namespace["cache"] = previous
+        cache.close()

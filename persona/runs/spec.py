@@ -1,0 +1,88 @@
+"""Run specs: a TOML file, validated by pydantic, that names everything a run depends on."""
+
+from __future__ import annotations
+
+import tomllib
+from importlib.resources import files
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from persona.lm import ModelConfig
+
+Role = Literal["generator", "judge", "persona"]
+ROLES: tuple[Role, ...] = ("generator", "judge", "persona")
+OUTPUTS = Path("outputs")
+
+
+class SpecError(ValueError):
+    """A run spec that cannot be read or does not validate; the message names the file and the field."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PersonaSection(_Section):
+    source: Literal["acs12"] = "acs12"
+    n: int = Field(default=4, gt=0)
+    min_age: int = Field(default=18, ge=0)
+
+
+class PromptSection(_Section):
+    source: Literal["embedded"] = "embedded"
+    per_persona: int = Field(default=3, gt=0, description="prompts drawn independently for each persona")
+
+
+class BenchSection(_Section):
+    samples: int = Field(default=1, gt=0, description="answers drawn per item; >1 draws at `temperature`")
+    temperature: float = Field(default=0.7, gt=0.0, le=2.0)
+    confidence: float = Field(default=0.95, gt=0.0, lt=1.0)
+    resamples: int = Field(default=1000, gt=0)
+
+
+class RunSpec(_Section):
+    """Everything a run depends on. Equal specs over an equal cache give byte-identical results."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    seed: int = 0
+    out: Path | None = Field(default=None, description="run dir; default outputs/<name>")
+    personas: PersonaSection = PersonaSection()
+    prompts: PromptSection = PromptSection()
+    bench: BenchSection = BenchSection()
+    models: dict[Role, ModelConfig] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _every_role(self) -> RunSpec:
+        # A role left out runs on the embedded default; spelling it out keeps manifests explicit.
+        self.models = {role: self.models.get(role, ModelConfig()) for role in ROLES}
+        return self
+
+    def run_dir(self, out: Path | None = None) -> Path:
+        return out or self.out or OUTPUTS / self.name
+
+
+def _location(error: dict) -> str:
+    return ".".join(str(part) for part in error["loc"]) or "(top level)"
+
+
+def load_spec(path: Path | str) -> RunSpec:
+    """Read and validate a spec; every problem becomes one ``SpecError`` naming the file and field."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SpecError(f"{path}: no such run spec") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SpecError(f"{path}: not valid TOML ({exc})") from None
+    try:
+        return RunSpec.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{_location(e)}: {e['msg']}" for e in exc.errors())
+        raise SpecError(f"{path}: {problems}") from None
+
+
+def quickstart_spec_path() -> Path:
+    """The bundled quickstart spec (``runs/quickstart.toml`` in a checkout links to it)."""
+    return Path(str(files("persona.runs").joinpath("quickstart.toml")))

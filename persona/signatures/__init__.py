@@ -1,0 +1,15 @@
+"""DSPy signatures, one per LLM step. Instructions are written in this project's own words."""
+
+from persona.signatures.answer import AnswerWithoutPersona
+from persona.signatures.critique import CritiqueForPersona
+from persona.signatures.judge import JudgeNeedsRevision
+from persona.signatures.personalize import PersonalizedAnswer
+from persona.signatures.revision import ReviseForPersona
+
+__all__ = [
+    "AnswerWithoutPersona",
+    "CritiqueForPersona",
+    "JudgeNeedsRevision",
+    "PersonalizedAnswer",
+    "ReviseForPersona",
+]
