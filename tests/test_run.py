@@ -1,0 +1,90 @@
+"""End-to-end runs on the scripted provider: outputs, replay with zero calls, per-item failures."""
+
+import json
+
+import pandas as pd
+import pytest
+
+import fakes
+from persona.data import read_jsonl
+from persona.runs import RunSpec, run
+from persona.runs.execute import RESULT_FILES
+
+FAKE = {"model": "fake/model", "max_tokens": 64}
+
+
+def _spec(**overrides) -> RunSpec:
+    data = {
+        "name": "t",
+        "seed": 3,
+        "personas": {"n": 2},
+        "prompts": {"per_persona": 2},
+        "bench": {"samples": 2, "resamples": 200},
+        "models": {"generator": FAKE, "persona": FAKE, "judge": FAKE},
+    }
+    data.update(overrides)
+    return RunSpec.model_validate(data)
+
+
+def test_run_writes_every_result_and_replays_with_zero_calls(tmp_path, fake_provider):
+    first = run(_spec(), out=tmp_path)
+    cold_calls = len(fake_provider.calls)
+    first_bytes = {name: (tmp_path / name).read_bytes() for name in RESULT_FILES}
+
+    second = run(_spec(), out=tmp_path)
+    assert len(fake_provider.calls) == cold_calls  # nothing reached the backend
+    assert (
+        second.manifest.model_calls == 0
+        and second.manifest.cache_hits == first.manifest.model_calls + first.manifest.cache_hits
+    )
+    assert {name: (tmp_path / name).read_bytes() for name in RESULT_FILES} == first_bytes
+    assert second.manifest.files == first.manifest.files
+
+    # 2 personas x 2 prompts; DPF = 3 calls per item (answer, critique, revision); bench = 2 samples x 2 calls.
+    assert first.manifest.model_calls + first.manifest.cache_hits == 4 * 3 + 4 * 2 * 2
+    assert set(first.manifest.calls) == {"generator", "persona", "judge"}
+    assert first.manifest.calls["persona"].misses == 4
+
+
+def test_outputs_are_records_pandas_reads(tmp_path, fake_provider):
+    result = run(_spec(), out=tmp_path)
+    pairs = pd.read_json(tmp_path / "pairs.jsonl", lines=True)
+    bench = pd.read_json(tmp_path / "bench.jsonl", lines=True)
+    personas = read_jsonl(tmp_path / "personas.jsonl")
+    assert len(pairs) == 4 and pairs["error"].isna().all() and (pairs["chosen"] != pairs["rejected"]).all()
+    assert len(bench) == 8 and sorted(bench["sample"].unique()) == [0, 1]
+    assert set(pairs["persona_id"]) == {p["id"] for p in personas}
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["metrics"]["bench_pass_rate"]["n"] == 8
+    assert manifest["metrics"] == result.manifest.metrics
+    assert "PERSONA Bench" in (tmp_path / "report.md").read_text()
+
+
+def test_samples_differ_by_seed_and_are_cached_apart(tmp_path, fake_provider):
+    run(_spec(), out=tmp_path)
+    bench = pd.read_json(tmp_path / "bench.jsonl", lines=True)
+    for _, item in bench.groupby(["persona_id", "prompt_id"]):
+        assert item["answer"].nunique() == 2
+
+
+def test_a_failing_item_is_recorded_and_the_run_goes_on(tmp_path, fake_provider, monkeypatch):
+    from persona.data import prompts as prompt_module
+
+    original = prompt_module.load_embedded_prompts
+
+    def poisoned():
+        items = original()
+        return [items[0].model_copy(update={"text": f"{items[0].text} {fakes.FAIL_MARKER}"}), *items[1:]]
+
+    monkeypatch.setattr("persona.runs.execute.load_embedded_prompts", poisoned)
+    result = run(_spec(prompts={"per_persona": 30}, personas={"n": 1}, bench={"samples": 1}), out=tmp_path)
+    pairs = read_jsonl(tmp_path / "pairs.jsonl")
+    failed = [r for r in pairs if r["error"]]
+    assert len(failed) == 1 and fakes.FAIL_MARKER in failed[0]["error"] and failed[0]["chosen"] is None
+    assert result.manifest.failures == {"pairs.jsonl": 1, "bench.jsonl": 1}
+    assert result.manifest.metrics["bench_pass_rate"]["n"] == 29
+
+
+def test_too_many_prompts_per_persona_is_a_clear_error(tmp_path, fake_provider):
+    with pytest.raises(ValueError, match="exceeds the 30 prompts"):
+        run(_spec(prompts={"per_persona": 31}), out=tmp_path)
