@@ -4,11 +4,11 @@ import os
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-import dspy  # noqa: E402
-import pytest  # noqa: E402
-from dspy.clients.cache import Cache  # noqa: E402
+import dspy
+import pytest
+from dspy.clients.cache import Cache
 
-import fakes  # noqa: E402
+import fakes
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,102 @@
+"""Tokens/s of raw llama-cpp-python vs the same prompts through DSPy + litellm + the local provider.
+
+Same model instance, same prompts, same settings (temperature 0, fixed seed), so both paths generate the same
+tokens and the difference is the stack's own cost. The stack path goes through a fresh run cache, as runs do,
+so every call is a cache miss that is also written to disk.
+
+    .venv/bin/python benchmarks/lm_overhead.py [--rounds 3] [--max-tokens 128]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import tempfile
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+import persona  # noqa: F401  (sets LITELLM_LOCAL_MODEL_COST_MAP before litellm loads)
+from persona.data import load_embedded_prompts
+from persona.lm import ModelConfig, make_lm
+from persona.lm.local import DEFAULT_MODEL, load_model, resolve_model_path
+from persona.runs import run_cache
+
+
+def raw_round(prompts: list[str], max_tokens: int) -> tuple[float, int, list[str]]:
+    loaded = load_model(resolve_model_path(DEFAULT_MODEL))
+    tokens, texts = 0, []
+    start = time.perf_counter()
+    for prompt in prompts:
+        with loaded.lock:
+            out = loaded.llama.create_chat_completion(
+                messages=[{"role": "user", "content": prompt}], max_tokens=max_tokens, temperature=0.0, seed=0
+            )
+        tokens += out["usage"]["completion_tokens"]
+        texts.append(out["choices"][0]["message"]["content"])
+    return time.perf_counter() - start, tokens, texts
+
+
+def stack_round(prompts: list[str], max_tokens: int, cache_dir: Path) -> tuple[float, int, list[str]]:
+    lm = make_lm(ModelConfig(model=DEFAULT_MODEL, max_tokens=max_tokens, temperature=0.0), role="benchmark")
+    texts = []
+    with run_cache(cache_dir):
+        start = time.perf_counter()
+        for prompt in prompts:
+            texts.append(lm(messages=[{"role": "user", "content": prompt}], seed=0)[0])
+        elapsed = time.perf_counter() - start
+    tokens = sum(entry["usage"]["completion_tokens"] for entry in lm.history)
+    return elapsed, tokens, texts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--max-tokens", type=int, default=128)
+    args = parser.parse_args()
+    logging.getLogger("dspy.clients.lm").setLevel(logging.ERROR)  # truncation at max_tokens is intended here
+    prompts = [p.text for p in load_embedded_prompts()[:8]]
+
+    with tempfile.TemporaryDirectory() as tmp:
+        raw_round(prompts[:1], 8)  # load the model and warm both paths before timing
+        stack_round(prompts[:1], 8, Path(tmp) / "warmup")
+        totals = {"raw llama-cpp-python": [0.0, 0, 0], "DSPy + litellm + provider": [0.0, 0, 0]}
+        same = True
+        for i in range(args.rounds):  # alternate paths so drift in machine load hits both alike
+            raw_s, raw_tokens, raw_texts = raw_round(prompts, args.max_tokens)
+            stack_s, stack_tokens, stack_texts = stack_round(prompts, args.max_tokens, Path(tmp) / f"round{i}")
+            same &= raw_texts == stack_texts
+            for name, (s, t) in (
+                ("raw llama-cpp-python", (raw_s, raw_tokens)),
+                ("DSPy + litellm + provider", (stack_s, stack_tokens)),
+            ):
+                totals[name][0] += s
+                totals[name][1] += t
+                totals[name][2] += len(prompts)
+
+    table = Table(
+        title=f"LM overhead: {DEFAULT_MODEL}, {len(prompts)} prompts x {args.rounds} rounds, "
+        f"max_tokens={args.max_tokens}"
+    )
+    table.add_column("path", no_wrap=True)
+    for column in ("calls", "completion tokens", "seconds", "tokens/s", "ms/call"):
+        table.add_column(column, justify="right")
+    rates = {}
+    for name, (seconds, tokens, calls) in totals.items():
+        rates[name] = tokens / seconds
+        table.add_row(
+            name, str(calls), str(tokens), f"{seconds:.2f}", f"{rates[name]:.1f}", f"{1000 * seconds / calls:.1f}"
+        )
+    console = Console(width=120)
+    console.print(table)
+    (raw_s, _, calls), (stack_s, _, _) = totals.values()
+    console.print(
+        f"stack / raw tokens/s ratio: {rates['DSPy + litellm + provider'] / rates['raw llama-cpp-python']:.3f}"
+        f"; overhead {1000 * (stack_s - raw_s) / calls:.1f} ms per call; identical outputs: {same}"
+    )
+
+
+if __name__ == "__main__":
+    main()
