@@ -1,6 +1,10 @@
 """The embedded SmolLM2 model through litellm and DSPy, for real (offline, in-process)."""
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 import threading
 from typing import Literal
 
@@ -10,7 +14,7 @@ import pydantic
 import pytest
 
 from persona.lm import ModelConfig, make_lm, provider
-from persona.lm.local import DEFAULT_MODEL, _models, register
+from persona.lm.local import DEFAULT_MODEL, _models, register, resolve_model_path
 from persona.runs import RunSpec, run
 from persona.runs.execute import RESULT_FILES
 
@@ -111,6 +115,44 @@ def test_stop_and_max_tokens_are_honoured():
         model=DEFAULT_MODEL, messages=[{"role": "user", "content": "Tell me a story."}], max_tokens=7, temperature=0
     )
     assert response.usage.completion_tokens <= 7
+
+
+def test_any_gguf_file_runs_by_path(tmp_path):
+    copy = tmp_path / "my-model.gguf"
+    shutil.copyfile(resolve_model_path(DEFAULT_MODEL), copy)
+    lm = make_lm(ModelConfig(model=f"local/{copy}", max_tokens=8))
+    assert lm(messages=[{"role": "user", "content": "Say hello."}])[0]
+    assert any(path == copy for path in _models)
+
+
+NO_NETWORK_SCRIPT = """
+import socket
+
+def refuse(*args, **kwargs):
+    raise SystemExit(f"network access attempted: {args}")
+
+socket.socket.connect = refuse
+socket.create_connection = refuse
+
+import dspy
+import persona
+from persona.lm import ModelConfig, make_lm
+from persona.lm.adapter import DescribedJSONAdapter
+
+lm = make_lm(ModelConfig(max_tokens=16), role="generator")
+with dspy.context(lm=lm, adapter=DescribedJSONAdapter()):
+    print(dspy.Predict("question -> answer")(question="Is tea good?").answer is not None)
+"""
+
+
+def test_import_and_local_calls_open_no_network_connection(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "LITELLM_LOCAL_MODEL_COST_MAP"}  # the package must set it
+    env["DSPY_CACHEDIR"] = str(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-c", NO_NETWORK_SCRIPT], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().endswith("True")
 
 
 def test_real_run_replays_with_zero_invocations(tmp_path):

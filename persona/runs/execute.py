@@ -18,6 +18,7 @@ from persona.data.io import atomic_write_text, write_jsonl
 from persona.data.persona import Persona
 from persona.data.prompts import Prompt, load_embedded_prompts
 from persona.lm import make_lm
+from persona.lm.adapter import DescribedJSONAdapter
 from persona.metrics import Estimate, pass_rate
 from persona.programs import BenchItem, DPFPair, sample_personas
 from persona.runs.cache import CallCounts, run_cache
@@ -163,7 +164,7 @@ def run(
     items = plan_items(personas, load_embedded_prompts(), spec.prompts.per_persona, spec.seed)
     used_prompts = {item.prompt.id: item.prompt for item in items}
 
-    with run_cache(run_dir / "cache") as cache, dspy.context(adapter=dspy.JSONAdapter()):
+    with run_cache(run_dir / "cache") as cache, dspy.context(adapter=DescribedJSONAdapter()):
         pairs = _pair_records(items, DPFPair(generator=lms["generator"], critic=lms["persona"]), secrets, progress)
         bench = _bench_records(
             items, BenchItem(responder=lms["generator"], judge=lms["judge"]), spec, secrets, progress
