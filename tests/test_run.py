@@ -1,13 +1,14 @@
 """End-to-end runs on the scripted provider: outputs, replay with zero calls, per-item failures."""
 
 import json
+import shutil
 
 import pandas as pd
 import pytest
 
 import fakes
 from persona.data import read_jsonl
-from persona.runs import RunSpec, run
+from persona.runs import RunDirError, RunSpec, run
 from persona.runs.execute import RESULT_FILES
 
 FAKE = {"model": "fake/model", "max_tokens": 64}
@@ -31,14 +32,18 @@ def test_run_writes_every_result_and_replays_with_zero_calls(tmp_path, fake_prov
     cold_calls = len(fake_provider.calls)
     first_bytes = {name: (tmp_path / name).read_bytes() for name in RESULT_FILES}
 
-    second = run(_spec(), out=tmp_path)
-    assert len(fake_provider.calls) == cold_calls  # nothing reached the backend
-    assert (
-        second.manifest.model_calls == 0
-        and second.manifest.cache_hits == first.manifest.model_calls + first.manifest.cache_hits
-    )
+    second = run(_spec(), out=tmp_path)  # finished items come back from the item logs
+    assert second.manifest.resumed_items == {"pairs": 4, "bench": 4}
+    assert second.manifest.model_calls == 0 and second.manifest.cache_hits == 0
     assert {name: (tmp_path / name).read_bytes() for name in RESULT_FILES} == first_bytes
-    assert second.manifest.files == first.manifest.files
+
+    shutil.rmtree(tmp_path / "log")  # without the logs, every LM call replays from the cache
+    third = run(_spec(), out=tmp_path)
+    assert third.manifest.model_calls == 0
+    assert third.manifest.cache_hits == first.manifest.model_calls + first.manifest.cache_hits
+    assert len(fake_provider.calls) == cold_calls  # nothing reached the backend
+    assert {name: (tmp_path / name).read_bytes() for name in RESULT_FILES} == first_bytes
+    assert third.manifest.files == first.manifest.files
 
     # 2 personas x 2 prompts; DPF = 3 calls per item (answer, critique, revision); bench = 2 samples x 2 calls.
     assert first.manifest.model_calls + first.manifest.cache_hits == 4 * 3 + 4 * 2 * 2
@@ -80,9 +85,18 @@ def test_a_failing_item_is_recorded_and_the_run_goes_on(tmp_path, fake_provider,
     result = run(_spec(prompts={"per_persona": 30}, personas={"n": 1}, bench={"samples": 1}), out=tmp_path)
     pairs = read_jsonl(tmp_path / "pairs.jsonl")
     failed = [r for r in pairs if r["error"]]
-    assert len(failed) == 1 and fakes.FAIL_MARKER in failed[0]["error"] and failed[0]["chosen"] is None
+    assert len(failed) == 1 and failed[0]["chosen"] is None
+    assert failed[0]["error"]["type"] == "LMInvalidRequestError" and fakes.FAIL_MARKER in failed[0]["error"]["message"]
+    assert failed[0]["error"]["attempts"] == 1  # a 400 is not worth re-sending
     assert result.manifest.failures == {"pairs.jsonl": 1, "bench.jsonl": 1}
     assert result.manifest.metrics["bench_pass_rate"]["n"] == 29
+
+
+def test_a_run_dir_of_another_spec_is_refused(tmp_path, fake_provider):
+    run(_spec(), out=tmp_path)
+    with pytest.raises(RunDirError, match="holds results of a different spec"):
+        run(_spec(seed=4), out=tmp_path)
+    run(_spec(run={"concurrency": 3}), out=tmp_path)  # how to execute is not what to compute
 
 
 def test_too_many_prompts_per_persona_is_a_clear_error(tmp_path, fake_provider):

@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import functools
+import itertools
+import logging
 import os
 import re
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from typing import Any, NamedTuple
 
 import dspy
 import litellm
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from persona.lm import local
+from persona.lm.retry import backoff_delay, is_transient
+from persona.lm.secrets import SecretError, resolve_key
+
+logger = logging.getLogger(__name__)
 
 _current_role: ContextVar[str | None] = ContextVar("persona_lm_role", default=None)
 
@@ -73,10 +82,27 @@ class ModelConfig(BaseModel):
     model: str = local.DEFAULT_MODEL
     api_base: str | None = None
     api_key_env: str | None = Field(default=None, description="environment variable holding the API key")
+    api_key_command: str | None = Field(
+        default=None, description="command printing the API key, keyring-style (e.g. `pass show openai`)"
+    )
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
     max_tokens: int = Field(default=256, gt=0)
-    num_retries: int = Field(default=3, ge=0)
+    num_retries: int = Field(default=3, ge=0, description="re-sends on rate limits, 5xx, timeouts, resets")
+    timeout: float | None = Field(default=None, gt=0, description="seconds before a request counts as timed out")
+    max_concurrency: int | None = Field(default=None, gt=0, description="requests in flight for this role")
+    rpm: float | None = Field(default=None, gt=0, description="requests per minute sent to the backend")
+    response_schema: bool | None = Field(
+        default=None,
+        description="declare that the backend honours JSON-schema response_format (litellm cannot know this for "
+        "self-hosted models); None keeps litellm's own answer",
+    )
     extra: dict[str, Any] = Field(default_factory=dict, description="further litellm arguments, e.g. top_p")
+
+    @model_validator(mode="after")
+    def _one_key_source(self) -> ModelConfig:
+        if self.api_key_env and self.api_key_command:
+            raise ValueError("give api_key_env or api_key_command, not both")
+        return self
 
     @field_validator("model")
     @classmethod
@@ -100,19 +126,69 @@ class ModelConfig(BaseModel):
 
 
 class RoleLM(dspy.LM):
-    """A ``dspy.LM`` that tags its calls with a run role, so the cache can count calls per role."""
+    """A ``dspy.LM`` for one run role: tags its calls with the role, bounds how many are in flight, and re-sends
+    transient failures with backoff (DSPy's own retry loop is off, so attempts are counted and jittered here).
 
-    def __init__(self, model: str, *, role: str | None = None, **kwargs: Any) -> None:
-        super().__init__(model, **kwargs)
+    An exception that ends the call carries ``attempts``: how many times the request was sent.
+    """
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        role: str | None = None,
+        retries: int = 3,
+        max_concurrency: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(model, num_retries=0, **kwargs)
         self.role = role
+        self.retries = retries
+        self.max_concurrency = max_concurrency
+        self._slots = threading.BoundedSemaphore(max_concurrency) if max_concurrency else None
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state.pop("_slots", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        self._slots = threading.BoundedSemaphore(self.max_concurrency) if self.max_concurrency else None
+
+    def _with_retries(self, send: Callable[[], Any]) -> Any:
+        for attempt in itertools.count():
+            try:
+                with self._slots or contextlib.nullcontext():
+                    return send()
+            except Exception as exc:
+                if attempt >= self.retries or not is_transient(exc):
+                    exc.attempts = attempt + 1  # type: ignore[attr-defined]
+                    raise
+                delay = backoff_delay(attempt, getattr(exc, "retry_after", None))
+                logger.warning(
+                    "%s (%s): %s; retry %d in %.2fs", self.model, self.role, type(exc).__name__, attempt + 1, delay
+                )
+                time.sleep(delay)
+        raise AssertionError("unreachable")
+
+    # DSPy's adapters ask for these on every call and each answer is a litellm model-info lookup; they cannot
+    # change for a given model string, and at high concurrency the lookups cost more than the HTTP call itself.
+    @functools.cached_property
+    def supports_response_schema(self) -> bool:
+        return super().supports_response_schema
+
+    @functools.cached_property
+    def supported_params(self) -> set[str]:
+        return super().supported_params
+
+    @functools.cached_property
+    def supports_function_calling(self) -> bool:
+        return super().supports_function_calling
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         with role_scope(self.role):
-            return super().__call__(*args, **kwargs)
-
-    async def acall(self, *args: Any, **kwargs: Any) -> Any:
-        with role_scope(self.role):
-            return await super().acall(*args, **kwargs)
+            return self._with_retries(lambda: super(RoleLM, self).__call__(*args, **kwargs))
 
 
 def make_lm(config: ModelConfig | str, role: str | None = None) -> RoleLM:
@@ -121,21 +197,35 @@ def make_lm(config: ModelConfig | str, role: str | None = None) -> RoleLM:
         config = ModelConfig(model=config)
     if config.model.startswith(f"{local.PROVIDER}/"):
         local.register(config.model)
+    elif config.response_schema is not None:
+        litellm.register_model(
+            {
+                config.model: {
+                    "litellm_provider": config.model.partition("/")[0],
+                    "mode": "chat",
+                    "supports_response_schema": config.response_schema,
+                }
+            }
+        )
     kwargs: dict[str, Any] = {**config.extra}
     if config.api_base:
         kwargs["api_base"] = config.api_base
-    if config.api_key_env:
-        key = os.environ.get(config.api_key_env)
-        if not key:
-            raise ModelStringError(f"{config.model}: environment variable {config.api_key_env} is not set")
+    if config.timeout:
+        kwargs["timeout"] = config.timeout
+    try:
+        key = resolve_key(config.api_key_env, config.api_key_command)
+    except SecretError as exc:
+        raise ModelStringError(f"{config.model}: {exc}") from None
+    if key:
         kwargs["api_key"] = key
     return RoleLM(
         config.model,
         role=role,
+        retries=config.num_retries,
+        max_concurrency=config.max_concurrency,
         engine="litellm",
         temperature=config.temperature,
         max_tokens=config.max_tokens,
-        num_retries=config.num_retries,
         **kwargs,
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dspy
 
+from persona.programs.retrying import ReaskingPredict
 from persona.signatures import JudgeNeedsRevision, PersonalizedAnswer
 
 
@@ -19,7 +20,7 @@ class PersonalizedResponder(dspy.Module):
 
     def __init__(self, lm: dspy.LM | None = None) -> None:
         super().__init__()
-        self.respond = dspy.Predict(PersonalizedAnswer)
+        self.respond = ReaskingPredict(PersonalizedAnswer)
         self.respond.lm = lm
 
     def forward(self, question: str, persona: str, config: dict | None = None) -> dspy.Prediction:
@@ -38,7 +39,7 @@ class RevisionJudge(dspy.Module):
 
     def __init__(self, lm: dspy.LM | None = None) -> None:
         super().__init__()
-        self.judge = dspy.Predict(JudgeNeedsRevision)
+        self.judge = ReaskingPredict(JudgeNeedsRevision)
         self.judge.lm = lm
 
     def forward(self, question: str, persona: str, answer: str) -> dspy.Prediction:

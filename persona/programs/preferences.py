@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dspy
 
+from persona.programs.retrying import ReaskingPredict
 from persona.signatures import AnswerWithoutPersona, CritiqueForPersona, ReviseForPersona
 
 
@@ -21,9 +22,9 @@ class DPFPair(dspy.Module):
 
     def __init__(self, generator: dspy.LM | None = None, critic: dspy.LM | None = None) -> None:
         super().__init__()
-        self.answer = dspy.Predict(AnswerWithoutPersona)
-        self.critique = dspy.Predict(CritiqueForPersona)
-        self.revise = dspy.Predict(ReviseForPersona)
+        self.answer = ReaskingPredict(AnswerWithoutPersona)
+        self.critique = ReaskingPredict(CritiqueForPersona)
+        self.revise = ReaskingPredict(ReviseForPersona)
         self.answer.lm = self.revise.lm = generator
         self.critique.lm = critic or generator
 

@@ -1,22 +1,28 @@
 """Run specs, execution, manifests and the run-dir cache."""
 
 from persona.runs.cache import CallCounts, RunCache, run_cache
-from persona.runs.execute import RunResult, plan_items, run, summarize
+from persona.runs.execute import RunDirError, RunResult, plan_items, run, summarize
+from persona.runs.executor import ItemLog, LogCorruptError, StageResult, run_items
 from persona.runs.manifest import Manifest
 from persona.runs.spec import ROLES, RunSpec, SpecError, load_spec, quickstart_spec_path
 
 __all__ = [
     "ROLES",
     "CallCounts",
+    "ItemLog",
+    "LogCorruptError",
     "Manifest",
     "RunCache",
+    "RunDirError",
     "RunResult",
     "RunSpec",
     "SpecError",
+    "StageResult",
     "load_spec",
     "plan_items",
     "quickstart_spec_path",
     "run",
     "run_cache",
+    "run_items",
     "summarize",
 ]

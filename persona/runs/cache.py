@@ -15,6 +15,7 @@ from dspy.clients.cache import Cache
 from pydantic import BaseModel
 
 from persona.lm import current_role
+from persona.runs.limits import RateLimiter
 
 UNTAGGED = "untagged"
 
@@ -34,7 +35,7 @@ class RunCache(Cache):
     role, which is how a manifest proves that a replay made zero model calls.
     """
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, limiters: dict[str, RateLimiter] | None = None) -> None:
         super().__init__(
             enable_disk_cache=True,
             enable_memory_cache=True,
@@ -43,21 +44,39 @@ class RunCache(Cache):
         )
         self._counts: dict[str, CallCounts] = defaultdict(CallCounts)
         self._counts_lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._limiters = limiters or {}
 
     def cache_key(self, request: dict[str, Any], ignored_args_for_cache_key: list[str] | None = None) -> str:
-        key = super().cache_key(request, ignored_args_for_cache_key)
+        # How long we wait for an answer does not change the answer.
+        key = super().cache_key(request, [*(ignored_args_for_cache_key or []), "timeout"])
         endpoint = request.get("api_base") or request.get("base_url")
         return sha256(f"{key}\0{endpoint}".encode()).hexdigest() if endpoint else key
 
     def get(self, request: dict[str, Any], ignored_args_for_cache_key: list[str] | None = None) -> Any:
         result = super().get(request, ignored_args_for_cache_key)
+        role = current_role() or UNTAGGED
         with self._counts_lock:
-            counts = self._counts[current_role() or UNTAGGED]
+            counts = self._counts[role]
             if result is None:
                 counts.misses += 1
             else:
                 counts.hits += 1
+        if result is None and role in self._limiters:
+            self._limiters[role].wait()  # the caller sends this request to the backend next
         return result
+
+    def put(
+        self,
+        request: dict[str, Any],
+        value: Any,
+        ignored_args_for_cache_key: list[str] | None = None,
+        enable_memory_cache: bool = True,
+    ) -> None:
+        # Many writer threads make SQLite's busy handler sleep-and-retry, which caps throughput far below what the
+        # backend delivers; queueing writers on one lock costs each under a millisecond instead.
+        with self._write_lock:
+            super().put(request, value, ignored_args_for_cache_key, enable_memory_cache)
 
     def counts(self) -> dict[str, CallCounts]:
         with self._counts_lock:
@@ -69,9 +88,9 @@ class RunCache(Cache):
 
 
 @contextlib.contextmanager
-def run_cache(directory: Path) -> Iterator[RunCache]:
+def run_cache(directory: Path, limiters: dict[str, RateLimiter] | None = None) -> Iterator[RunCache]:
     """Route every DSPy LM call in this process through a cache stored in ``directory``."""
-    cache = RunCache(directory)
+    cache = RunCache(directory, limiters)
     namespace = vars(dspy)
     with dspy._cache_lock:
         # Read the attribute without triggering DSPy's lazy default cache in the home directory.

@@ -1,14 +1,20 @@
-"""Execute a run spec: personas -> prompts -> DPF pairs -> bench, with every LM call cached in the run dir."""
+"""Execute a run spec: personas -> prompts -> DPF pairs -> bench, every LM call cached and every item logged.
+
+A run dir holds the LM cache, one append log per stage and the result files. Running the same spec into it
+again resumes: finished items are read from the logs, unfinished ones run (their finished LM calls replay from
+the cache), and the result files are rebuilt in item order, byte for byte what an uninterrupted run writes.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
-import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple
 
 import dspy
 import numpy as np
@@ -22,16 +28,26 @@ from persona.lm.adapter import DescribedJSONAdapter
 from persona.metrics import Estimate, pass_rate
 from persona.programs import BenchItem, DPFPair, sample_personas
 from persona.runs.cache import CallCounts, run_cache
+from persona.runs.executor import ItemLog, StageResult, run_items
+from persona.runs.limits import RateLimiter
 from persona.runs.manifest import Manifest, ModelRecord, file_digest, git_revision, package_versions
 from persona.runs.spec import RunSpec
 
 RESULT_FILES = ("personas.jsonl", "prompts.jsonl", "pairs.jsonl", "bench.jsonl")
-T = TypeVar("T")
+FINGERPRINT = "spec.sha256"
+
+
+class RunDirError(ValueError):
+    """A run dir that holds the results of a different spec."""
 
 
 class Item(NamedTuple):
     persona: Persona
     prompt: Prompt
+
+    @property
+    def key(self) -> str:
+        return f"{self.persona.id}|{self.prompt.id}"
 
 
 class RunResult(NamedTuple):
@@ -51,73 +67,97 @@ def plan_items(personas: list[Persona], prompts: list[Prompt], per_persona: int,
     ]
 
 
-def _secrets(spec: RunSpec) -> list[str]:
-    return [os.environ[c.api_key_env] for c in spec.models.values() if c.api_key_env and os.environ.get(c.api_key_env)]
+class _Redact(logging.Filter):
+    """Blank out key values in log lines, whatever library produced them."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self.secrets = secrets
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        for secret in self.secrets:
+            message = message.replace(secret, "***")
+        record.msg, record.args = message, None
+        return True
 
 
-def _error(exc: Exception, secrets: list[str]) -> str:
-    message = f"{type(exc).__name__}: {exc}"
+def redact(text: str, secrets: list[str]) -> str:
     for secret in secrets:
-        message = message.replace(secret, "***")
-    return message
+        text = text.replace(secret, "***")
+    return text
 
 
-def _each(
-    items: list[Item], label: str, work: Callable[[Item], T], progress: Progress | None
-) -> Iterable[tuple[Item, T | Exception]]:
-    """Run ``work`` per item in order; an item that raises yields its exception instead of ending the run."""
-    task = progress.add_task(label, total=len(items)) if progress else None
-    for item in items:
-        try:
-            yield item, work(item)
-        except Exception as exc:
-            yield item, exc
-        if progress is not None and task is not None:
-            progress.advance(task)
+@contextlib.contextmanager
+def _run_log(path: Path, secrets: list[str]) -> Iterator[None]:
+    """Retries, failures and warnings of this run go to ``run.log`` in the run dir, with keys redacted."""
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(_Redact(secrets))
+    loggers = [logging.getLogger(name) for name in ("persona", "dspy", "LiteLLM")]
+    for logger in loggers:
+        logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeHandler(handler)
+        handler.close()
 
 
-def _pair_records(items: list[Item], program: DPFPair, secrets: list[str], progress: Progress | None) -> list[dict]:
-    records = []
-    for item, result in _each(
-        items, "preference pairs", lambda it: program(question=it.prompt.text, persona=it.persona.as_prompt()), progress
-    ):
-        record: dict[str, Any] = {"persona_id": item.persona.id, "prompt_id": item.prompt.id}
-        if isinstance(result, Exception):
-            record.update(chosen=None, rejected=None, critique=None, error=_error(result, secrets))
-        else:
-            record.update(chosen=result.chosen, rejected=result.rejected, critique=result.critique, error=None)
-        records.append(record)
-    return records
+def _check_run_dir(run_dir: Path, spec: RunSpec) -> None:
+    marker = run_dir / FINGERPRINT
+    fingerprint = spec.fingerprint()
+    if marker.exists() and marker.read_text().strip() != fingerprint:
+        raise RunDirError(
+            f"{run_dir} holds results of a different spec; give another --out, or delete it to start over"
+        )
+    run_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(marker, fingerprint + "\n")
 
 
-def _bench_records(
-    items: list[Item], program: BenchItem, spec: RunSpec, secrets: list[str], progress: Progress | None
-) -> list[dict]:
-    records = []
+def _pair_work(program: DPFPair) -> Any:
+    def work(item: Item) -> dict[str, Any]:
+        pair = program(question=item.prompt.text, persona=item.persona.as_prompt())
+        return {"chosen": pair.chosen, "rejected": pair.rejected, "critique": pair.critique}
 
-    def work(item: Item) -> dspy.Prediction:
-        return program(
+    return work
+
+
+def _bench_work(program: BenchItem, spec: RunSpec) -> Any:
+    def work(item: Item) -> dict[str, Any]:
+        result = program(
             question=item.prompt.text,
             persona=item.persona.as_prompt(),
             samples=spec.bench.samples,
             temperature=spec.bench.temperature,
         )
+        return {"samples": result.samples}
 
-    for item, result in _each(items, "bench", work, progress):
+    return work
+
+
+def pair_records(items: list[Item], stage: StageResult) -> list[dict[str, Any]]:
+    records = []
+    for item, entry in zip(items, stage.entries, strict=True):
         base = {"persona_id": item.persona.id, "prompt_id": item.prompt.id}
-        if isinstance(result, Exception):
-            records.append(
-                {
-                    **base,
-                    "sample": None,
-                    "answer": None,
-                    "critique": None,
-                    "passed": None,
-                    "error": _error(result, secrets),
-                }
-            )
+        if entry["ok"]:
+            records.append({**base, **entry["record"], "error": None})
         else:
-            records.extend({**base, **sample, "error": None} for sample in result.samples)
+            records.append({**base, "chosen": None, "rejected": None, "critique": None, "error": entry["error"]})
+    return records
+
+
+def bench_records(items: list[Item], stage: StageResult) -> list[dict[str, Any]]:
+    records = []
+    for item, entry in zip(items, stage.entries, strict=True):
+        base = {"persona_id": item.persona.id, "prompt_id": item.prompt.id}
+        if entry["ok"]:
+            records.extend({**base, **sample, "error": None} for sample in entry["record"]["samples"])
+        else:
+            records.append(
+                {**base, "sample": None, "answer": None, "critique": None, "passed": None, "error": entry["error"]}
+            )
     return records
 
 
@@ -135,7 +175,7 @@ def summarize(pairs: list[dict], bench: list[dict], spec: RunSpec) -> dict[str, 
             pass_rate(judged, confidence=spec.bench.confidence, resamples=spec.bench.resamples, seed=spec.seed)
         ),
         "bench_confidence": spec.bench.confidence,
-        "bench_failures": len(bench) - len(judged),
+        "bench_failures": sum(r["error"] is not None for r in bench),
         "pairs_built": len(built),
         "pairs_failed": len(pairs) - len(built),
         "pairs_chosen_shorter": shorter,
@@ -143,34 +183,74 @@ def summarize(pairs: list[dict], bench: list[dict], spec: RunSpec) -> dict[str, 
 
 
 def run(
-    spec: RunSpec, out: Path | None = None, spec_path: Path | None = None, progress: Progress | None = None
+    spec: RunSpec,
+    out: Path | None = None,
+    spec_path: Path | None = None,
+    progress: Progress | None = None,
+    concurrency: int | None = None,
+    max_failures: int | None = None,
 ) -> RunResult:
-    """Execute ``spec`` into its run dir. Re-running the same spec replays every LM call from the run's cache.
+    """Execute ``spec`` into its run dir, resuming whatever an earlier, interrupted run of it finished.
 
     Args:
         spec: the validated run spec.
         out: run dir, overriding ``spec.out`` (default ``outputs/<name>``).
         spec_path: where the spec came from, recorded in the manifest.
         progress: a rich ``Progress`` to report on; None runs silently.
+        concurrency: items in flight, overriding ``spec.run.concurrency``.
+        max_failures: failed items after which no new item starts, overriding ``spec.run.max_failures``.
     """
     clock = time.perf_counter()
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    concurrency = concurrency or spec.run.concurrency
+    max_failures = max_failures or spec.run.max_failures
     run_dir = spec.run_dir(out)
-    run_dir.mkdir(parents=True, exist_ok=True)
     lms = {role: make_lm(config, role) for role, config in spec.models.items()}
-    secrets = _secrets(spec)
+    secrets = [key for lm in lms.values() if (key := lm.kwargs.get("api_key"))]
+    limiters = {role: RateLimiter(c.rpm) for role, c in spec.models.items() if c.rpm}
 
     personas = sample_personas(spec.personas.n, seed=spec.seed, min_age=spec.personas.min_age)
     items = plan_items(personas, load_embedded_prompts(), spec.prompts.per_persona, spec.seed)
     used_prompts = {item.prompt.id: item.prompt for item in items}
+    _check_run_dir(run_dir, spec)
 
-    with run_cache(run_dir / "cache") as cache, dspy.context(adapter=DescribedJSONAdapter()):
-        pairs = _pair_records(items, DPFPair(generator=lms["generator"], critic=lms["persona"]), secrets, progress)
-        bench = _bench_records(
-            items, BenchItem(responder=lms["generator"], judge=lms["judge"]), spec, secrets, progress
+    stages: dict[str, StageResult] = {}
+    common = {
+        "key": lambda item: item.key,
+        "concurrency": concurrency,
+        "progress": progress,
+        "describe_error": lambda exc: redact(str(exc), secrets),
+    }
+    with (
+        _run_log(run_dir / "run.log", secrets),
+        run_cache(run_dir / "cache", limiters) as cache,
+        dspy.context(adapter=DescribedJSONAdapter()),
+    ):
+        dpf = DPFPair(generator=lms["generator"], critic=lms["persona"])
+        stages["pairs"] = run_items(
+            items,
+            work=_pair_work(dpf),
+            log=ItemLog(run_dir / "log" / "pairs.jsonl"),
+            label="preference pairs",
+            max_failures=max_failures,
+            **common,
         )
+        remaining = None if max_failures is None else max(1, max_failures - stages["pairs"].failed)
+        if not stages["pairs"].aborted:
+            bench = BenchItem(responder=lms["generator"], judge=lms["judge"])
+            stages["bench"] = run_items(
+                items,
+                work=_bench_work(bench, spec),
+                log=ItemLog(run_dir / "log" / "bench.jsonl"),
+                label="bench",
+                max_failures=remaining,
+                **common,
+            )
         counts = cache.counts()
 
+    aborted = any(stage.aborted for stage in stages.values()) or "bench" not in stages
+    pairs = pair_records(items, stages["pairs"])
+    bench = bench_records(items, stages["bench"]) if "bench" in stages else []
     write_jsonl(run_dir / "personas.jsonl", (p.model_dump() for p in personas))
     write_jsonl(run_dir / "prompts.jsonl", (p.model_dump() for p in sorted(used_prompts.values(), key=lambda p: p.id)))
     write_jsonl(run_dir / "pairs.jsonl", pairs)
@@ -184,10 +264,13 @@ def run(
         packages=package_versions(),
         models={role: ModelRecord(model=c.model, args=c.lm_args()) for role, c in spec.models.items()},
         seed=spec.seed,
+        concurrency=concurrency,
         calls=counts,
         model_calls=sum(c.misses for c in counts.values()),
         cache_hits=sum(c.hits for c in counts.values()),
         failures={"pairs.jsonl": metrics["pairs_failed"], "bench.jsonl": metrics["bench_failures"]},
+        resumed_items={name: stage.resumed for name, stage in stages.items()},
+        aborted=aborted,
         wall_time_s=round(time.perf_counter() - clock, 3),
         started_at=started_at,
         files={name: file_digest(run_dir / name) for name in RESULT_FILES},
@@ -212,6 +295,10 @@ def render_report(manifest: Manifest, n_personas: int, n_items: int) -> str:
         f"{n_personas} personas x {manifest.spec['prompts']['per_persona']} prompts = {n_items} items; "
         f"seed {manifest.seed}.",
         "",
+    ]
+    if manifest.aborted:
+        lines += ["**The run stopped early at its failure limit; unstarted items are recorded as NotRun.**", ""]
+    lines += [
         "## PERSONA Bench (judge: needs no revision = pass)",
         "",
         f"| pass rate | {level}% CI | judged answers | judge/answer failures |",

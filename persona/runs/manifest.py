@@ -29,10 +29,13 @@ class Manifest(BaseModel):
     packages: dict[str, str | None]
     models: dict[str, ModelRecord]
     seed: int
+    concurrency: int
     calls: dict[str, CallCounts] = Field(description="LM cache lookups per role; misses are model invocations")
     model_calls: int
     cache_hits: int
-    failures: dict[str, int] = Field(description="items that raised, per result file")
+    failures: dict[str, int] = Field(description="failed or unstarted items, per result file")
+    resumed_items: dict[str, int] = Field(description="items per stage already finished by an earlier run")
+    aborted: bool = Field(description="the run stopped starting items at its failure limit")
     wall_time_s: float
     started_at: str
     files: dict[str, str] = Field(description="result file -> sha256 of its bytes")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import tomllib
 from importlib.resources import files
 from pathlib import Path
@@ -42,6 +44,13 @@ class BenchSection(_Section):
     resamples: int = Field(default=1000, gt=0)
 
 
+class RunSection(_Section):
+    """How to execute, not what to compute: changing it never changes results or invalidates a run dir."""
+
+    concurrency: int = Field(default=4, gt=0, description="items in flight at once")
+    max_failures: int | None = Field(default=None, gt=0, description="stop starting items after this many fail")
+
+
 class RunSpec(_Section):
     """Everything a run depends on. Equal specs over an equal cache give byte-identical results."""
 
@@ -51,6 +60,7 @@ class RunSpec(_Section):
     personas: PersonaSection = PersonaSection()
     prompts: PromptSection = PromptSection()
     bench: BenchSection = BenchSection()
+    run: RunSection = RunSection()
     models: dict[Role, ModelConfig] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -60,7 +70,15 @@ class RunSpec(_Section):
         return self
 
     def run_dir(self, out: Path | None = None) -> Path:
-        return out or self.out or OUTPUTS / self.name
+        return Path(out or self.out or OUTPUTS / self.name)
+
+    def fingerprint(self) -> str:
+        """Hash of everything that determines results (not where they go, nor how they are executed)."""
+        content = self.model_dump(mode="json", exclude={"out", "run"})
+        for config in content["models"].values():
+            for operational in ("num_retries", "timeout", "max_concurrency", "rpm", "api_key_env", "api_key_command"):
+                config.pop(operational, None)
+        return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 
 def _location(error: dict) -> str:

@@ -1,0 +1,157 @@
+"""Run items concurrently, commit each finished item to an append log, and resume from that log after a crash."""
+
+from __future__ import annotations
+
+import contextvars
+import hashlib
+import json
+import os
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from pathlib import Path
+from typing import Any, NamedTuple, TypeVar
+
+from rich.progress import Progress
+
+T = TypeVar("T")
+
+
+class LogCorruptError(ValueError):
+    """An item log damaged somewhere other than its last line, which a crash cannot explain."""
+
+
+def _digest(key: str, entry: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps([key, entry], sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
+
+
+class ItemLog:
+    """Append-only JSONL of finished items, one ``{"key", "entry", "sha"}`` line each.
+
+    Each line is written whole and flushed, so a killed process leaves at most one torn last line; its checksum
+    fails, it is cut off on load, and that item simply runs again. (Flushing hands the line to the OS, which
+    survives the process; ``close`` fsyncs for the machine's sake.) Later lines for a key supersede earlier ones,
+    which is how a failed item retried on resume replaces its failure.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._handle: Any = None
+
+    def load(self) -> dict[str, dict[str, Any]]:
+        entries: dict[str, dict[str, Any]] = {}
+        if not self.path.exists():
+            return entries
+        offset = 0
+        with open(self.path, "rb") as handle:
+            lines = handle.readlines()
+        for number, raw in enumerate(lines, start=1):
+            if not raw.endswith(b"\n"):  # written in one call with its newline, so only a crash leaves this
+                with open(self.path, "r+b") as handle:
+                    handle.truncate(offset)
+                break
+            try:
+                line = json.loads(raw)
+                valid = line["sha"] == _digest(line["key"], line["entry"])
+            except (ValueError, KeyError, TypeError):
+                valid = False
+            if not valid:
+                raise LogCorruptError(f"{self.path}:{number}: damaged record (checksum or JSON)")
+            entries[line["key"]] = line["entry"]
+            offset += len(raw)
+        return entries
+
+    def append(self, key: str, entry: dict[str, Any]) -> None:
+        line = json.dumps({"key": key, "entry": entry, "sha": _digest(key, entry)}, ensure_ascii=False) + "\n"
+        with self._lock:
+            if self._handle is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._handle = open(self.path, "a", encoding="utf-8")
+            self._handle.write(line)
+            self._handle.flush()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._handle is not None:
+                self._handle.flush()
+                os.fsync(self._handle.fileno())
+                self._handle.close()
+                self._handle = None
+
+
+class ItemFailure(NamedTuple):
+    type: str
+    message: str
+    attempts: int
+
+
+class StageResult(NamedTuple):
+    entries: list[dict[str, Any]]  # in item order: {"ok": True, "record": {...}} or {"ok": False, "error": {...}}
+    failed: int
+    not_run: int  # items left unstarted because the stage aborted
+    resumed: int  # items already finished in the log before this run
+    aborted: bool
+
+
+NOT_RUN = {"ok": False, "error": ItemFailure("NotRun", "the run stopped at max_failures first", 0)._asdict()}
+
+
+def run_items(
+    items: Sequence[T],
+    *,
+    key: Callable[[T], str],
+    work: Callable[[T], dict[str, Any]],
+    log: ItemLog,
+    concurrency: int = 1,
+    label: str = "items",
+    progress: Progress | None = None,
+    max_failures: int | None = None,
+    describe_error: Callable[[BaseException], str] = str,
+) -> StageResult:
+    """Run ``work`` over ``items`` with at most ``concurrency`` in flight; output order is item order.
+
+    Items already finished in ``log`` are skipped (failed ones run again). A raising item becomes a failure
+    record instead of ending the run; once ``max_failures`` items have failed, no new item starts and the stage
+    returns ``aborted``. Each item runs in a copy of the caller's context, so DSPy settings reach the workers.
+    """
+    keys = [key(item) for item in items]
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"{label}: item keys are not unique")
+    done = {k: e for k, e in log.load().items() if e.get("ok")}
+    resumed = len(done)
+    pending = iter([(k, item) for k, item in zip(keys, items, strict=True) if k not in done])
+    task = progress.add_task(label, total=len(items), completed=resumed) if progress else None
+    context = contextvars.copy_context()
+    failed = 0
+    aborted = False
+
+    def attempt(item_key: str, item: T) -> tuple[str, dict[str, Any]]:
+        try:
+            entry: dict[str, Any] = {"ok": True, "record": context.copy().run(work, item)}
+        except Exception as exc:
+            failure = ItemFailure(type(exc).__name__, describe_error(exc), getattr(exc, "attempts", 1))
+            entry = {"ok": False, "error": failure._asdict()}
+        log.append(item_key, entry)
+        return item_key, entry
+
+    try:
+        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=f"persona-{label}") as pool:
+            in_flight: set[Future[tuple[str, dict[str, Any]]]] = set()
+            while True:
+                while not aborted and len(in_flight) < concurrency and (nxt := next(pending, None)) is not None:
+                    in_flight.add(pool.submit(attempt, *nxt))
+                if not in_flight:
+                    break
+                finished, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    item_key, entry = future.result()
+                    done[item_key] = entry
+                    failed += not entry["ok"]
+                    if progress is not None and task is not None:
+                        progress.advance(task)
+                aborted = aborted or (max_failures is not None and failed >= max_failures)
+    finally:
+        log.close()
+    entries = [done.get(k, NOT_RUN) for k in keys]
+    return StageResult(entries, failed, sum(k not in done for k in keys), resumed, aborted)
