@@ -7,11 +7,21 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
+from rich.text import Text
 
 from persona.lm import LocalModelError, ModelStringError, list_backends
-from persona.runs import RunResult, SpecError, load_spec, quickstart_spec_path, run
+from persona.runs import LogCorruptError, RunDirError, RunResult, SpecError, load_spec, quickstart_spec_path, run
 
 app = typer.Typer(
     help="persona-testbed: census-grounded personas, DPF preference pairs and PERSONA Bench on any LM.",
@@ -31,11 +41,29 @@ def _fail(message: str) -> None:
     raise typer.Exit(code=2)
 
 
+ConcurrencyOption = Annotated[
+    int | None, typer.Option("--concurrency", min=1, help="Items in flight (default: the spec's run.concurrency).")
+]
+MaxFailuresOption = Annotated[
+    int | None, typer.Option("--max-failures", min=1, help="Stop starting items once this many have failed.")
+]
+EXIT_FAILED_ITEMS = 1
+EXIT_ABORTED = 3
+
+
+class RateColumn(ProgressColumn):
+    """Items per second, which rich's stock columns only show for bytes."""
+
+    def render(self, task: Task) -> Text:
+        return Text(f"{task.speed:.1f}/s" if task.speed else "-/s", style="progress.data.speed")
+
+
 def _progress() -> Progress:
     return Progress(
         TextColumn("{task.description:<17}"),
         BarColumn(),
         MofNCompleteColumn(),
+        RateColumn(),
         TimeElapsedColumn(),
         TextColumn("eta"),
         TimeRemainingColumn(),
@@ -43,12 +71,19 @@ def _progress() -> Progress:
     )
 
 
-def _run_spec(spec_path: Path, out: Path | None) -> RunResult:
+def _run_spec(spec_path: Path, out: Path | None, concurrency: int | None, max_failures: int | None) -> RunResult:
     try:
         spec = load_spec(spec_path)
         with _progress() as progress:
-            result = run(spec, out=out, spec_path=spec_path, progress=progress)
-    except (SpecError, ModelStringError, LocalModelError) as exc:
+            result = run(
+                spec,
+                out=out,
+                spec_path=spec_path,
+                progress=progress,
+                concurrency=concurrency,
+                max_failures=max_failures,
+            )
+    except (SpecError, ModelStringError, LocalModelError, RunDirError, LogCorruptError) as exc:
         _fail(str(exc))
     manifest = result.manifest
     rate = manifest.metrics["bench_pass_rate"]
@@ -58,9 +93,13 @@ def _run_spec(spec_path: Path, out: Path | None) -> RunResult:
         f"{manifest.model_calls} model calls, {manifest.cache_hits} cache hits, {manifest.wall_time_s:.1f} s"
     )
     failed = sum(manifest.failures.values())
-    if failed:
-        console.print(f"[yellow]{failed} items failed; see the error field in the JSONL files[/]")
     console.print(f"results in [cyan]{result.run_dir}[/] (report.md, manifest.json)")
+    if manifest.aborted:
+        errors.print(f"[bold red]stopped early:[/] {failed} items failed or never ran (limit reached)")
+        raise typer.Exit(code=EXIT_ABORTED)
+    if failed:
+        errors.print(f"[yellow]{failed} items failed[/]; see their error field in the JSONL files and run.log")
+        raise typer.Exit(code=EXIT_FAILED_ITEMS)
     return result
 
 
@@ -68,15 +107,23 @@ def _run_spec(spec_path: Path, out: Path | None) -> RunResult:
 def run_command(
     spec: Annotated[Path, typer.Argument(help="Run spec (TOML), e.g. runs/quickstart.toml.")],
     out: OutOption = None,
+    concurrency: ConcurrencyOption = None,
+    max_failures: MaxFailuresOption = None,
 ) -> None:
-    """Execute a run spec: personas, prompts, DPF pairs and bench results, all cached in the run dir."""
-    _run_spec(spec, out)
+    """Execute a run spec: personas, prompts, DPF pairs and bench results, all cached in the run dir.
+
+    Running it again into the same run dir resumes an interrupted run. Exit code 0: every item succeeded;
+    1: some items failed (each recorded with its error); 2: bad input; 3: stopped at --max-failures.
+    """
+    _run_spec(spec, out, concurrency, max_failures)
 
 
 @app.command()
-def quickstart(out: OutOption = None) -> None:
+def quickstart(
+    out: OutOption = None, concurrency: ConcurrencyOption = None, max_failures: MaxFailuresOption = None
+) -> None:
     """Run the bundled quickstart spec on the embedded SmolLM2-135M model."""
-    _run_spec(quickstart_spec_path(), out)
+    _run_spec(quickstart_spec_path(), out, concurrency, max_failures)
 
 
 @app.command()

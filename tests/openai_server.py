@@ -51,6 +51,8 @@ class Faults:
 class Stats:
     received: int = 0
     answered: int = 0
+    in_flight: int = 0
+    peak_in_flight: int = 0
     faults: Counter = field(default_factory=Counter)
     answered_by_request: Counter = field(default_factory=Counter)
 
@@ -104,6 +106,14 @@ class FakeOpenAI:
         return f"http://127.0.0.1:{self.port}/v1"
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
+        self.stats.in_flight += 1
+        self.stats.peak_in_flight = max(self.stats.peak_in_flight, self.stats.in_flight)
+        try:
+            return await self._answer(request)
+        finally:
+            self.stats.in_flight -= 1
+
+    async def _answer(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
         self.stats.received += 1
         self.api_keys[request.headers.get("Authorization", "")] += 1
@@ -111,8 +121,10 @@ class FakeOpenAI:
         if fault:
             self.stats.faults[fault] += 1
         await asyncio.sleep(self.latency)
-        if fault == "timeout":
-            await asyncio.sleep(3600)
+        if fault == "timeout":  # hold the request until the client gives up on it
+            while request.transport is not None and not request.transport.is_closing() and self._loop is not None:
+                await asyncio.sleep(0.02)
+            return web.Response(status=499)
         while self.frozen:
             await asyncio.sleep(0.01)
         if fault == "rate_limit":
@@ -177,7 +189,8 @@ class FakeOpenAI:
         if self._loop is None:
             return
         if self._runner is not None:
-            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+            with contextlib.suppress(TimeoutError):
+                asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         if self._thread is not None:
             self._thread.join(10)

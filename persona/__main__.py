@@ -1,0 +1,5 @@
+"""`python -m persona` is the `persona` command."""
+
+from persona.cli import app
+
+app()
