@@ -220,6 +220,9 @@ class LocalProvider(CustomLLM):
             if bounded is not None:
                 request["response_format"] = {"type": "json_object", **({"schema": bounded} if bounded else {})}
             with loaded.lock:
+                # Reusing the previous call's KV prefix changes how the prompt is batched, which can flip
+                # near-ties: each answer must depend on its own request only, not on what ran before it.
+                loaded.llama.reset()
                 raw = loaded.llama.create_chat_completion(**request)
             with self._count_lock:
                 self.invocations += 1
