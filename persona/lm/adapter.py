@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import dspy
 from dspy.adapters.utils import get_annotation_name
 from dspy.signatures.signature import Signature
@@ -14,6 +16,21 @@ class DescribedJSONAdapter(dspy.JSONAdapter):
     them nothing to copy. The JSON schema sent as ``response_format`` (grammar-enforced on local models) still
     fixes the structure, and parsing is JSONAdapter's own.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._formats: dict[tuple[type[Signature], str], Any] = {}
+
+    def _prepare_response_format(self, lm: Any, lm_kwargs: dict[str, Any], signature: type[Signature]) -> None:
+        # JSONAdapter builds a fresh pydantic model for the schema on every call; one per signature and model is
+        # enough, and at hundreds of calls a second that rebuild is a measurable share of the CPU.
+        key = (signature, lm.model)
+        if key not in self._formats:
+            probe: dict[str, Any] = {}
+            super()._prepare_response_format(lm, probe, signature)
+            self._formats[key] = probe.get("response_format")
+        if self._formats[key] is not None:
+            lm_kwargs["response_format"] = self._formats[key]
 
     def format_field_structure(self, signature: type[Signature]) -> str:
         inputs = ", ".join(f"`[[ ## {name} ## ]]`" for name in signature.input_fields)

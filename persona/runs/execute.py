@@ -224,7 +224,8 @@ def run(
     with (
         _run_log(run_dir / "run.log", secrets),
         run_cache(run_dir / "cache", limiters) as cache,
-        dspy.context(adapter=DescribedJSONAdapter()),
+        # Per-call history is for interactive inspection; a batch run keeps its record in the logs instead.
+        dspy.context(adapter=DescribedJSONAdapter(), disable_history=True),
     ):
         dpf = DPFPair(generator=lms["generator"], critic=lms["persona"])
         stages["pairs"] = run_items(
