@@ -2,7 +2,7 @@
 
 For each concurrency C the engine runs N items, one LM call each (a DSPy predictor through the described-JSON
 adapter, the run cache and the executor), against a server answering after a fixed latency L; raw litellm sends
-the same number of requests of the same shape with ``litellm.acompletion`` at the same concurrency. The ideal is
+the very same requests (same messages, same schema) with ``litellm.acompletion`` at the same concurrency. The ideal is
 C / L calls per second. The server runs in its own process, as a remote backend would.
 
     .venv/bin/python benchmarks/throughput.py [--latency 0.2] [--concurrency 1 4 16 64] [--quickstart]
@@ -82,8 +82,14 @@ def engine_rate(base_url: str, concurrency: int, calls: int, tag: str) -> float:
 
 
 def raw_rate(base_url: str, concurrency: int, calls: int, tag: str) -> float:
+    """The engine's exact requests (same messages and schema, formatted by the same adapter), sent bare."""
     import litellm
 
+    from persona.lm.adapter import DescribedJSONAdapter
+    from persona.signatures import AnswerWithoutPersona
+
+    adapter = DescribedJSONAdapter()
+    requests = [adapter.format(AnswerWithoutPersona, [], {"question": f"{tag} question {i}?"}) for i in range(calls)]
     schema = {
         "type": "json_schema",
         "json_schema": {
@@ -101,21 +107,18 @@ def raw_rate(base_url: str, concurrency: int, calls: int, tag: str) -> float:
     async def main() -> float:
         gate = asyncio.Semaphore(concurrency)
 
-        async def one(i: int) -> None:
+        async def one(messages: list[dict]) -> None:
             async with gate:
                 await litellm.acompletion(
                     model="openai/bench",
                     api_base=base_url,
                     api_key="sk-bench",
-                    messages=[
-                        {"role": "system", "content": "Answer briefly."},
-                        {"role": "user", "content": f"{tag}{i}?"},
-                    ],
+                    messages=messages,
                     response_format=schema,
                 )
 
         start = time.perf_counter()
-        await asyncio.gather(*(one(i) for i in range(calls)))
+        await asyncio.gather(*(one(messages) for messages in requests))
         return calls / (time.perf_counter() - start)
 
     return asyncio.run(main())
