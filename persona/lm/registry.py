@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-import functools
 import itertools
 import logging
 import os
@@ -171,20 +170,6 @@ class RoleLM(dspy.LM):
                 )
                 time.sleep(delay)
         raise AssertionError("unreachable")
-
-    # DSPy's adapters ask for these on every call and each answer is a litellm model-info lookup; they cannot
-    # change for a given model string, and at high concurrency the lookups cost more than the HTTP call itself.
-    @functools.cached_property
-    def supports_response_schema(self) -> bool:
-        return super().supports_response_schema
-
-    @functools.cached_property
-    def supported_params(self) -> set[str]:
-        return super().supported_params
-
-    @functools.cached_property
-    def supports_function_calling(self) -> bool:
-        return super().supports_function_calling
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         with role_scope(self.role):

@@ -11,7 +11,7 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -75,10 +75,7 @@ class _Redact(logging.Filter):
         self.secrets = secrets
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        for secret in self.secrets:
-            message = message.replace(secret, "***")
-        record.msg, record.args = message, None
+        record.msg, record.args = redact(record.getMessage(), self.secrets), None
         return True
 
 
@@ -137,27 +134,20 @@ def _bench_work(program: BenchItem, spec: RunSpec) -> Any:
     return work
 
 
-def pair_records(items: list[Item], stage: StageResult) -> list[dict[str, Any]]:
+def stage_records(
+    items: list[Item],
+    stage: StageResult,
+    rows: Callable[[dict[str, Any]], list[dict[str, Any]]],
+    fields: tuple[str, ...],
+) -> list[dict[str, Any]]:
+    """Result rows in item order: ``rows`` of each finished item, or one row of nulls carrying a failure's error."""
     records = []
     for item, entry in zip(items, stage.entries, strict=True):
         base = {"persona_id": item.persona.id, "prompt_id": item.prompt.id}
         if entry["ok"]:
-            records.append({**base, **entry["record"], "error": None})
+            records.extend({**base, **row, "error": None} for row in rows(entry["record"]))
         else:
-            records.append({**base, "chosen": None, "rejected": None, "critique": None, "error": entry["error"]})
-    return records
-
-
-def bench_records(items: list[Item], stage: StageResult) -> list[dict[str, Any]]:
-    records = []
-    for item, entry in zip(items, stage.entries, strict=True):
-        base = {"persona_id": item.persona.id, "prompt_id": item.prompt.id}
-        if entry["ok"]:
-            records.extend({**base, **sample, "error": None} for sample in entry["record"]["samples"])
-        else:
-            records.append(
-                {**base, "sample": None, "answer": None, "critique": None, "passed": None, "error": entry["error"]}
-            )
+            records.append({**base, **dict.fromkeys(fields), "error": entry["error"]})
     return records
 
 
@@ -250,8 +240,14 @@ def run(
         counts = cache.counts()
 
     aborted = any(stage.aborted for stage in stages.values()) or "bench" not in stages
-    pairs = pair_records(items, stages["pairs"])
-    bench = bench_records(items, stages["bench"]) if "bench" in stages else []
+    pairs = stage_records(items, stages["pairs"], lambda record: [record], ("chosen", "rejected", "critique"))
+    bench = (
+        stage_records(
+            items, stages["bench"], lambda record: record["samples"], ("sample", "answer", "critique", "passed")
+        )
+        if "bench" in stages
+        else []
+    )
     write_jsonl(run_dir / "personas.jsonl", (p.model_dump() for p in personas))
     write_jsonl(run_dir / "prompts.jsonl", (p.model_dump() for p in sorted(used_prompts.values(), key=lambda p: p.id)))
     write_jsonl(run_dir / "pairs.jsonl", pairs)
