@@ -224,3 +224,22 @@ def test_a_planted_key_reaches_the_backend_and_no_artifact(server, tmp_path):
     assert any("cache" in path.relative_to(tmp_path).parts for path in files)
     leaked = [str(path) for path in files if PLANTED_KEY.encode() in path.read_bytes()]
     assert leaked == [] and PLANTED_KEY not in result.output
+
+
+def test_transient_errors_are_retried_sync_and_async_with_attempts_on_the_final_error(server):
+    import asyncio
+
+    import dspy
+
+    server.faults = Faults(rate_limit=0.8, retry_after=0.01)  # P(a call never gets through in 61 sends) ~ 1e-6
+    lm = make_lm(ModelConfig.model_validate(_model(server, num_retries=60)), role="judge")
+    for i in range(5):
+        assert lm(messages=[{"role": "user", "content": f"sync {i}"}])
+        assert asyncio.run(lm.acall(messages=[{"role": "user", "content": f"async {i}"}]))
+    assert server.stats.answered == 10 and server.stats.faults["rate_limit"] > 0
+
+    server.faults = Faults(server_error=1.0)
+    stubborn = make_lm(ModelConfig.model_validate(_model(server, num_retries=2)), role="judge")
+    with pytest.raises(dspy.utils.exceptions.LMServerError) as error:
+        asyncio.run(stubborn.acall(messages=[{"role": "user", "content": "q3"}]))
+    assert error.value.attempts == 3  # first send + 2 retries

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from persona.lm.retry import MAX_RETRY_AFTER_S, backoff_delay
+from persona.lm.retry import MAX_RETRY_AFTER_S, backoff_delay, retry_after
 from persona.lm.secrets import SecretError, resolve_key
 from persona.runs import ItemLog, LogCorruptError, run_items
 from persona.runs import limits as limits_module
@@ -94,6 +94,25 @@ def test_backoff_honours_retry_after_and_jitters_otherwise():
     draws = [backoff_delay(3, rng=rng) for _ in range(200)]
     # Full jitter at attempt 3: uniform on [0, 0.5 * 2**3] = [0, 4] seconds.
     assert 0 <= min(draws) and max(draws) <= 4.0 and len(set(draws)) == 200 and 1.5 < sum(draws) / 200 < 2.5
+
+
+def test_retry_after_is_found_beneath_dspy_errors():
+    class LiteLLMError(Exception):
+        litellm_response_headers = {"retry-after": "2.5"}  # noqa: RUF012
+
+    class DSPyError(Exception):
+        retry_after = None
+
+    try:
+        try:
+            raise LiteLLMError("429")
+        except LiteLLMError as inner:
+            raise DSPyError("rate limited") from inner
+    except DSPyError as outer:
+        assert retry_after(outer) == 2.5
+    milli = type("E", (Exception,), {"litellm_response_headers": {"retry-after-ms": "150"}})()
+    assert retry_after(milli) == 0.15
+    assert retry_after(ValueError("no hint")) is None
 
 
 def test_rate_limiter_spaces_requests(monkeypatch):

@@ -15,7 +15,7 @@ import pytest
 
 from persona.lm import ModelConfig, make_lm, provider
 from persona.lm.local import DEFAULT_MODEL, _models, register, resolve_model_path
-from persona.runs import RunSpec, run
+from persona.runs import RunSpec, run, run_cache
 from persona.runs.execute import RESULT_FILES
 
 pytestmark = pytest.mark.local_model
@@ -181,3 +181,16 @@ def test_real_run_replays_with_zero_invocations(tmp_path):
     assert provider.invocations - before == cold  # the replay invoked the model zero times
     assert second.manifest.model_calls == 0
     assert {name: (tmp_path / name).read_bytes() for name in RESULT_FILES} == snapshot
+
+
+def test_distinct_rollouts_are_distinct_cached_samples(tmp_path):
+    lm = make_lm(ModelConfig(temperature=0.9, max_tokens=24), role="generator")
+    messages = [{"role": "user", "content": "Write one short sentence about a dog."}]
+    before = provider.invocations
+    with run_cache(tmp_path) as cache:
+        first = lm(messages=messages, rollout_id=1, seed=1)[0]
+        second = lm(messages=messages, rollout_id=2, seed=2)[0]
+        first_again = lm(messages=messages, rollout_id=1, seed=1)[0]
+    assert first != second and first_again == first
+    assert (cache.counts()["generator"].misses, cache.counts()["generator"].hits) == (2, 1)
+    assert provider.invocations - before == 2

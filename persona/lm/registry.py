@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import difflib
 import itertools
@@ -19,7 +20,7 @@ import litellm
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from persona.lm import local
-from persona.lm.retry import backoff_delay, is_transient
+from persona.lm.retry import backoff_delay, is_transient, retry_after
 from persona.lm.secrets import SecretError, resolve_key
 
 logger = logging.getLogger(__name__)
@@ -155,25 +156,41 @@ class RoleLM(dspy.LM):
         super().__setstate__(state)
         self._slots = threading.BoundedSemaphore(self.max_concurrency) if self.max_concurrency else None
 
+    def _retry_delay(self, attempt: int, exc: Exception) -> float | None:
+        """Seconds to wait before re-sending, or None when ``exc`` must end the call (stamped with attempts)."""
+        if attempt >= self.retries or not is_transient(exc):
+            exc.attempts = attempt + 1  # type: ignore[attr-defined]
+            return None
+        delay = backoff_delay(attempt, retry_after(exc))
+        logger.warning("%s (%s): %s; retry %d in %.2fs", self.model, self.role, type(exc).__name__, attempt + 1, delay)
+        return delay
+
     def _with_retries(self, send: Callable[[], Any]) -> Any:
         for attempt in itertools.count():
             try:
                 with self._slots or contextlib.nullcontext():
                     return send()
             except Exception as exc:
-                if attempt >= self.retries or not is_transient(exc):
-                    exc.attempts = attempt + 1  # type: ignore[attr-defined]
+                if (delay := self._retry_delay(attempt, exc)) is None:
                     raise
-                delay = backoff_delay(attempt, getattr(exc, "retry_after", None))
-                logger.warning(
-                    "%s (%s): %s; retry %d in %.2fs", self.model, self.role, type(exc).__name__, attempt + 1, delay
-                )
                 time.sleep(delay)
         raise AssertionError("unreachable")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         with role_scope(self.role):
             return self._with_retries(lambda: super(RoleLM, self).__call__(*args, **kwargs))
+
+    async def acall(self, *args: Any, **kwargs: Any) -> Any:
+        # Same contract as __call__; the in-flight bound is a thread semaphore, so async callers bound themselves.
+        with role_scope(self.role):
+            for attempt in itertools.count():
+                try:
+                    return await super().acall(*args, **kwargs)
+                except Exception as exc:
+                    if (delay := self._retry_delay(attempt, exc)) is None:
+                        raise
+                    await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
 
 
 def make_lm(config: ModelConfig | str, role: str | None = None) -> RoleLM:
