@@ -260,9 +260,11 @@ class LocalProvider(CustomLLM):
         if not schema:
             return [{}]
         fixed = skeleton(schema)
-        typical = len(loaded.llama.tokenize(fixed.encode(), add_bos=False))
+        with loaded.lock:
+            typical = len(loaded.llama.tokenize(fixed.encode(), add_bos=False))
         attempts = [bounded_schema(schema, max_tokens, typical, CHARS_PER_TOKEN)]
-        if _string_fields(schema) and max_tokens - len(fixed) - CLOSING_MARGIN >= len(_string_fields(schema)):
+        strings = len(_string_fields(schema))
+        if strings and max_tokens - len(fixed) - CLOSING_MARGIN >= strings:
             attempts.append(bounded_schema(schema, max_tokens, len(fixed), 1))
         return attempts
 
