@@ -8,11 +8,21 @@ import os
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-from persona.data import ATTRIBUTES, Persona, Prompt, load_embedded_prompts
+from persona.data import ATTRIBUTES, Persona, Prompt, load_embedded_prompts, read_personas, read_pums
+from persona.data.sources import load_source
 from persona.lm import DEFAULT_MODEL, ModelConfig, list_backends, make_lm
 from persona.metrics import Estimate, pass_rate
-from persona.programs import BenchItem, DPFPair, PersonalizedResponder, RevisionJudge, sample_personas
-from persona.runs import Manifest, RunResult, RunSpec, SpecError, load_spec, run
+from persona.programs import (
+    BenchItem,
+    ConsistencyCheck,
+    DPFPair,
+    OpenEndedFiller,
+    PersonaBuilder,
+    PersonalizedResponder,
+    RevisionJudge,
+    sample_personas,
+)
+from persona.runs import Manifest, PopulationSpec, RunResult, RunSpec, SpecError, generate_personas, load_spec, run
 
 __version__ = "0.1.0"
 
@@ -20,22 +30,30 @@ __all__ = [
     "ATTRIBUTES",
     "DEFAULT_MODEL",
     "BenchItem",
+    "ConsistencyCheck",
     "DPFPair",
     "Estimate",
     "Manifest",
     "ModelConfig",
+    "OpenEndedFiller",
     "Persona",
+    "PersonaBuilder",
     "PersonalizedResponder",
+    "PopulationSpec",
     "Prompt",
     "RevisionJudge",
     "RunResult",
     "RunSpec",
     "SpecError",
+    "generate_personas",
     "list_backends",
     "load_embedded_prompts",
+    "load_source",
     "load_spec",
     "make_lm",
     "pass_rate",
+    "read_personas",
+    "read_pums",
     "run",
     "sample_personas",
 ]

@@ -20,14 +20,22 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from persona.data.download import PUMS_BASE_URL, DownloadError, download_pums
+from persona.data.pums import PumsError
+from persona.data.sources import SourceError
 from persona.lm import LocalModelError, ModelStringError, list_backends
 from persona.runs import LogCorruptError, RunDirError, RunResult, SpecError, load_spec, quickstart_spec_path, run
+from persona.runs.population import PopulationSpec, generate, population_model, report
 
 app = typer.Typer(
     help="persona-testbed: census-grounded personas, DPF preference pairs and PERSONA Bench on any LM.",
     no_args_is_help=True,
     add_completion=False,
 )
+personas_app = typer.Typer(help="Census-grounded persona populations.", no_args_is_help=True)
+census_app = typer.Typer(help="ACS PUMS census files.", no_args_is_help=True)
+app.add_typer(personas_app, name="personas")
+app.add_typer(census_app, name="census")
 console = Console()
 errors = Console(stderr=True)
 
@@ -83,7 +91,7 @@ def _run_spec(spec_path: Path, out: Path | None, concurrency: int | None, max_fa
                 concurrency=concurrency,
                 max_failures=max_failures,
             )
-    except (SpecError, ModelStringError, LocalModelError, RunDirError, LogCorruptError) as exc:
+    except (SpecError, SourceError, PumsError, ModelStringError, LocalModelError, RunDirError, LogCorruptError) as exc:
         _fail(str(exc))
     manifest = result.manifest
     rate = manifest.metrics["bench_pass_rate"]
@@ -133,3 +141,87 @@ def models() -> None:
     for backend in list_backends():
         table.add_row(backend.model, "[green]yes[/]" if backend.available else "[red]no[/]", backend.detail)
     console.print(table)
+
+
+@personas_app.command("generate")
+def personas_generate(
+    source: Annotated[str, typer.Option(help="'acs12' (embedded ACS 2012 sample) or 'pums:PATH' (csv/zip/folder).")] = (
+        "acs12"
+    ),
+    n: Annotated[int, typer.Option("--n", min=1, help="Personas to build.")] = 50,
+    seed: Annotated[int, typer.Option(help="Everything random derives from it.")] = 0,
+    model: Annotated[str | None, typer.Option(help="LM for the check and filling (default local/smollm2).")] = None,
+    api_base: Annotated[str | None, typer.Option(help="Endpoint for --model, e.g. a vLLM server.")] = None,
+    min_age: Annotated[int, typer.Option(min=0, help="Draw only people at least this old.")] = 0,
+    check: Annotated[bool, typer.Option(help="LM consistency check; rejected profiles are redrawn.")] = True,
+    max_draws: Annotated[int, typer.Option(min=1, help="Candidates per persona before it fails.")] = 5,
+    fill: Annotated[bool, typer.Option(help="LM-written job description and profile details.")] = True,
+    categories: Annotated[int, typer.Option(min=0, help="Open-ended profile categories per persona.")] = 2,
+    dictionary: Annotated[Path | None, typer.Option(help="PUMS data dictionary CSV of the files' year.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Run dir (default: outputs/personas-...).")] = None,
+    concurrency: Annotated[int, typer.Option(min=1, help="Personas in flight.")] = 1,
+    max_failures: MaxFailuresOption = None,
+) -> None:
+    """Draw census-grounded personas, vet and fill them with an LM, and write the census fidelity report."""
+    try:
+        spec = PopulationSpec(
+            source=source,
+            n=n,
+            seed=seed,
+            min_age=min_age,
+            check=check,
+            max_draws=max_draws,
+            fill=fill,
+            categories_per_persona=categories,
+            dictionary=str(dictionary) if dictionary else None,
+            model=population_model(model, api_base),
+        )
+        with _progress() as progress:
+            result = generate(spec, out=out, progress=progress, concurrency=concurrency, max_failures=max_failures)
+    except (SourceError, PumsError, ModelStringError, LocalModelError, RunDirError, LogCorruptError, ValueError) as exc:
+        _fail(str(exc))
+    m = result.manifest.metrics
+    pruning = "" if m["pruning_rate"] is None else f"; pruned {m['pruning_rate']:.1%} of {m['profiles_checked']} drawn"
+    console.print(
+        f"{m['personas']} personas{pruning}; mean census TVD {m['fidelity_mean_tvd']}; "
+        f"{result.manifest.model_calls} model calls, {result.manifest.wall_time_s:.1f} s"
+    )
+    console.print(f"results in [cyan]{result.run_dir}[/] (personas.jsonl, fidelity.md, report.md)")
+    if result.manifest.aborted:
+        raise typer.Exit(code=EXIT_ABORTED)
+    if m["slots_failed"]:
+        errors.print(f"[yellow]{m['slots_failed']} personas failed[/]; see manifest.json and run.log")
+        raise typer.Exit(code=EXIT_FAILED_ITEMS)
+
+
+@personas_app.command("report")
+def personas_report(run_dir: Annotated[Path, typer.Argument(help="A `persona personas generate` run dir.")]) -> None:
+    """Rewrite the census fidelity report (fidelity.md and PNG plots) of a population run."""
+    try:
+        results = report(run_dir)
+    except (SourceError, PumsError, ValueError, FileNotFoundError) as exc:
+        _fail(str(exc))
+    table = Table("attribute", "personas", "TVD", "p-value", title=f"Census fidelity: {run_dir}")
+    for r in results:
+        table.add_row(r.attribute, str(r.personas), f"{r.tvd:.3f}", f"{r.p_value:.3f}")
+    console.print(table)
+    console.print(f"written: [cyan]{run_dir / 'fidelity.md'}[/], {run_dir / 'fidelity'}/*.png")
+
+
+@census_app.command("download")
+def census_download(
+    year: Annotated[int, typer.Option(help="ACS year, e.g. 2023.")],
+    state: Annotated[str | None, typer.Option(help="Two-letter state code, e.g. CA.")] = None,
+    national: Annotated[bool, typer.Option("--national", help="The whole US (several GB).")] = False,
+    period: Annotated[str, typer.Option(help="'1-Year' or '5-Year'.")] = "1-Year",
+    out: Annotated[Path, typer.Option("--out", help="Folder for the zips.")] = Path("outputs/pums"),
+    base_url: Annotated[str, typer.Option(help="Mirror of the Census Bureau's PUMS tree.")] = PUMS_BASE_URL,
+) -> None:
+    """Download the Census Bureau's PUMS person and housing csv zips (resumes partial downloads)."""
+    try:
+        paths = download_pums(year, out, state=state, national=national, period=period, base_url=base_url)
+    except DownloadError as exc:
+        _fail(str(exc))
+    for path in paths:
+        console.print(f"[green]ok[/] {path}")
+    console.print(f"use them with: persona personas generate --source pums:{out}")

@@ -4,19 +4,28 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from persona.data import ACS12_CENSUS_BACKED, ATTRIBUTES, Persona, decode_acs12, load_acs12, load_embedded_prompts
+from persona.data import (
+    ACS12_CENSUS_BACKED,
+    ATTRIBUTES,
+    Persona,
+    decode_acs12,
+    load_acs12,
+    load_embedded_prompts,
+    read_personas,
+    write_jsonl,
+)
 from persona.data.attributes import big_five_correlation, level, sample_big_five, sample_religion
-from persona.data.census import ACS12_DECODE
+from persona.data.census import ACS12_DECODE, CensusSample
 from persona.programs import sample_personas
+from persona.programs.population import draw_profile
 
 
 def test_every_acs12_row_decodes_to_known_labels():
-    frame = load_acs12()
-    rows = decode_acs12(frame)
-    assert len(rows) == 2000
+    decoded = decode_acs12(load_acs12())
+    assert len(decoded) == 2000
     for attribute, (_, table) in ACS12_DECODE.items():
-        assert {row[attribute] for row in rows} <= set(table.values()) | {None}
-    assert set(rows[0]) == set(ACS12_CENSUS_BACKED)
+        assert set(decoded[attribute].dropna()) <= set(table.values())
+    assert tuple(decoded.columns) == ACS12_CENSUS_BACKED
 
 
 def test_blanks_stay_null_and_children_have_no_income():
@@ -36,14 +45,19 @@ def test_blanks_stay_null_and_children_have_no_income():
             }
         ]
     )
-    row = decode_acs12(frame)[0]
+    sample = CensusSample("one row", decode_acs12(frame), np.ones(1), ACS12_CENSUS_BACKED, detailed_education=False)
+    row = sample.attributes(0)
     assert row["income"] is None and row["employment status"] is None and row["household language"] is None
     assert row["age"] == "9" and row["sex"] == "Female"
+    # Personas drawn from it follow the age rules: income 0 under 15, a school grade instead of a blank.
+    person = draw_profile(sample, seed=0, slot=0)
+    assert person.attributes["income"] == "0" and person.attributes["education"] == "Grade 4"
+    assert person.attributes["marital status"] == "Never married or under 15 years old"
 
 
 def test_unknown_code_is_an_error_naming_the_column():
     frame = load_acs12().head(1).assign(race="martian")
-    with pytest.raises(ValueError, match="acs12 column 'race': unknown code 'martian'"):
+    with pytest.raises(ValueError, match=r"acs12 column 'race': unknown codes \['martian'\]"):
         decode_acs12(frame)
 
 
@@ -93,6 +107,7 @@ def test_persona_schema_rejects_unknown_attributes_and_orders_known_ones():
     persona = Persona.from_attributes({"sex": "Male", "age": "40"})
     assert list(persona.attributes) == list(ATTRIBUTES)
     assert persona.as_prompt() == "age: 40\nsex: Male"
+    assert persona.as_line() == "age: 40; sex: Male"
     assert persona.id == Persona.from_attributes({"age": "40", "sex": "Male"}).id
 
 
@@ -100,3 +115,18 @@ def test_embedded_prompts_are_questions_with_topics():
     prompts = load_embedded_prompts()
     assert len(prompts) >= 30 and len({p.id for p in prompts}) == len(prompts)
     assert all(p.text.endswith("?") and p.topic for p in prompts)
+
+
+def test_persona_renders_as_appendix_c_dict_and_round_trips(tmp_path):
+    persona = Persona.from_attributes({"age": "73", "sex": "Female", "ancestry": "Filipino"})
+    persona = persona.model_copy(update={"profile": {"core values": "Fairness"}})
+    text = persona.as_dict_text()
+    assert text.startswith("{'ability to speak English': nan,\n 'age': 73,\n 'ancestry': 'Filipino',")
+    assert "'core values': 'Fairness'" in text and text.endswith("'vision difficulty': nan}")
+    write_jsonl(tmp_path / "p.jsonl", [persona.model_dump()])
+    assert read_personas(tmp_path / "p.jsonl") == [persona]
+    (tmp_path / "bad.jsonl").write_text(
+        '{"id": "x", "attributes": {"age": "1"}}\n{"id": "y", "attributes": {"eyes": "blue"}}\n'
+    )
+    with pytest.raises(ValueError, match=r"bad.jsonl: record 2: not a persona .*unknown persona attributes"):
+        read_personas(tmp_path / "bad.jsonl")

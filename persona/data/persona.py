@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from persona.data.io import read_jsonl
 
 ATTRIBUTES: tuple[str, ...] = (
     "age",
@@ -45,12 +48,16 @@ ATTRIBUTES: tuple[str, ...] = (
 
 
 class Persona(BaseModel):
-    """A synthetic person. Attribute order follows ``ATTRIBUTES`` so renderings and ids are stable."""
+    """A synthetic person. Attribute order follows ``ATTRIBUTES`` so renderings and ids are stable.
 
-    model_config = ConfigDict(frozen=True)
+    ``profile`` holds open-ended details beyond the 33 attributes (core values, fears, ...), written by an LM.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     id: str
     attributes: dict[str, str | None]
+    profile: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("attributes")
     @classmethod
@@ -68,8 +75,40 @@ class Persona(BaseModel):
         return cls(id=f"p-{digest}", attributes=ordered)
 
     def known(self) -> dict[str, str]:
-        return {name: value for name, value in self.attributes.items() if value is not None}
+        """Known attributes, then the open-ended profile details."""
+        return {name: value for name, value in self.attributes.items() if value is not None} | self.profile
 
     def as_prompt(self) -> str:
-        """Compact text for prompts: one ``name: value`` per known attribute."""
+        """Text for prompts: one ``name: value`` per known attribute."""
         return "\n".join(f"{name}: {value}" for name, value in self.known().items())
+
+    def as_line(self) -> str:
+        """The same facts on one line, for prompts and tables that want them compact."""
+        return "; ".join(f"{name}: {value}" for name, value in self.known().items())
+
+    def as_dict_text(self) -> str:
+        """The paper's Appendix C rendering: a Python-style dict, keys sorted, age a number, missing as nan."""
+        fields = {**self.attributes, **self.profile}
+        lines = []
+        for name in sorted(fields):
+            value = fields[name]
+            if value is None:
+                shown = "nan"
+            elif name == "age" and value.isdigit():
+                shown = value
+            else:
+                shown = repr(value)
+            lines.append(f"{name!r}: {shown}")
+        return "{" + ",\n ".join(lines) + "}"
+
+
+def read_personas(path: Path) -> list[Persona]:
+    """Personas from JSONL (as written by ``persona personas generate``), naming the file and line of a bad one."""
+    personas = []
+    for number, record in enumerate(read_jsonl(path), start=1):
+        try:
+            personas.append(Persona.model_validate(record))
+        except ValidationError as exc:
+            problem = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            raise ValueError(f"{path}: record {number}: not a persona ({problem})") from None
+    return personas

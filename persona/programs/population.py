@@ -1,44 +1,178 @@
-"""Persona populations: census rows plus procedural attributes. (The LLM consistency check comes later.)"""
+"""Persona populations: census rows, procedural attributes, an LM consistency check, and LM-written details.
+
+Every draw is addressed by ``(seed, slot, draw)``: its random stream depends on nothing else, so slots can run in
+any order or in parallel, and a rejected profile's replacement is the same in every run.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import dspy
 import numpy as np
 
-from persona.data.attributes import sample_big_five, sample_religion
-from persona.data.census import decode_acs12, load_acs12
+from persona.data.attributes import sample_big_five, sample_politics, sample_religion, sample_traits
+from persona.data.census import CensusSample, acs12_sample
 from persona.data.persona import Persona
+from persona.data.rules import apply_age_rules
+from persona.programs.retrying import ReaskingPredict
+from persona.signatures import CheckProfileConsistency, DescribeAttribute
 
 ADULT_AGE = 18
+WORKING_AGE = 16
+SCHOOL_AGE = 5
+MAX_AGE_REDRAWS = 10_000
+
+JOB_DESCRIPTION = "detailed job description"
+JOB_GUIDANCE = (
+    "what they do day to day for a living, what they did before retiring, or what they are studying; "
+    "in keeping with their employment, industry and occupation"
+)
+# Open-ended categories beyond the 33 attributes (the paper's "psychoanalytic" second stage), with what each covers.
+PROFILE_CATEGORIES: dict[str, str] = {
+    "core values": "the principles they hold most dear and try to live by",
+    "fears": "what worries them most about their life or the future",
+    "aspirations": "what they hope to achieve or experience",
+    "formative experience": "one event that shaped who they are",
+    "communication style": "how they like to talk, listen and disagree",
+    "coping style": "how they deal with stress and setbacks",
+    "entertainment preferences": "the stories, shows, music or games they enjoy",
+    "source of pride": "what they are proudest of in their life",
+}
 
 
-def sample_personas(n: int, seed: int, min_age: int = 0) -> list[Persona]:
-    """Draw ``n`` distinct respondents of the embedded ACS sample and add Big Five levels and religion.
+def draw_profile(source: CensusSample, seed: int, slot: int, draw: int = 0, min_age: int = 0) -> Persona:
+    """One candidate persona: a weighted census row plus procedural attributes, under the age rules.
 
-    Big Five norms and religion shares describe adults, so people under 18 get neither (null, not invented).
+    Big Five norms, religion shares and the GSS politics describe adults, so people under 18 get no Big Five or
+    religion (null, not invented) and "Too young to have political views".
+    """
+    rng = np.random.default_rng([seed, slot, draw])
+    for _ in range(MAX_AGE_REDRAWS):
+        person = source.attributes(source.draw(rng))
+        if int(person["age"] or 0) >= min_age:
+            break
+    else:
+        raise ValueError(f"{source.name}: found nobody aged >= {min_age} in {MAX_AGE_REDRAWS} draws")
+    age = int(person["age"] or 0)
+    person |= sample_traits(rng, age)
+    if age >= ADULT_AGE:
+        person["big five scores"] = sample_big_five(rng, 1)[0]
+        person["religion"] = sample_religion(rng, 1)[0]
+        person["political views"], person["ideology"] = sample_politics(rng, person)
+    elif age >= SCHOOL_AGE:
+        person[JOB_DESCRIPTION] = "Student"
+    return Persona.from_attributes(apply_age_rules(person, detailed_education=source.detailed_education))
 
-    Args:
-        n: how many personas.
-        seed: all randomness derives from it; the same seed gives the same personas.
-        min_age: draw only respondents at least this old.
+
+def sample_personas(n: int, seed: int, min_age: int = 0, source: CensusSample | None = None) -> list[Persona]:
+    """``n`` procedural personas (no LM): slot ``i`` is ``draw_profile(source, seed, i)``.
 
     Example:
         >>> [p.attributes["age"] for p in sample_personas(2, seed=0, min_age=18)]  # doctest: +SKIP
     """
-    frame = load_acs12()
-    frame = frame[frame["age"] >= min_age].reset_index(drop=True)
-    if not 0 < n <= len(frame):
-        raise ValueError(
-            f"cannot draw {n} personas: the embedded sample has {len(frame)} respondents aged >= {min_age}"
-        )
-    rng = np.random.default_rng(seed)
-    rows = frame.iloc[np.sort(rng.choice(len(frame), size=n, replace=False))].reset_index(drop=True)
-    attributes = decode_acs12(rows)
-    big_five = sample_big_five(rng, n)
-    religion = sample_religion(rng, n)
-    personas = []
-    for i, person in enumerate(attributes):
-        adult = int(person["age"]) >= ADULT_AGE
-        person["big five scores"] = big_five[i] if adult else None
-        person["religion"] = religion[i] if adult else None
-        personas.append(Persona.from_attributes(person))
-    return personas
+    if n <= 0:
+        raise ValueError(f"cannot draw {n} personas")
+    source = source or acs12_sample()
+    return [draw_profile(source, seed, slot, min_age=min_age) for slot in range(n)]
+
+
+def profile_plan(
+    n: int, seed: int, per_persona: int, categories: Sequence[str] = tuple(PROFILE_CATEGORIES)
+) -> list[tuple[str, ...]]:
+    """Which open-ended categories each slot gets: consecutive windows over a seeded shuffle of the categories.
+
+    Slot ``i`` takes positions ``i*k .. i*k+k-1`` (mod the number of categories), so over any population every
+    category is used equally often (counts differ by at most one) and no slot repeats a category.
+    """
+    if not 0 <= per_persona <= len(categories):
+        raise ValueError(f"per_persona must be between 0 and {len(categories)}, got {per_persona}")
+    order = [categories[i] for i in np.random.default_rng([seed, 2]).permutation(len(categories))]
+    return [tuple(order[(slot * per_persona + j) % len(order)] for j in range(per_persona)) for slot in range(n)]
+
+
+class ConsistencyCheck(dspy.Module):
+    """An LM vets a sampled profile for contradictions a census row plus procedural attributes can produce.
+
+    Example:
+        >>> ConsistencyCheck()(person="age: 9; marital status: Widowed").consistent  # doctest: +SKIP
+    """
+
+    def __init__(self, lm: dspy.LM | None = None) -> None:
+        super().__init__()
+        self.check = ReaskingPredict(CheckProfileConsistency)
+        self.check.lm = lm
+
+    def forward(self, person: str) -> dspy.Prediction:
+        return self.check(person=person)
+
+
+class OpenEndedFiller(dspy.Module):
+    """An LM writes the details a table cannot hold: a job description and the chosen profile categories."""
+
+    def __init__(self, lm: dspy.LM | None = None) -> None:
+        super().__init__()
+        self.describe = ReaskingPredict(DescribeAttribute)
+        self.describe.lm = lm
+
+    def forward(self, persona: Persona, categories: Sequence[str]) -> dspy.Prediction:
+        attributes = dict(persona.attributes)
+        if int(attributes["age"] or 0) >= WORKING_AGE:
+            attributes[JOB_DESCRIPTION] = self._write(persona, JOB_DESCRIPTION, JOB_GUIDANCE)
+        filled = persona.model_copy(update={"attributes": attributes})
+        profile = {category: self._write(filled, category, PROFILE_CATEGORIES[category]) for category in categories}
+        return dspy.Prediction(persona=filled.model_copy(update={"profile": profile}))
+
+    def _write(self, persona: Persona, attribute: str, guidance: str) -> str:
+        request = f"Describe their {attribute}: {guidance}."
+        return self.describe(person=persona.as_line(), request=request).sentence.strip()
+
+
+class PersonaBuilder(dspy.Module):
+    """One population slot: draw, vet, redraw what the check rejects (up to ``max_draws``), then fill in details.
+
+    The returned ``draws`` list every candidate checked with its verdict, so the pruning rate can be reported.
+    A slot whose every draw is rejected raises ``NoConsistentProfileError``; the run records it as a failed item.
+
+    Args:
+        source: the census sample to draw from.
+        seed: the population's seed.
+        min_age: draw only people at least this old.
+        max_draws: candidates to try per slot.
+        checker: the consistency check (None skips it: every first draw is kept).
+        filler: the detail writer (None leaves open-ended attributes as drawn).
+    """
+
+    def __init__(
+        self,
+        source: CensusSample,
+        seed: int,
+        min_age: int = 0,
+        max_draws: int = 5,
+        checker: ConsistencyCheck | None = None,
+        filler: OpenEndedFiller | None = None,
+    ) -> None:
+        super().__init__()
+        self.source, self.seed, self.min_age, self.max_draws = source, seed, min_age, max_draws
+        self.checker, self.filler = checker, filler
+
+    def forward(self, slot: int, categories: Sequence[str] = ()) -> dspy.Prediction:
+        draws = []
+        for draw in range(self.max_draws):
+            candidate = draw_profile(self.source, self.seed, slot, draw, self.min_age)
+            if self.checker is None:
+                break
+            verdict = self.checker(person=candidate.as_line())
+            draws.append(
+                {"draw": draw, "id": candidate.id, "consistent": verdict.consistent, "problems": verdict.problems}
+            )
+            if verdict.consistent:
+                break
+        else:
+            raise NoConsistentProfileError(f"slot {slot}: all {self.max_draws} draws were judged inconsistent")
+        persona = self.filler(persona=candidate, categories=categories).persona if self.filler else candidate
+        return dspy.Prediction(persona=persona, draws=draws)
+
+
+class NoConsistentProfileError(RuntimeError):
+    """Every candidate for a slot was rejected by the consistency check."""

@@ -4,6 +4,8 @@ from persona.runs.cache import CallCounts, RunCache, run_cache
 from persona.runs.execute import RunDirError, RunResult, plan_items, run, summarize
 from persona.runs.executor import ItemLog, LogCorruptError, StageResult, run_items
 from persona.runs.manifest import Manifest
+from persona.runs.population import PopulationSpec
+from persona.runs.population import generate as generate_personas
 from persona.runs.spec import ROLES, RunSpec, SpecError, load_spec, quickstart_spec_path
 
 __all__ = [
@@ -12,12 +14,14 @@ __all__ = [
     "ItemLog",
     "LogCorruptError",
     "Manifest",
+    "PopulationSpec",
     "RunCache",
     "RunDirError",
     "RunResult",
     "RunSpec",
     "SpecError",
     "StageResult",
+    "generate_personas",
     "load_spec",
     "plan_items",
     "quickstart_spec_path",

@@ -23,6 +23,7 @@ from rich.progress import Progress
 from persona.data.io import atomic_write_text, write_jsonl
 from persona.data.persona import Persona
 from persona.data.prompts import Prompt, load_embedded_prompts
+from persona.data.sources import load_source
 from persona.lm import make_lm
 from persona.lm.adapter import DescribedJSONAdapter
 from persona.metrics import Estimate, pass_rate
@@ -86,7 +87,7 @@ def redact(text: str, secrets: list[str]) -> str:
 
 
 @contextlib.contextmanager
-def _run_log(path: Path, secrets: list[str]) -> Iterator[None]:
+def run_log(path: Path, secrets: list[str]) -> Iterator[None]:
     """Retries, failures and warnings of this run go to ``run.log`` in the run dir, with keys redacted."""
     handler = logging.FileHandler(path, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -102,9 +103,9 @@ def _run_log(path: Path, secrets: list[str]) -> Iterator[None]:
         handler.close()
 
 
-def _check_run_dir(run_dir: Path, spec: RunSpec) -> None:
+def check_run_dir(run_dir: Path, fingerprint: str) -> None:
+    """Claim ``run_dir`` for results with this fingerprint; refuse one that holds another spec's results."""
     marker = run_dir / FINGERPRINT
-    fingerprint = spec.fingerprint()
     if marker.exists() and marker.read_text().strip() != fingerprint:
         raise RunDirError(
             f"{run_dir} holds results of a different spec; give another --out, or delete it to start over"
@@ -199,10 +200,11 @@ def run(
     secrets = [key for lm in lms.values() if (key := lm.kwargs.get("api_key"))]
     limiters = {role: RateLimiter(c.rpm) for role, c in spec.models.items() if c.rpm}
 
-    personas = sample_personas(spec.personas.n, seed=spec.seed, min_age=spec.personas.min_age)
+    source = load_source(spec.personas.source)
+    personas = sample_personas(spec.personas.n, seed=spec.seed, min_age=spec.personas.min_age, source=source)
     items = plan_items(personas, load_embedded_prompts(), spec.prompts.per_persona, spec.seed)
     used_prompts = {item.prompt.id: item.prompt for item in items}
-    _check_run_dir(run_dir, spec)
+    check_run_dir(run_dir, spec.fingerprint())
 
     stages: dict[str, StageResult] = {}
     common = {
@@ -212,7 +214,7 @@ def run(
         "describe_error": lambda exc: redact(str(exc), secrets),
     }
     with (
-        _run_log(run_dir / "run.log", secrets),
+        run_log(run_dir / "run.log", secrets),
         run_cache(run_dir / "cache", limiters) as cache,
         # Per-call history is for interactive inspection; a batch run keeps its record in the logs instead.
         dspy.context(adapter=DescribedJSONAdapter(), disable_history=True),

@@ -27,7 +27,7 @@ class _Section(BaseModel):
 
 
 class PersonaSection(_Section):
-    source: Literal["acs12"] = "acs12"
+    source: str = Field(default="acs12", pattern=r"^(acs12|pums:.+)$", description="'acs12' or 'pums:PATH'")
     n: int = Field(default=4, gt=0)
     min_age: int = Field(default=18, ge=0)
 

@@ -1,14 +1,18 @@
 """DSPy signatures, one per LLM step. Instructions are written in this project's own words."""
 
 from persona.signatures.answer import AnswerWithoutPersona
+from persona.signatures.consistency import CheckProfileConsistency
 from persona.signatures.critique import CritiqueForPersona
+from persona.signatures.filling import DescribeAttribute
 from persona.signatures.judge import JudgeNeedsRevision
 from persona.signatures.personalize import PersonalizedAnswer
 from persona.signatures.revision import ReviseForPersona
 
 __all__ = [
     "AnswerWithoutPersona",
+    "CheckProfileConsistency",
     "CritiqueForPersona",
+    "DescribeAttribute",
     "JudgeNeedsRevision",
     "PersonalizedAnswer",
     "ReviseForPersona",

@@ -1,0 +1,288 @@
+"""Generate a persona population into a run dir: draw, LM-check, LM-fill, and report census fidelity.
+
+The run dir holds ``population.json`` (the spec), ``personas.jsonl``, ``draws.jsonl`` (every consistency
+verdict), ``fidelity.md`` with PNG plots, ``report.md`` and ``manifest.json``. Like ``persona run``, running the
+same spec into the same dir resumes from the item log and replays finished LM calls from the run cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import dspy
+from pydantic import BaseModel, ConfigDict, Field
+
+from persona.data.census import CensusSample
+from persona.data.io import atomic_write_text, write_jsonl
+from persona.data.persona import Persona, read_personas
+from persona.data.sources import SourceError, load_source
+from persona.lm import ModelConfig, make_lm
+from persona.lm.adapter import DescribedJSONAdapter
+from persona.metrics.fidelity import Fidelity, compare
+from persona.programs.population import (
+    PROFILE_CATEGORIES,
+    ConsistencyCheck,
+    OpenEndedFiller,
+    PersonaBuilder,
+    profile_plan,
+)
+from persona.runs.cache import run_cache
+from persona.runs.execute import check_run_dir, redact, run_log
+from persona.runs.executor import ItemLog, run_items
+from persona.runs.manifest import Manifest, ModelRecord, file_digest, git_revision, package_versions
+from persona.runs.plots import fidelity_overview, fidelity_plot
+
+SPEC_FILE = "population.json"
+RESULT_FILES = ("personas.jsonl", "draws.jsonl", "fidelity.md")
+# The attributes of the paper's census comparison figures, drawn together in fidelity.png.
+OVERVIEW = ("age", "sex", "race", "education", "income", "marital status")
+
+
+class PopulationSpec(BaseModel):
+    """Everything a population depends on. Equal specs over an equal cache give byte-identical personas."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str = Field(default="acs12", description="'acs12' (embedded) or 'pums:PATH' (a file or folder)")
+    n: int = Field(default=50, gt=0)
+    seed: int = 0
+    min_age: int = Field(default=0, ge=0)
+    check: bool = Field(default=True, description="LM consistency check with redraws of rejected profiles")
+    max_draws: int = Field(default=5, gt=0, description="candidates per slot before the slot fails")
+    fill: bool = Field(default=True, description="LM-written job description and profile details")
+    categories_per_persona: int = Field(default=2, ge=0, le=len(PROFILE_CATEGORIES))
+    dictionary: str | None = Field(default=None, description="PUMS data dictionary CSV; default the embedded 2023")
+    model: ModelConfig = Field(default_factory=lambda: population_model())
+
+    def fingerprint(self) -> str:
+        content = self.model_dump(mode="json")
+        for operational in ("num_retries", "timeout", "max_concurrency", "rpm", "api_key_env", "api_key_command"):
+            content["model"].pop(operational, None)
+        return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+    def default_dir(self) -> Path:
+        name = "acs12" if self.source == "acs12" else "pums"
+        return Path("outputs") / f"personas-{name}-n{self.n}-seed{self.seed}"
+
+
+def population_model(model: str | None = None, api_base: str | None = None) -> ModelConfig:
+    """The LM settings for checking and filling: short outputs; for local models, a penalty on repeats.
+
+    Small local models loop on long inputs, and the penalty keeps their sentences sentences; remote backends get
+    no penalty, since not every provider accepts one.
+    """
+    config = ModelConfig(model=model or ModelConfig().model, api_base=api_base, max_tokens=120)
+    if config.model.startswith("local/"):
+        config.extra = {"presence_penalty": 1.0, "frequency_penalty": 0.5}
+    return config
+
+
+class PopulationResult(NamedTuple):
+    run_dir: Path
+    personas: list[Persona]
+    manifest: Manifest
+
+
+def generate(
+    spec: PopulationSpec,
+    out: Path | None = None,
+    progress: Any = None,
+    concurrency: int = 1,
+    max_failures: int | None = None,
+) -> PopulationResult:
+    """Build the population of ``spec`` into ``out`` and write its fidelity report.
+
+    The source is read before anything is written, so a bad file leaves no run dir behind.
+    """
+    clock = time.perf_counter()
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    source = load_source(spec.source, spec.dictionary)
+    run_dir = Path(out or spec.default_dir())
+    lm = make_lm(spec.model, "persona") if spec.check or spec.fill else None
+    secrets = [key] if lm is not None and (key := lm.kwargs.get("api_key")) else []
+    check_run_dir(run_dir, spec.fingerprint())
+    atomic_write_text(run_dir / SPEC_FILE, spec.model_dump_json(indent=2) + "\n")
+
+    builder = PersonaBuilder(
+        source,
+        spec.seed,
+        min_age=spec.min_age,
+        max_draws=spec.max_draws,
+        checker=ConsistencyCheck(lm) if spec.check else None,
+        filler=OpenEndedFiller(lm) if spec.fill else None,
+    )
+    plan = profile_plan(spec.n, spec.seed, spec.categories_per_persona if spec.fill else 0)
+    slots = list(enumerate(plan))
+
+    def work(slot: tuple[int, tuple[str, ...]]) -> dict[str, Any]:
+        built = builder(slot=slot[0], categories=slot[1])
+        return {"persona": built.persona.model_dump(), "draws": built.draws}
+
+    with (
+        run_log(run_dir / "run.log", secrets),
+        run_cache(run_dir / "cache") as cache,
+        dspy.context(adapter=DescribedJSONAdapter(), disable_history=True),
+    ):
+        stage = run_items(
+            slots,
+            key=lambda slot: f"slot-{slot[0]}",
+            work=work,
+            log=ItemLog(run_dir / "log" / "personas.jsonl"),
+            concurrency=concurrency,
+            label="personas",
+            progress=progress,
+            max_failures=max_failures,
+            describe_error=lambda exc: redact(str(exc), secrets),
+        )
+        counts = cache.counts()
+
+    personas, draws, failures = [], [], []
+    for (slot, _), entry in zip(slots, stage.entries, strict=True):
+        if entry["ok"]:
+            personas.append(Persona.model_validate(entry["record"]["persona"]))
+            draws += [{"slot": slot, **draw, "accepted": draw["consistent"]} for draw in entry["record"]["draws"]]
+        else:
+            failures.append({"slot": slot, **entry["error"]})
+    write_jsonl(run_dir / "personas.jsonl", (p.model_dump() for p in personas))
+    write_jsonl(run_dir / "draws.jsonl", draws)
+    metrics = population_metrics(draws, failures, spec)
+    fidelity = write_fidelity_report(run_dir, source, personas, spec.min_age)
+    metrics["fidelity_mean_tvd"] = _round(sum(f.tvd for f in fidelity) / len(fidelity)) if fidelity else None
+
+    manifest = Manifest(
+        spec=spec.model_dump(mode="json"),
+        spec_path=None,
+        git_revision=git_revision(),
+        packages=package_versions(),
+        models={"persona": ModelRecord(model=spec.model.model, args=spec.model.lm_args())} if lm else {},
+        seed=spec.seed,
+        concurrency=concurrency,
+        calls=counts,
+        model_calls=sum(c.misses for c in counts.values()),
+        cache_hits=sum(c.hits for c in counts.values()),
+        failures={"personas.jsonl": len(failures)},
+        resumed_items={"personas": stage.resumed},
+        aborted=stage.aborted,
+        wall_time_s=round(time.perf_counter() - clock, 3),
+        started_at=started_at,
+        files={name: file_digest(run_dir / name) for name in RESULT_FILES},
+        metrics={**metrics, "failed_slots": failures},
+    )
+    atomic_write_text(run_dir / "report.md", render_report(manifest, source, fidelity))
+    atomic_write_text(run_dir / "manifest.json", manifest.model_dump_json(indent=2) + "\n")
+    return PopulationResult(run_dir, personas, manifest)
+
+
+def population_metrics(draws: list[dict], failures: list[dict], spec: PopulationSpec) -> dict[str, Any]:
+    """Pruning from the verdicts: a slot that failed every draw counts ``max_draws`` rejections."""
+    exhausted = sum(f["type"] == "NoConsistentProfileError" for f in failures)
+    checked = len(draws) + exhausted * spec.max_draws
+    rejected = sum(not d["consistent"] for d in draws) + exhausted * spec.max_draws
+    return {
+        "personas": spec.n - len(failures),
+        "slots_failed": len(failures),
+        "profiles_checked": checked,
+        "profiles_rejected": rejected,
+        "pruning_rate": _round(rejected / checked) if checked else None,
+    }
+
+
+def _round(value: float) -> float | None:
+    return None if math.isnan(value) or math.isinf(value) else round(value, 4)
+
+
+def fidelity_results(source: CensusSample, personas: list[Persona], min_age: int = 0) -> list[Fidelity]:
+    """One comparison per census-backed attribute, against the source as the age rules leave it."""
+    frame, weights = source.as_personas(min_age)
+    return [
+        compare(name, frame[name], weights, [p.attributes[name] for p in personas]) for name in source.census_backed
+    ]
+
+
+def write_fidelity_report(run_dir: Path, source: CensusSample, personas: list[Persona], min_age: int) -> list[Fidelity]:
+    """``fidelity.md`` (TVD and chi-square per attribute), one PNG per attribute, and the overview grid."""
+    results = fidelity_results(source, personas, min_age)
+    label = "ACS 2012 sample" if source.name == "acs12" else "PUMS (weighted)"
+    for result in results:
+        fidelity_plot(result, run_dir / "fidelity" / f"{_slug(result.attribute)}.png", source_label=label)
+    fidelity_overview([r for r in results if r.attribute in OVERVIEW], run_dir / "fidelity.png", source_label=label)
+    atomic_write_text(run_dir / "fidelity.md", render_fidelity(results, source))
+    return results
+
+
+def _slug(name: str) -> str:
+    return name.lower().replace(" ", "-")
+
+
+def _num(value: float, digits: int = 3) -> str:
+    return "n/a" if math.isnan(value) else ("inf" if math.isinf(value) else f"{value:.{digits}f}")
+
+
+def render_fidelity(results: list[Fidelity], source: CensusSample) -> str:
+    lines = [
+        "# Census fidelity",
+        "",
+        f"Personas against `{source.name}` (weighted by its person weights, rows under the same age rules).",
+        "TVD is the total variation distance (0 = identical shares, 1 = disjoint); the chi-square test pools",
+        "categories expected fewer than 5 times. A small p-value says the personas' shares differ from the source's",
+        "more than sampling alone explains.",
+        "",
+        "| attribute | personas | categories | TVD | chi-square | dof | p-value | plot |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r.attribute} | {r.personas} | {len(r.table)} | {_num(r.tvd)} | {_num(r.chi2, 2)} | {r.dof} "
+            f"| {_num(r.p_value)} | [png](fidelity/{_slug(r.attribute)}.png) |"
+        )
+    lines += ["", "![census vs personas](fidelity.png)", ""]
+    return "\n".join(lines)
+
+
+def render_report(manifest: Manifest, source: CensusSample, fidelity: list[Fidelity]) -> str:
+    m, spec = manifest.metrics, manifest.spec
+    steps = ["census draw + procedural attributes"]
+    steps += [f"LM consistency check (up to {spec['max_draws']} draws per slot)"] if spec["check"] else []
+    steps += [f"LM filling ({spec['categories_per_persona']} profile categories each)"] if spec["fill"] else []
+    lines = [
+        f"# Personas from `{source.name}`",
+        "",
+        f"{m['personas']} of {spec['n']} personas built (seed {spec['seed']}, min age {spec['min_age']}): "
+        + " -> ".join(steps)
+        + ".",
+        "",
+        f"Census-backed attributes: {', '.join(source.census_backed)}.",
+        "",
+    ]
+    if spec["check"]:
+        rate = "n/a" if m["pruning_rate"] is None else f"{m['pruning_rate']:.1%}"
+        lines += [
+            f"Consistency check: {m['profiles_rejected']} of {m['profiles_checked']} profiles rejected "
+            f"(pruning rate {rate}; the paper pruned about 8.5%); {m['slots_failed']} slots failed.",
+            "",
+        ]
+    if manifest.aborted:
+        lines += ["**Stopped early at the failure limit.**", ""]
+    lines += [
+        f"Mean TVD over {len(fidelity)} attributes: {m.get('fidelity_mean_tvd')}. See [fidelity.md](fidelity.md).",
+        "",
+        f"LM: {manifest.model_calls} model calls, {manifest.cache_hits} cache hits; {manifest.wall_time_s:.1f} s.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def report(run_dir: Path) -> list[Fidelity]:
+    """Rebuild the fidelity report of a finished population run from its files (``persona personas report``)."""
+    spec_path = run_dir / SPEC_FILE
+    if not spec_path.exists():
+        raise SourceError(f"{run_dir}: no {SPEC_FILE}; not a `persona personas generate` run dir")
+    spec = PopulationSpec.model_validate_json(spec_path.read_text(encoding="utf-8"))
+    personas = read_personas(run_dir / "personas.jsonl")
+    return write_fidelity_report(run_dir, load_source(spec.source, spec.dictionary), personas, spec.min_age)
