@@ -15,7 +15,7 @@ import pytest
 
 from persona.lm import ModelConfig, make_lm, provider
 from persona.lm.local import DEFAULT_MODEL, _models, register, resolve_model_path
-from persona.runs import RunSpec, run, run_cache
+from persona.runs import PopulationSpec, RunSpec, generate_personas, run, run_cache
 from persona.runs.execute import RESULT_FILES
 
 pytestmark = pytest.mark.local_model
@@ -194,3 +194,20 @@ def test_distinct_rollouts_are_distinct_cached_samples(tmp_path):
     assert first != second and first_again == first
     assert (cache.counts()["generator"].misses, cache.counts()["generator"].hits) == (2, 1)
     assert provider.invocations - before == 2
+
+
+def test_real_population_checks_fills_and_replays(tmp_path):
+    spec = PopulationSpec(n=2, seed=4, min_age=20, categories_per_persona=1)
+    before = provider.invocations
+    first = generate_personas(spec, out=tmp_path)
+    cold = provider.invocations - before
+    assert cold == first.manifest.model_calls >= 2 * 3  # per persona: a check, a job description, one category
+    assert len(first.personas) + first.manifest.metrics["slots_failed"] == 2
+    for persona in first.personas:
+        assert persona.attributes["detailed job description"] and len(persona.profile) == 1
+    assert (tmp_path / "fidelity.md").exists() and (tmp_path / "fidelity.png").exists()
+    snapshot = {name: (tmp_path / name).read_bytes() for name in ("personas.jsonl", "draws.jsonl")}
+
+    second = generate_personas(spec, out=tmp_path)
+    assert provider.invocations - before == cold and second.manifest.model_calls == 0
+    assert {name: (tmp_path / name).read_bytes() for name in snapshot} == snapshot

@@ -150,7 +150,7 @@ def test_filler_writes_a_job_for_adults_and_the_chosen_categories():
     assert filled.profile == {"core values": "Honesty first.", "fears": "Heights."}
     assert filled.id == adult.id  # the id names the drawn person, not the LM's prose
     prompts = [entry["messages"][-1]["content"] for entry in lm.history]
-    assert "Describe their core values" in prompts[1] and "Runs a bakery." in prompts[1]
+    assert "Describe their core values" in prompts[1] and "Runs a bakery." not in prompts[1]
     child = draw_profile(acs12_sample(), 0, 0)
     while int(child.attributes["age"]) >= 16:
         child = draw_profile(acs12_sample(), 0, int(child.attributes["age"]) + 1000)
@@ -235,3 +235,27 @@ def test_cli_generate_and_report_without_lm(tmp_path):
 
 def test_dspy_settings_untouched():
     assert dspy.settings.lm is None
+
+
+def test_cli_census_download_rejects_unknown_state_and_reports_offline(tmp_path):
+    out = tmp_path / "pums"
+    result = CliRunner().invoke(app, ["census", "download", "--year", "2023", "--state", "ZZ", "--out", str(out)])
+    assert result.exit_code == 2 and "ZZ" in result.output and "CA" in result.output
+    assert not out.exists()
+    offline = CliRunner().invoke(
+        app,
+        [
+            "census",
+            "download",
+            "--year",
+            "2023",
+            "--state",
+            "CA",
+            "--out",
+            str(out),
+            "--base-url",
+            "http://127.0.0.1:9",
+        ],
+    )
+    assert offline.exit_code == 2 and "could not be reached" in " ".join(offline.output.split())
+    assert not list(out.glob("*.zip"))

@@ -119,9 +119,9 @@ class OpenEndedFiller(dspy.Module):
         attributes = dict(persona.attributes)
         if int(attributes["age"] or 0) >= WORKING_AGE:
             attributes[JOB_DESCRIPTION] = self._write(persona, JOB_DESCRIPTION, JOB_GUIDANCE)
-        filled = persona.model_copy(update={"attributes": attributes})
-        profile = {category: self._write(filled, category, PROFILE_CATEGORIES[category]) for category in categories}
-        return dspy.Prediction(persona=filled.model_copy(update={"profile": profile}))
+        # Each detail is written from the drawn attributes only: shown earlier LM prose, small models copy it out.
+        profile = {category: self._write(persona, category, PROFILE_CATEGORIES[category]) for category in categories}
+        return dspy.Prediction(persona=persona.model_copy(update={"attributes": attributes, "profile": profile}))
 
     def _write(self, persona: Persona, attribute: str, guidance: str) -> str:
         request = f"Describe their {attribute}: {guidance}."
