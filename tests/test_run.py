@@ -102,3 +102,17 @@ def test_a_run_dir_of_another_spec_is_refused(tmp_path, fake_provider):
 def test_too_many_prompts_per_persona_is_a_clear_error(tmp_path, fake_provider):
     with pytest.raises(ValueError, match="exceeds the 30 prompts"):
         run(_spec(prompts={"per_persona": 31}), out=tmp_path)
+
+
+def test_run_spec_draws_personas_from_pums_files(tmp_path, fake_provider):
+    from pums_files import write_pums
+
+    write_pums(tmp_path / "pums", rows=500, seed=2)
+    spec = _spec(personas={"n": 2, "source": f"pums:{tmp_path / 'pums'}", "min_age": 30})
+    result = run(spec, out=tmp_path / "run")
+    personas = read_jsonl(tmp_path / "run" / "personas.jsonl")
+    assert len(personas) == 2 and all(int(p["attributes"]["age"]) >= 30 for p in personas)
+    assert any(p["attributes"]["place of birth"] for p in personas)  # a PUMS-only attribute
+    assert result.manifest.failures == {"pairs.jsonl": 0, "bench.jsonl": 0}
+    with pytest.raises(ValueError, match=r"personas.source\n  String should match pattern"):
+        _spec(personas={"source": "census2040"})
