@@ -74,6 +74,9 @@ def validate_model_string(model: str) -> str:
     return model
 
 
+OPERATIONAL_FIELDS = {"num_retries", "timeout", "max_concurrency", "rpm", "api_key_env", "api_key_command"}
+
+
 class ModelConfig(BaseModel):
     """One backend for one role. Keys never live here: ``api_key_env`` names the variable that holds one."""
 
@@ -116,6 +119,10 @@ class ModelConfig(BaseModel):
             if re.search(r"api_?key|secret|password|token$", key.lower()):
                 raise ValueError(f"{key!r} looks like a credential: put its name in api_key_env instead")
         return value
+
+    def identity(self) -> dict[str, Any]:
+        """The fields that can change answers, for spec fingerprints: not credentials, retries or rate limits."""
+        return self.model_dump(mode="json", exclude=OPERATIONAL_FIELDS)
 
     def lm_args(self) -> dict[str, Any]:
         """The arguments that shape outputs, safe to record in manifests (no credentials)."""

@@ -61,9 +61,7 @@ class PopulationSpec(BaseModel):
     model: ModelConfig = Field(default_factory=lambda: population_model())
 
     def fingerprint(self) -> str:
-        content = self.model_dump(mode="json")
-        for operational in ("num_retries", "timeout", "max_concurrency", "rpm", "api_key_env", "api_key_command"):
-            content["model"].pop(operational, None)
+        content = self.model_dump(mode="json", exclude={"model"}) | {"model": self.model.identity()}
         return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
     def default_dir(self) -> Path:

@@ -74,10 +74,8 @@ class RunSpec(_Section):
 
     def fingerprint(self) -> str:
         """Hash of everything that determines results (not where they go, nor how they are executed)."""
-        content = self.model_dump(mode="json", exclude={"out", "run"})
-        for config in content["models"].values():
-            for operational in ("num_retries", "timeout", "max_concurrency", "rpm", "api_key_env", "api_key_command"):
-                config.pop(operational, None)
+        content = self.model_dump(mode="json", exclude={"out", "run", "models"})
+        content["models"] = {role: config.identity() for role, config in self.models.items()}
         return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 
