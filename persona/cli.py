@@ -21,10 +21,12 @@ from rich.table import Table
 from rich.text import Text
 
 from persona.data.download import PUMS_BASE_URL, DownloadError, download_pums
+from persona.data.prompts import PromptSourceError
 from persona.data.pums import PumsError
 from persona.data.sources import SourceError
-from persona.lm import LocalModelError, ModelStringError, list_backends
+from persona.lm import LocalModelError, ModelConfig, ModelStringError, list_backends
 from persona.runs import LogCorruptError, RunDirError, RunResult, SpecError, load_spec, quickstart_spec_path, run
+from persona.runs.curation import CurationSpec, curate
 from persona.runs.population import PopulationSpec, generate, population_model, report
 
 app = typer.Typer(
@@ -34,6 +36,8 @@ app = typer.Typer(
 )
 personas_app = typer.Typer(help="Census-grounded persona populations.", no_args_is_help=True)
 census_app = typer.Typer(help="ACS PUMS census files.", no_args_is_help=True)
+prompts_app = typer.Typer(help="Prompt sets: curation and splits.", no_args_is_help=True)
+app.add_typer(prompts_app, name="prompts")
 app.add_typer(personas_app, name="personas")
 app.add_typer(census_app, name="census")
 console = Console()
@@ -225,3 +229,38 @@ def census_download(
     for path in paths:
         console.print(f"[green]ok[/] {path}")
     console.print(f"use them with: persona personas generate --source pums:{out}")
+
+
+@prompts_app.command("curate")
+def prompts_curate(
+    source: Annotated[
+        str, typer.Option(help="'embedded', 'prism' (Hugging Face Hub), or a JSONL/CSV/Parquet file.")
+    ] = ("embedded"),
+    column: Annotated[str, typer.Option(help="Text column of a file source (PRISM JSONL: opening_prompt).")] = "text",
+    seed: Annotated[int, typer.Option(help="Seed of the split.")] = 0,
+    split: Annotated[str, typer.Option(help="train:held-out ratio, within each topic (paper: 3000:868).")] = "3000:868",
+    model: Annotated[
+        str | None, typer.Option(help="LM for the controversiality check (default local/smollm2).")
+    ] = None,
+    api_base: Annotated[str | None, typer.Option(help="Endpoint for --model.")] = None,
+    classify: Annotated[bool, typer.Option(help="Run the LM controversiality check (and topic labels).")] = True,
+    out: Annotated[Path | None, typer.Option("--out", help="Run dir (default: outputs/prompts-...).")] = None,
+    concurrency: Annotated[int, typer.Option(min=1, help="Prompts in flight.")] = 1,
+) -> None:
+    """Filter (question mark, five words), de-duplicate, LM-classify and split a prompt set; every drop is listed."""
+    try:
+        train, heldout = (int(part) for part in split.split(":"))
+    except ValueError:
+        _fail(f"--split must look like 3000:868, got {split!r}")
+    try:
+        config = ModelConfig(model=model or ModelConfig().model, api_base=api_base, max_tokens=96)
+        spec = CurationSpec(
+            source=source, column=column, seed=seed, train=train, heldout=heldout, classify=classify, model=config
+        )
+        with _progress() as progress:
+            result = curate(spec, out=out, progress=progress, concurrency=concurrency)
+    except (PromptSourceError, ModelStringError, LocalModelError, RunDirError, LogCorruptError, ValueError) as exc:
+        _fail(str(exc))
+    steps = ", ".join(f"{step} {n}" for step, n in result.manifest.metrics["counts"].items())
+    console.print(f"{steps}; {result.manifest.metrics['train']} train, {result.manifest.metrics['heldout']} held out")
+    console.print(f"results in [cyan]{result.run_dir}[/] (prompts.jsonl, dropped.jsonl, curation.md, topics.png)")

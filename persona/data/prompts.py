@@ -1,22 +1,130 @@
-"""Prompt sets: the embedded questions (written for this project), each with an id and a topic label."""
+"""Prompt sets: the embedded questions (written for this project), PRISM, or any JSONL/CSV/Parquet column."""
 
 from __future__ import annotations
 
+import json
+import unicodedata
 from importlib.resources import files
+from pathlib import Path
+from typing import Literal
 
+import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from persona.data.io import read_jsonl
 
+PRISM_DATASET = ("HannahKirk/prism-alignment", "conversations")
+PRISM_FIELD = "opening_prompt"
+
+
+class PromptSourceError(ValueError):
+    """A prompt source that cannot be read; the message names the file (and line) and what is wrong."""
+
 
 class Prompt(BaseModel):
+    """One question. ``topic`` and ``kind`` are known for the embedded set; curation assigns topics to others."""
+
     model_config = ConfigDict(frozen=True)
 
     id: str
-    topic: str
+    topic: str | None = None
     text: str
+    kind: Literal["value-laden", "factual"] | None = None
 
 
 def load_embedded_prompts() -> list[Prompt]:
+    """The embedded set: 180 questions over 18 topics, value-laden and factual, each labelled."""
     path = files("persona.data.reference").joinpath("prompts.jsonl")
     return [Prompt.model_validate(record) for record in read_jsonl(path)]
+
+
+def load_prompts(source: str, column: str = "text") -> list[Prompt]:
+    """Prompts from ``embedded``, ``prism`` (the Hugging Face dataset, needs ``datasets`` and a network), or a
+    file: JSONL (PRISM's ``conversations.jsonl`` is read through its ``opening_prompt`` field), CSV or Parquet with
+    a ``column`` of text. Ids come from an ``id`` or ``conversation_id`` field, else ``<file stem>-<row>``;
+    a ``topic`` field is kept."""
+    if source == "embedded":
+        return load_embedded_prompts()
+    if source == "prism":
+        return _prism_hub()
+    path = Path(source)
+    if not path.is_file():
+        raise PromptSourceError(f"{path}: no such prompt file (or use 'embedded' or 'prism')")
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".json"):
+        rows = _jsonl_rows(path, column)
+    elif suffix in (".csv", ".parquet"):
+        rows = _table_rows(path, column)
+    else:
+        raise PromptSourceError(f"{path}: unknown prompt file type {suffix!r}; use .jsonl, .csv or .parquet")
+    if not rows:
+        raise PromptSourceError(f"{path}: no prompts in the file")
+    return [_prompt(path.stem, number, row, field) for number, (row, field) in rows]
+
+
+def _prompt(stem: str, number: int, row: dict, field: str) -> Prompt:
+    ident = row.get("id") or row.get("conversation_id") or f"{stem}-{number:05d}"
+    topic = row.get("topic")
+    return Prompt(id=str(ident), topic=None if pd.isna(topic) else str(topic), text=str(row[field]))
+
+
+def _jsonl_rows(path: Path, column: str) -> list[tuple[int, tuple[dict, str]]]:
+    rows = []
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise PromptSourceError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
+            if not isinstance(record, dict):
+                raise PromptSourceError(f"{path}:{number}: expected a JSON object")
+            field = PRISM_FIELD if PRISM_FIELD in record else column
+            if not isinstance(record.get(field), str):
+                raise PromptSourceError(f"{path}:{number}: no text in field {field!r} (keys: {sorted(record)})")
+            rows.append((number, (record, field)))
+    return rows
+
+
+def _table_rows(path: Path, column: str) -> list[tuple[int, tuple[dict, str]]]:
+    try:
+        frame = pd.read_parquet(path) if path.suffix.lower() == ".parquet" else pd.read_csv(path)
+    except ImportError as exc:
+        raise PromptSourceError(f"{path}: reading Parquet needs pyarrow ({exc})") from None
+    except (ValueError, OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise PromptSourceError(f"{path}: cannot read ({exc})") from None
+    if column not in frame.columns:
+        raise PromptSourceError(f"{path}: no column {column!r} (columns: {list(frame.columns)}); pass --column")
+    rows = []
+    for number, record in enumerate(frame.to_dict("records"), start=2 if path.suffix.lower() == ".csv" else 1):
+        if not isinstance(record[column], str):
+            raise PromptSourceError(f"{path}: row {number}: column {column!r} is empty or not text")
+        rows.append((number, (record, column)))
+    return rows
+
+
+def _prism_hub() -> list[Prompt]:
+    try:
+        import datasets  # optional: only PRISM from the Hub needs it
+    except ImportError:
+        raise PromptSourceError(
+            "PRISM from the Hugging Face Hub needs the `datasets` package; or download conversations.jsonl and "
+            "pass its path"
+        ) from None
+    try:
+        table = datasets.load_dataset(*PRISM_DATASET, split="train")
+    except Exception as exc:  # offline, gated, renamed: all end the same way for the user
+        raise PromptSourceError(
+            f"cannot load {PRISM_DATASET[0]} ({type(exc).__name__}: {exc}); "
+            "download conversations.jsonl and pass its path"
+        ) from None
+    return [
+        Prompt(id=str(row.get("conversation_id") or f"prism-{i:05d}"), text=row[PRISM_FIELD])
+        for i, row in enumerate(table)
+    ]
+
+
+def normalise(text: str) -> str:
+    """Unicode NFC, whitespace collapsed, ends trimmed: the form prompts are compared and kept in."""
+    return " ".join(unicodedata.normalize("NFC", text).split())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -79,4 +80,21 @@ def fidelity_overview(results: list[Fidelity], path: Path, source_label: str = "
         if i == 0:
             axes.legend(fontsize=7)
     figure.tight_layout()
+    save_figure(figure, path)
+
+
+def topic_plot(counts: Counter, path: Path) -> None:
+    """Prompts per topic, train and held-out stacked (the paper's Figure 3)."""
+    topics = sorted({topic for topic, _ in counts}, key=lambda t: -(counts[(t, "train")] + counts[(t, "heldout")]))
+    train = np.array([counts[(t, "train")] for t in topics])
+    heldout = np.array([counts[(t, "heldout")] for t in topics])
+    figure = Figure(figsize=(7, 0.3 * len(topics) + 1.5))
+    axes = figure.add_subplot()
+    y = np.arange(len(topics))
+    axes.barh(y, train, color="#7a8fa6", label="train")
+    axes.barh(y, heldout, left=train, color="#d1813b", label="held out")
+    axes.set_yticks(y, topics, fontsize=7)
+    axes.invert_yaxis()
+    axes.set_xlabel("prompts")
+    axes.legend(fontsize=7)
     save_figure(figure, path)
