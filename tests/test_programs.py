@@ -11,25 +11,69 @@ def _user_messages(lm: DummyLM) -> list[str]:
 
 
 def test_dpf_pair_chains_answer_critique_revision():
-    generator = DummyLM([{"answer": "Buy a house."}, {"revision": "Rent for now."}])
+    generator = DummyLM([{"answer": "Buy a house while rates are low."}, {"revision": "Rent for now."}])
     critic = DummyLM([{"critique": "Too generic for a student."}])
     pair = DPFPair(generator=generator, critic=critic)(question="Rent or buy?", persona="age: 21")
     assert (pair.rejected, pair.critique, pair.chosen) == (
-        "Buy a house.",
+        "Buy a house while rates are low.",
         "Too generic for a student.",
         "Rent for now.",
     )
     critic_prompt = _user_messages(critic)[0]
-    assert "Buy a house." in critic_prompt and "age: 21" in critic_prompt  # the critic sees answer and persona
+    assert "Buy a house while rates are low." in critic_prompt and "age: 21" in critic_prompt  # the critic sees answer and persona
     revision_prompt = _user_messages(generator)[1]
     assert "Too generic for a student." in revision_prompt
     assert "age: 21" not in revision_prompt  # the reviser works from the critique, never the attributes
 
 
 def test_dpf_pair_critic_defaults_to_generator():
-    lm = DummyLM([{"answer": "A."}, {"critique": "C."}, {"revision": "R."}])
+    lm = DummyLM([{"answer": "A long answer."}, {"critique": "C."}, {"revision": "R."}])
     pair = DPFPair(generator=lm)(question="Q?", persona="age: 30")
     assert pair.chosen == "R." and len(lm.history) == 3
+    assert pair.chosen_tokens < pair.rejected_tokens and pair.revision_attempts == 1
+
+
+def test_dpf_revision_not_shorter_is_redrawn_once_at_a_fresh_rollout():
+    lm = DummyLM(
+        [
+            {"answer": "Save first, then spend what is left."},
+            {"critique": "Mention rent."},
+            {"revision": "Save first, then spend what is left, and also think carefully about your rent."},
+            {"revision": "Mind rent."},
+        ]
+    )
+    pair = DPFPair(generator=lm)(question="Q?", persona="age: 30")
+    assert pair.chosen == "Mind rent." and pair.revision_attempts == 2
+    assert pair.chosen_tokens < pair.rejected_tokens
+    retry = lm.history[3]["kwargs"]
+    assert retry["rollout_id"] == 1 and retry["temperature"] > 0
+    assert lm.history[3]["messages"][-1]["content"] == lm.history[2]["messages"][-1]["content"]  # same request
+
+    stubborn = DummyLM(
+        [{"answer": "Yes."}, {"critique": "C."}, {"revision": "Yes, certainly."}, {"revision": "Yes, of course."}]
+    )
+    pair = DPFPair(generator=stubborn)(question="Q?", persona="age: 30")
+    assert pair.revision_attempts == 2 and pair.chosen_tokens >= pair.rejected_tokens  # kept, and marked
+    assert len(stubborn.history) == 4  # only one retry
+
+
+def test_annotator_unswaps_the_seeded_order():
+    from persona.programs.preferences import PreferenceAnnotator, chosen_goes_first
+
+    keys = [f"p|q{i}" for i in range(40)]
+    orders = [chosen_goes_first(0, k) for k in keys]
+    assert 10 < sum(orders) < 30 and orders == [chosen_goes_first(0, k) for k in keys]
+    assert orders != [chosen_goes_first(1, k) for k in keys]
+    first = keys[orders.index(True)]
+    second = keys[orders.index(False)]
+    lm = DummyLM([{"reasoning": "r", "preferred": "A"}, {"reasoning": "r", "preferred": "A"}])
+    annotator = PreferenceAnnotator(lm, seed=0)
+    shown_first = annotator(key=first, question="Q?", persona="age: 3", chosen="CHOSEN", rejected="REJECTED")
+    shown_second = annotator(key=second, question="Q?", persona="age: 3", chosen="CHOSEN", rejected="REJECTED")
+    assert (shown_first.prefers_chosen, shown_first.picked_first) == (True, True)
+    assert (shown_second.prefers_chosen, shown_second.picked_first) == (False, True)  # "A" was the rejected one
+    prompt = lm.history[1]["messages"][-1]["content"]
+    assert prompt.index("REJECTED") < prompt.index("CHOSEN")
 
 
 def test_judge_passes_only_when_no_revision_is_needed():
@@ -66,6 +110,6 @@ def test_single_sample_keeps_the_responder_settings():
 
 
 def test_programs_fall_back_to_the_configured_lm():
-    lm = DummyLM([{"answer": "A."}, {"critique": "C."}, {"revision": "R."}])
+    lm = DummyLM([{"answer": "A longer one."}, {"critique": "C."}, {"revision": "R."}])
     with dspy.context(lm=lm):
         assert DPFPair()(question="Q?", persona="age: 30").chosen == "R."

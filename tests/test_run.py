@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import fakes
-from persona.data import read_jsonl
+from persona.data import load_embedded_prompts, read_jsonl
 from persona.runs import RunDirError, RunSpec, run
 from persona.runs.execute import RESULT_FILES
 
@@ -46,7 +46,8 @@ def test_run_writes_every_result_and_replays_with_zero_calls(tmp_path, fake_prov
     assert third.manifest.files == first.manifest.files
 
     # 2 personas x 2 prompts; DPF = 3 calls per item (answer, critique, revision); bench = 2 samples x 2 calls.
-    assert first.manifest.model_calls + first.manifest.cache_hits == 4 * 3 + 4 * 2 * 2
+    retries = sum(r["revision_attempts"] - 1 for r in read_jsonl(tmp_path / "pairs.jsonl"))
+    assert first.manifest.model_calls + first.manifest.cache_hits == 4 * 3 + retries + 4 * 2 * 2
     assert set(first.manifest.calls) == {"generator", "persona", "judge"}
     assert first.manifest.calls["persona"].misses == 4
 
@@ -82,14 +83,15 @@ def test_a_failing_item_is_recorded_and_the_run_goes_on(tmp_path, fake_provider,
         return [items[0].model_copy(update={"text": f"{items[0].text} {fakes.FAIL_MARKER}"}), *items[1:]]
 
     monkeypatch.setattr("persona.runs.execute.load_embedded_prompts", poisoned)
-    result = run(_spec(prompts={"per_persona": 30}, personas={"n": 1}, bench={"samples": 1}), out=tmp_path)
+    per_persona = len(original())  # every prompt, so the poisoned one is among them
+    result = run(_spec(prompts={"per_persona": per_persona}, personas={"n": 1}, bench={"samples": 1}), out=tmp_path)
     pairs = read_jsonl(tmp_path / "pairs.jsonl")
     failed = [r for r in pairs if r["error"]]
     assert len(failed) == 1 and failed[0]["chosen"] is None
     assert failed[0]["error"]["type"] == "LMInvalidRequestError" and fakes.FAIL_MARKER in failed[0]["error"]["message"]
     assert failed[0]["error"]["attempts"] == 1  # a 400 is not worth re-sending
     assert result.manifest.failures == {"pairs.jsonl": 1, "bench.jsonl": 1}
-    assert result.manifest.metrics["bench_pass_rate"]["n"] == 29
+    assert result.manifest.metrics["bench_pass_rate"]["n"] == per_persona - 1
 
 
 def test_a_run_dir_of_another_spec_is_refused(tmp_path, fake_provider):
@@ -100,8 +102,9 @@ def test_a_run_dir_of_another_spec_is_refused(tmp_path, fake_provider):
 
 
 def test_too_many_prompts_per_persona_is_a_clear_error(tmp_path, fake_provider):
-    with pytest.raises(ValueError, match="exceeds the 30 prompts"):
-        run(_spec(prompts={"per_persona": 31}), out=tmp_path)
+    available = len(load_embedded_prompts())
+    with pytest.raises(ValueError, match=f"exceeds the {available} prompts"):
+        run(_spec(prompts={"per_persona": available + 1}), out=tmp_path)
 
 
 def test_run_spec_draws_personas_from_pums_files(tmp_path, fake_provider):

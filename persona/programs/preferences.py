@@ -1,15 +1,30 @@
-"""Per-persona preference pairs by Direct Principle Feedback: generic answer -> persona critique -> revision."""
+"""Per-persona preference pairs by Direct Principle Feedback, and a role-play check of which side the persona likes."""
 
 from __future__ import annotations
 
+import hashlib
+
 import dspy
+import litellm
+import numpy as np
 
 from persona.programs.retrying import ReaskingPredict
-from persona.signatures import AnswerWithoutPersona, CritiqueForPersona, ReviseForPersona
+from persona.signatures import AnswerWithoutPersona, ChoosePreferred, CritiqueForPersona, ReviseForPersona
+
+RETRY_TEMPERATURE = 0.7  # a retry at the same settings would replay the same (longer) revision
+
+
+def count_tokens(lm: dspy.LM | None, text: str) -> int:
+    """Tokens of ``text`` as litellm counts them for this LM's model (its tokenizer where known, else cl100k)."""
+    model = (lm or dspy.settings.lm).model
+    return int(litellm.token_counter(model=model, text=text))
 
 
 class DPFPair(dspy.Module):
     """Build one preference pair: the generic answer is rejected, its persona-guided revision is chosen.
+
+    The revision must be shorter than the answer, in tokens; one that is not is redrawn once (at a higher
+    temperature under its own rollout id), and the record says whether the final one is shorter.
 
     Args:
         generator: LM that answers and revises (default: the configured ``dspy.settings.lm``).
@@ -27,9 +42,57 @@ class DPFPair(dspy.Module):
         self.revise = ReaskingPredict(ReviseForPersona)
         self.answer.lm = self.revise.lm = generator
         self.critique.lm = critic or generator
+        self.generator = generator
 
     def forward(self, question: str, persona: str) -> dspy.Prediction:
         rejected = self.answer(question=question).answer
         critique = self.critique(question=question, answer=rejected, persona=persona).critique
         chosen = self.revise(question=question, answer=rejected, critique=critique).revision
-        return dspy.Prediction(rejected=rejected, critique=critique, chosen=chosen)
+        rejected_tokens, chosen_tokens = count_tokens(self.generator, rejected), count_tokens(self.generator, chosen)
+        attempts = 1
+        if chosen_tokens >= rejected_tokens:
+            attempts = 2
+            retry = {"rollout_id": 1, "temperature": RETRY_TEMPERATURE}
+            chosen = self.revise(question=question, answer=rejected, critique=critique, config=retry).revision
+            chosen_tokens = count_tokens(self.generator, chosen)
+        return dspy.Prediction(
+            rejected=rejected,
+            critique=critique,
+            chosen=chosen,
+            rejected_tokens=rejected_tokens,
+            chosen_tokens=chosen_tokens,
+            revision_attempts=attempts,
+        )
+
+
+def chosen_goes_first(seed: int, key: str) -> bool:
+    """The seeded A/B order of one pair: depends on the seed and the pair's key only, never on run order."""
+    digest = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16)
+    return bool(np.random.default_rng([seed, digest]).random() < 0.5)
+
+
+class PreferenceAnnotator(dspy.Module):
+    """A role-playing annotator: as this persona, which of two answers would you prefer?
+
+    The pair is shown in a seeded random order; the result is un-swapped, so ``prefers_chosen`` refers to the
+    DPF sides whichever position the chosen answer had, and ``picked_first`` records the position picked (for
+    position bias).
+    """
+
+    def __init__(self, lm: dspy.LM | None = None, seed: int = 0) -> None:
+        super().__init__()
+        self.choose = ReaskingPredict(ChoosePreferred)
+        self.choose.lm = lm
+        self.seed = seed
+
+    def forward(self, key: str, question: str, persona: str, chosen: str, rejected: str) -> dspy.Prediction:
+        first = chosen_goes_first(self.seed, key)
+        answer_a, answer_b = (chosen, rejected) if first else (rejected, chosen)
+        verdict = self.choose(persona=persona, question=question, answer_a=answer_a, answer_b=answer_b)
+        picked_first = verdict.preferred == "A"
+        return dspy.Prediction(
+            prefers_chosen=picked_first == first,
+            picked_first=picked_first,
+            chosen_shown_first=first,
+            reasoning=verdict.reasoning,
+        )

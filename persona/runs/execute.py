@@ -116,10 +116,17 @@ def check_run_dir(run_dir: Path, fingerprint: str) -> None:
 
 def _pair_work(program: DPFPair) -> Any:
     def work(item: Item) -> dict[str, Any]:
-        pair = program(question=item.prompt.text, persona=item.persona.as_prompt())
-        return {"chosen": pair.chosen, "rejected": pair.rejected, "critique": pair.critique}
+        return pair_record(program(question=item.prompt.text, persona=item.persona.as_prompt()))
 
     return work
+
+
+PAIR_FIELDS = ("chosen", "rejected", "critique", "chosen_tokens", "rejected_tokens", "revision_attempts")
+
+
+def pair_record(pair: dspy.Prediction) -> dict[str, Any]:
+    """The stored fields of one DPF pair, ``shorter`` measured in tokens."""
+    return {name: pair[name] for name in PAIR_FIELDS} | {"shorter": pair.chosen_tokens < pair.rejected_tokens}
 
 
 def _bench_work(program: BenchItem, spec: RunSpec) -> Any:
@@ -160,7 +167,7 @@ def summarize(pairs: list[dict], bench: list[dict], spec: RunSpec) -> dict[str, 
     """Run-level metrics from the records alone (so they can be recomputed from the JSONL files)."""
     judged = [r["passed"] for r in bench if r["error"] is None]
     built = [r for r in pairs if r["error"] is None]
-    shorter = sum(len(r["chosen"]) < len(r["rejected"]) for r in built)
+    shorter = sum(r["shorter"] for r in built)
     return {
         "bench_pass_rate": _estimate(
             pass_rate(judged, confidence=spec.bench.confidence, resamples=spec.bench.resamples, seed=spec.seed)
@@ -242,7 +249,7 @@ def run(
         counts = cache.counts()
 
     aborted = any(stage.aborted for stage in stages.values()) or "bench" not in stages
-    pairs = stage_records(items, stages["pairs"], lambda record: [record], ("chosen", "rejected", "critique"))
+    pairs = stage_records(items, stages["pairs"], lambda record: [record], (*PAIR_FIELDS, "shorter"))
     bench = (
         stage_records(
             items, stages["bench"], lambda record: record["samples"], ("sample", "answer", "critique", "passed")
@@ -308,7 +315,7 @@ def render_report(manifest: Manifest, n_personas: int, n_items: int) -> str:
         "## DPF preference pairs",
         "",
         f"{m['pairs_built']} built, {m['pairs_failed']} failed; "
-        f"chosen shorter than rejected in {m['pairs_chosen_shorter']} of {m['pairs_built']}.",
+        f"chosen shorter than rejected (in tokens) in {m['pairs_chosen_shorter']} of {m['pairs_built']}.",
         "",
         "## LM calls",
         "",

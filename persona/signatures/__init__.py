@@ -6,11 +6,13 @@ from persona.signatures.critique import CritiqueForPersona
 from persona.signatures.filling import DescribeAttribute
 from persona.signatures.judge import JudgeNeedsRevision
 from persona.signatures.personalize import PersonalizedAnswer
+from persona.signatures.preference import ChoosePreferred
 from persona.signatures.revision import ReviseForPersona
 
 __all__ = [
     "AnswerWithoutPersona",
     "CheckProfileConsistency",
+    "ChoosePreferred",
     "CritiqueForPersona",
     "DescribeAttribute",
     "JudgeNeedsRevision",
