@@ -21,12 +21,14 @@ from rich.table import Table
 from rich.text import Text
 
 from persona.data.download import PUMS_BASE_URL, DownloadError, download_pums
+from persona.data.export import FORMATS, PairsFormatError, export_pairs
 from persona.data.prompts import PromptSourceError
 from persona.data.pums import PumsError
 from persona.data.sources import SourceError
 from persona.lm import LocalModelError, ModelConfig, ModelStringError, list_backends
 from persona.runs import LogCorruptError, RunDirError, RunResult, SpecError, load_spec, quickstart_spec_path, run
 from persona.runs.curation import CurationSpec, curate
+from persona.runs.pairs import PairsSpec, generate_pairs
 from persona.runs.population import PopulationSpec, generate, population_model, report
 
 app = typer.Typer(
@@ -38,6 +40,8 @@ personas_app = typer.Typer(help="Census-grounded persona populations.", no_args_
 census_app = typer.Typer(help="ACS PUMS census files.", no_args_is_help=True)
 prompts_app = typer.Typer(help="Prompt sets: curation and splits.", no_args_is_help=True)
 app.add_typer(prompts_app, name="prompts")
+pairs_app = typer.Typer(help="Per-persona DPF preference pairs: build, verify, export.", no_args_is_help=True)
+app.add_typer(pairs_app, name="pairs")
 app.add_typer(personas_app, name="personas")
 app.add_typer(census_app, name="census")
 console = Console()
@@ -264,3 +268,67 @@ def prompts_curate(
     steps = ", ".join(f"{step} {n}" for step, n in result.manifest.metrics["counts"].items())
     console.print(f"{steps}; {result.manifest.metrics['train']} train, {result.manifest.metrics['heldout']} held out")
     console.print(f"results in [cyan]{result.run_dir}[/] (prompts.jsonl, dropped.jsonl, curation.md, topics.png)")
+
+
+@pairs_app.command("generate")
+def pairs_generate(
+    personas: Annotated[str, typer.Option(help="'acs12', 'pums:PATH', or a personas.jsonl / its run dir.")] = "acs12",
+    n_personas: Annotated[int, typer.Option(min=1, help="Personas drawn from a census source.")] = 10,
+    prompts: Annotated[str, typer.Option(help="'embedded' or a `persona prompts curate` run dir.")] = "embedded",
+    train: Annotated[int, typer.Option(min=0, help="Train pairs per persona (paper: 100).")] = 100,
+    test_seen: Annotated[int, typer.Option(min=0, help="Seen-prompt test pairs per persona (paper: 50).")] = 50,
+    heldout: Annotated[int, typer.Option(min=0, help="Held-out-prompt pairs per persona (paper: 50).")] = 50,
+    seed: Annotated[int, typer.Option(help="Everything random derives from it.")] = 0,
+    model: Annotated[str | None, typer.Option(help="Generator model (default local/smollm2).")] = None,
+    critic: Annotated[str | None, typer.Option(help="Persona critic model (default: the generator's).")] = None,
+    annotator: Annotated[str | None, typer.Option(help="Role-play verifier model (default: the generator's).")] = None,
+    verify: Annotated[bool, typer.Option(help="Role-play verification of every pair.")] = True,
+    out: Annotated[Path | None, typer.Option("--out", help="Run dir (default: outputs/pairs-...).")] = None,
+    concurrency: Annotated[int, typer.Option(min=1, help="Pairs in flight.")] = 1,
+) -> None:
+    """Build DPF pairs per persona (train / seen-test / held-out prompts), verify them by role-play, report."""
+    try:
+        default = model or ModelConfig().model
+        models = {
+            role: ModelConfig(model=name or default, max_tokens=200)
+            for role, name in (("generator", model), ("persona", critic), ("judge", annotator))
+        }
+        spec = PairsSpec(
+            personas=personas,
+            n_personas=n_personas,
+            prompts=prompts,
+            train=train,
+            test_seen=test_seen,
+            heldout=heldout,
+            seed=seed,
+            verify=verify,
+            models=models,
+        )
+        with _progress() as progress:
+            result = generate_pairs(spec, out=out, progress=progress, concurrency=concurrency)
+    except (SourceError, PumsError, ModelStringError, LocalModelError, RunDirError, LogCorruptError, ValueError) as exc:
+        _fail(str(exc))
+    m = result.manifest.metrics
+    agreement = m["agreement_with_chosen"]["value"]
+    console.print(
+        f"pairs {m['pairs']}; shorter {m['shorter']['value']}; annotator agrees with chosen "
+        f"{'n/a' if agreement is None else f'{agreement:.3f}'}; {result.manifest.model_calls} model calls"
+    )
+    console.print(f"results in [cyan]{result.run_dir}[/] (pairs.jsonl, verification.jsonl, report.md)")
+    if m["pairs_failed"] or m["verification_failed"]:
+        raise typer.Exit(code=EXIT_FAILED_ITEMS)
+
+
+@pairs_app.command("export")
+def pairs_export(
+    run_dir: Annotated[Path, typer.Argument(help="A `persona pairs generate` run dir.")],
+    fmt: Annotated[str, typer.Option("--format", help=f"One of: {', '.join(FORMATS)}.")] = "parquet",
+    out: Annotated[Path | None, typer.Option("--out", help="Folder (default: RUN_DIR/export).")] = None,
+) -> None:
+    """Export the pairs: Parquet per split, a Hugging Face DatasetDict, or TRL DPO JSONL (persona as system)."""
+    try:
+        paths = export_pairs(run_dir, fmt, out or run_dir / "export")
+    except (PairsFormatError, ValueError, FileNotFoundError, ImportError) as exc:
+        _fail(str(exc))
+    for path in paths:
+        console.print(f"[green]written[/] {path}")

@@ -53,6 +53,8 @@ class FakeProvider(CustomLLM):
         for name, prop in schema.get("properties", {}).items():
             if prop.get("type") == "boolean":
                 content[name] = int(digest, 16) % 2 == 0
+            elif prop.get("enum"):
+                content[name] = prop["enum"][int(digest, 16) % len(prop["enum"])]
             else:
                 content[name] = f"{name} {digest} from {api_base} seed {params.get('seed')}"
         return ModelResponse(

@@ -20,7 +20,9 @@ def test_dpf_pair_chains_answer_critique_revision():
         "Rent for now.",
     )
     critic_prompt = _user_messages(critic)[0]
-    assert "Buy a house while rates are low." in critic_prompt and "age: 21" in critic_prompt  # the critic sees answer and persona
+    assert (
+        "Buy a house while rates are low." in critic_prompt and "age: 21" in critic_prompt
+    )  # the critic sees answer and persona
     revision_prompt = _user_messages(generator)[1]
     assert "Too generic for a student." in revision_prompt
     assert "age: 21" not in revision_prompt  # the reviser works from the critique, never the attributes

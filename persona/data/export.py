@@ -1,0 +1,118 @@
+"""Preference datasets out and back in: Parquet per split, a Hugging Face DatasetDict, and TRL's DPO JSONL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from persona.data.io import atomic_write_text, dumps_record, read_jsonl
+from persona.data.persona import read_personas
+
+SPLITS = ("train", "test_seen", "test_heldout")
+COLUMNS = (
+    "persona_id",
+    "persona",
+    "prompt_id",
+    "topic",
+    "prompt",
+    "chosen",
+    "rejected",
+    "critique",
+    "chosen_tokens",
+    "rejected_tokens",
+    "split",
+    "generator",
+    "critic",
+)
+REQUIRED = ("persona_id", "persona", "prompt", "chosen", "rejected", "split")
+FORMATS = ("parquet", "hf", "trl")
+
+
+class PairsFormatError(ValueError):
+    """A preference file that does not hold our schema; the message names the file and the missing columns."""
+
+
+def pairs_table(run_dir: Path) -> pd.DataFrame:
+    """The built pairs of a ``persona pairs generate`` run, with each persona's text, in our export schema."""
+    personas = {p.id: p.as_prompt() for p in read_personas(run_dir / "personas.jsonl")}
+    rows = [r for r in read_jsonl(run_dir / "pairs.jsonl") if r.get("error") is None]
+    frame = pd.DataFrame(rows, columns=[c for c in COLUMNS if c != "persona"])
+    frame.insert(1, "persona", frame["persona_id"].map(personas))
+    return frame[list(COLUMNS)].astype({"chosen_tokens": "int64", "rejected_tokens": "int64"})
+
+
+def trl_record(row: pd.Series) -> dict:
+    """TRL's conversational DPO format: the persona as system context, the question as the user turn."""
+    return {
+        "prompt": [{"role": "system", "content": row["persona"]}, {"role": "user", "content": row["prompt"]}],
+        "chosen": [{"role": "assistant", "content": row["chosen"]}],
+        "rejected": [{"role": "assistant", "content": row["rejected"]}],
+    }
+
+
+def export_pairs(run_dir: Path, fmt: str, out: Path) -> list[Path]:
+    """Write the run's pairs as ``parquet`` (one file per split), ``hf`` (a saved DatasetDict) or ``trl`` JSONL."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
+    frame = pairs_table(Path(run_dir))
+    parts = {split: frame[frame["split"] == split].reset_index(drop=True) for split in SPLITS}
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    if fmt == "parquet":
+        paths = [out / f"{split}.parquet" for split in SPLITS]
+        for split, path in zip(SPLITS, paths, strict=True):
+            tmp = path.with_name(f".{path.name}.tmp")
+            parts[split].to_parquet(tmp, index=False)
+            tmp.replace(path)
+        return paths
+    if fmt == "trl":
+        paths = [out / f"{split}.jsonl" for split in SPLITS]
+        for split, path in zip(SPLITS, paths, strict=True):
+            lines = [dumps_record(trl_record(row)) for _, row in parts[split].iterrows()]
+            atomic_write_text(path, "".join(f"{line}\n" for line in lines))
+        return paths
+    import datasets  # optional: only the Hugging Face export needs it
+
+    target = out / "hf"
+    datasets.DatasetDict(
+        {split: datasets.Dataset.from_pandas(part, preserve_index=False) for split, part in parts.items()}
+    ).save_to_disk(str(target))
+    return [target]
+
+
+def load_pairs(path: Path) -> pd.DataFrame:
+    """Pairs in our schema from a Parquet file or folder (split from the file name), a saved DatasetDict, or JSONL.
+
+    This reads what ``export_pairs`` writes, and published persona preference data in the same schema.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise PairsFormatError(f"{path}: no such file or folder")
+    if (path / "dataset_dict.json").exists():
+        import datasets
+
+        loaded = datasets.load_from_disk(str(path))
+        frame = pd.concat([loaded[s].to_pandas() for s in loaded], ignore_index=True)
+    elif path.is_dir():
+        files = sorted(path.glob("*.parquet"), key=lambda p: SPLITS.index(p.stem) if p.stem in SPLITS else 99)
+        if not files:
+            raise PairsFormatError(f"{path}: no *.parquet files and no dataset_dict.json")
+        frame = pd.concat([_read_one(f) for f in files], ignore_index=True)
+    else:
+        frame = _read_one(path)
+    missing = [c for c in REQUIRED if c not in frame.columns]
+    if missing:
+        raise PairsFormatError(f"{path}: not a persona preference dataset; missing columns {missing}")
+    return frame
+
+
+def _read_one(path: Path) -> pd.DataFrame:
+    if path.suffix == ".parquet":
+        frame = pd.read_parquet(path)
+        if "split" not in frame.columns:
+            frame["split"] = path.stem
+        return frame
+    if path.suffix == ".jsonl":
+        return pd.DataFrame(read_jsonl(path))
+    raise PairsFormatError(f"{path}: expected .parquet, .jsonl, or a folder of them")
