@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 import dspy
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from persona.data.filters import PAPER_SPLIT, apply_rules, stratified_split
 from persona.data.io import atomic_write_text, read_jsonl, write_jsonl
@@ -36,7 +36,7 @@ from persona.runs.manifest import Manifest, ModelRecord, file_digest, git_revisi
 
 SPLITS = ("train", "test_seen", "test_heldout")
 RESULT_FILES = ("personas.jsonl", "pairs.jsonl", "verification.jsonl", "report.md")
-Role = str
+ROLES = ("generator", "persona", "judge")  # answers and revises; critiques as the persona; verifies by role-play
 
 
 class PairsSpec(BaseModel):
@@ -53,9 +53,15 @@ class PairsSpec(BaseModel):
     heldout: int = Field(default=50, ge=0)
     seed: int = 0
     verify: bool = True
-    models: dict[Role, ModelConfig] = Field(
-        default_factory=lambda: {role: ModelConfig(max_tokens=200) for role in ("generator", "persona", "judge")}
-    )
+    models: dict[str, ModelConfig] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _every_role(self) -> PairsSpec:
+        unknown = sorted(set(self.models) - set(ROLES))
+        if unknown:
+            raise ValueError(f"unknown model roles {unknown}; the roles are {', '.join(ROLES)}")
+        self.models = {role: self.models.get(role, ModelConfig(max_tokens=200)) for role in ROLES}
+        return self
 
     def fingerprint(self) -> str:
         content = self.model_dump(mode="json", exclude={"models"})
@@ -134,8 +140,8 @@ def generate_pairs(spec: PairsSpec, out: Path | None = None, progress: Any = Non
     personas = load_personas(spec)
     items = plan(personas, load_split_prompts(spec), spec)
     run_dir = Path(out or spec.default_dir())
-    roles = ("generator", "persona", "judge") if spec.verify else ("generator", "persona")
-    lms = {role: make_lm(spec.models.get(role, ModelConfig(max_tokens=200)), role) for role in roles}
+    roles = ROLES if spec.verify else ROLES[:2]
+    lms = {role: make_lm(spec.models[role], role) for role in roles}
     secrets = [key for lm in lms.values() if (key := lm.kwargs.get("api_key"))]
     check_run_dir(run_dir, spec.fingerprint())
     common = {"key": lambda item: item.key, "concurrency": concurrency, "progress": progress}
@@ -179,14 +185,13 @@ def generate_pairs(spec: PairsSpec, out: Path | None = None, progress: Any = Non
             )
         calls = cache.counts()
 
-    models = {role: spec.models.get(role, ModelConfig()).model for role in ("generator", "persona")}
+    models = {"generator": spec.models["generator"].model, "critic": spec.models["persona"].model}
     pairs = []
     for item, entry in zip(items, built.entries, strict=True):
-        base = {"persona_id": item.persona.id, "prompt_id": item.prompt.id, "split": item.split}
-        base |= {"topic": item.prompt.topic, "prompt": item.prompt.text}
         fields = entry["record"] if entry["ok"] else dict.fromkeys((*PAIR_FIELDS, "shorter"))
         pairs.append(
-            {**base, **fields, "generator": models["generator"], "critic": models["persona"]}
+            {"persona_id": item.persona.id, "prompt_id": item.prompt.id, "split": item.split}
+            | {"topic": item.prompt.topic, "prompt": item.prompt.text, **fields, **models}
             | {"error": None if entry["ok"] else entry["error"]}
         )
     verification = []
