@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import unicodedata
 from importlib.resources import files
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
-from persona.data.io import read_jsonl
+from persona.data.io import iter_jsonl, read_jsonl
 
 PRISM_DATASET = ("HannahKirk/prism-alignment", "conversations")
 PRISM_FIELD = "opening_prompt"
@@ -70,20 +69,16 @@ def _prompt(stem: str, number: int, row: dict, field: str) -> Prompt:
 
 def _jsonl_rows(path: Path, column: str) -> list[tuple[int, tuple[dict, str]]]:
     rows = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise PromptSourceError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
-            if not isinstance(record, dict):
-                raise PromptSourceError(f"{path}:{number}: expected a JSON object")
+    try:
+        for number, record in iter_jsonl(path):
             field = PRISM_FIELD if PRISM_FIELD in record else column
             if not isinstance(record.get(field), str):
                 raise PromptSourceError(f"{path}:{number}: no text in field {field!r} (keys: {sorted(record)})")
             rows.append((number, (record, field)))
+    except PromptSourceError:
+        raise
+    except ValueError as exc:
+        raise PromptSourceError(str(exc)) from None
     return rows
 
 
