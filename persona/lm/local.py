@@ -188,7 +188,8 @@ class LocalProvider(CustomLLM):
     JSON output is grammar-constrained with free-text fields capped to fit ``max_tokens``; should an answer still
     be cut off (the model spelled its text in more tokens than usual), it is drawn once more under a cap that
     assumes one token per character, and failing that the call raises. It never returns JSON that does not parse.
-    ``invocations`` counts real model calls, so tests and manifests can prove that a replay ran none.
+    ``invocations`` counts requests that reached the model (a redraw under the stricter cap is part of its
+    request), so tests and manifests can prove that a replay ran none.
     """
 
     def __init__(self) -> None:
@@ -212,6 +213,8 @@ class LocalProvider(CustomLLM):
             if params.get(name) is not None:
                 request[name] = params[name]
         schema = json_schema_of(params.get("response_format"))
+        with self._count_lock:
+            self.invocations += 1
         for attempt, bounded in enumerate(self._bounded_schemas(schema, max_tokens, loaded)):
             if attempt:
                 # The model is free to spell text in more tokens than the tokenizer would; the retry's cap holds
@@ -224,8 +227,6 @@ class LocalProvider(CustomLLM):
                 # near-ties: each answer must depend on its own request only, not on what ran before it.
                 loaded.llama.reset()
                 raw = loaded.llama.create_chat_completion(**request)
-            with self._count_lock:
-                self.invocations += 1
             choice = raw["choices"][0]
             content = choice["message"]["content"] or ""
             if schema is None:
