@@ -1,5 +1,19 @@
 """Pure metric functions over records: no LM calls, no I/O."""
 
 from persona.metrics.accuracy import Estimate, pass_rate
+from persona.metrics.agreement import kappa, kappa_matrix
+from persona.metrics.fidelity import Fidelity, compare
+from persona.metrics.loo import loo_kappas
+from persona.metrics.passk import pass_at_k, pass_at_k_curve
 
-__all__ = ["Estimate", "pass_rate"]
+__all__ = [
+    "Estimate",
+    "Fidelity",
+    "compare",
+    "kappa",
+    "kappa_matrix",
+    "loo_kappas",
+    "pass_at_k",
+    "pass_at_k_curve",
+    "pass_rate",
+]
