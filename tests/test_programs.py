@@ -1,6 +1,7 @@
 """Program control flow with DSPy's DummyLM: what each step sees and returns."""
 
 import dspy
+import pytest
 from dspy.utils import DummyLM
 
 from persona.programs import BenchItem, DPFPair, RevisionJudge
@@ -115,3 +116,32 @@ def test_programs_fall_back_to_the_configured_lm():
     lm = DummyLM([{"answer": "A longer one."}, {"critique": "C."}, {"revision": "R."}])
     with dspy.context(lm=lm):
         assert DPFPair()(question="Q?", persona="age: 30").chosen == "R."
+
+
+def test_responder_modes_see_what_they_should():
+    from persona.programs.bench import PersonalizedResponder
+
+    baseline_lm = DummyLM([{"answer": "Generic."}])
+    baseline = PersonalizedResponder(baseline_lm, mode="baseline")(question="Rent or buy?", persona="age: 29")
+    assert baseline.answer == "Generic." and "age: 29" not in _user_messages(baseline_lm)[0]
+
+    cot_lm = DummyLM([{"reasoning": "Young, early career.", "answer": "Rent."}])
+    cot = PersonalizedResponder(cot_lm, mode="cot")(question="Rent or buy?", persona="age: 29")
+    assert (cot.reasoning, cot.answer) == ("Young, early career.", "Rent.")
+
+    summary_lm = DummyLM([{"summary": "Early career, mobile."}, {"answer": "Rent for now."}])
+    summary = PersonalizedResponder(summary_lm, mode="summary")(question="Rent or buy?", persona="age: 29\nsex: Male")
+    assert (summary.summary, summary.answer) == ("Early career, mobile.", "Rent for now.")
+    second = _user_messages(summary_lm)[1]
+    assert "Early career, mobile." in second and "sex: Male" not in second  # answers from the summary alone
+
+    with pytest.raises(ValueError, match="unknown bench mode 'fancy'"):
+        PersonalizedResponder(mode="fancy")
+
+
+def test_subtlety_judge_reports_named_attributes():
+    from persona.programs.bench import SubtletyJudge
+
+    lm = DummyLM([{"named_attributes": "age", "subtle": False}])
+    verdict = SubtletyJudge(lm)(question="Q?", persona="age: 70", answer="At 70 you should...")
+    assert verdict.subtle is False and verdict.named_attributes == "age"

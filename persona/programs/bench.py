@@ -1,30 +1,63 @@
-"""PERSONA Bench, thin: a persona-aware responder and a judge that decides whether its answer needs revision."""
+"""PERSONA Bench: a responder in one of four modes, a judge of whether an answer needs revision, a subtlety judge."""
 
 from __future__ import annotations
 
 import dspy
 
 from persona.programs.retrying import ReaskingPredict
-from persona.signatures import JudgeNeedsRevision, PersonalizedAnswer
+from persona.signatures import (
+    AnswerWithoutPersona,
+    JudgeNeedsRevision,
+    JudgeSubtlety,
+    PersonalizedAnswer,
+    SummarizeRelevantPersona,
+)
+
+MODES = ("baseline", "no_cot", "cot", "summary")
 
 
 class PersonalizedResponder(dspy.Module):
-    """The model under test answers for a known persona.
+    """The model under test answers for a known persona, in one of the bench's modes.
+
+    ``baseline`` answers without seeing the persona; ``no_cot`` answers directly; ``cot`` reasons first (a
+    ``reasoning`` output before the answer, as DSPy's ChainOfThought adds); ``summary`` first summarises the parts
+    of the persona relevant to the question and answers from that summary alone (the summary is returned for the
+    dropped-attribute analysis).
 
     Args:
         lm: the model under test (default: ``dspy.settings.lm``).
+        mode: one of ``MODES``.
 
     Example:
-        >>> PersonalizedResponder()(question="Rent or buy?", persona="age: 29").answer  # doctest: +SKIP
+        >>> PersonalizedResponder(mode="cot")(question="Rent or buy?", persona="age: 29").answer  # doctest: +SKIP
     """
 
-    def __init__(self, lm: dspy.LM | None = None) -> None:
+    def __init__(self, lm: dspy.LM | None = None, mode: str = "no_cot") -> None:
         super().__init__()
-        self.respond = ReaskingPredict(PersonalizedAnswer)
+        if mode not in MODES:
+            raise ValueError(f"unknown bench mode {mode!r}; the modes are {', '.join(MODES)}")
+        self.mode = mode
+        if mode == "baseline":
+            self.respond = ReaskingPredict(AnswerWithoutPersona)
+        elif mode == "cot":
+            reasoning = dspy.OutputField(desc="think through what about this person matters for the question")
+            self.respond = ReaskingPredict(PersonalizedAnswer.prepend("reasoning", reasoning, type_=str))
+        else:
+            self.respond = ReaskingPredict(PersonalizedAnswer)
         self.respond.lm = lm
+        if mode == "summary":
+            self.summarize = ReaskingPredict(SummarizeRelevantPersona)
+            self.summarize.lm = lm
 
     def forward(self, question: str, persona: str, config: dict | None = None) -> dspy.Prediction:
-        return self.respond(question=question, persona=persona, config=config or {})
+        config = config or {}
+        if self.mode == "baseline":
+            return self.respond(question=question, config=config)
+        if self.mode == "summary":
+            summary = self.summarize(question=question, persona=persona, config=config).summary
+            answer = self.respond(question=question, persona=summary, config=config).answer
+            return dspy.Prediction(answer=answer, summary=summary)
+        return self.respond(question=question, persona=persona, config=config)
 
 
 class RevisionJudge(dspy.Module):
@@ -47,6 +80,18 @@ class RevisionJudge(dspy.Module):
         return dspy.Prediction(
             critique=verdict.critique, needs_revision=verdict.needs_revision, passed=not verdict.needs_revision
         )
+
+
+class SubtletyJudge(dspy.Module):
+    """Flags answers that name or quote the persona's attributes instead of fitting them quietly."""
+
+    def __init__(self, lm: dspy.LM | None = None) -> None:
+        super().__init__()
+        self.judge = ReaskingPredict(JudgeSubtlety)
+        self.judge.lm = lm
+
+    def forward(self, question: str, persona: str, answer: str) -> dspy.Prediction:
+        return self.judge(question=question, persona=persona, answer=answer)
 
 
 class BenchItem(dspy.Module):

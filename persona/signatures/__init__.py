@@ -8,6 +8,8 @@ from persona.signatures.judge import JudgeNeedsRevision
 from persona.signatures.personalize import PersonalizedAnswer
 from persona.signatures.preference import ChoosePreferred
 from persona.signatures.revision import ReviseForPersona
+from persona.signatures.subtlety import JudgeSubtlety
+from persona.signatures.summary import SummarizeRelevantPersona
 
 __all__ = [
     "AnswerWithoutPersona",
@@ -16,6 +18,8 @@ __all__ = [
     "CritiqueForPersona",
     "DescribeAttribute",
     "JudgeNeedsRevision",
+    "JudgeSubtlety",
     "PersonalizedAnswer",
     "ReviseForPersona",
+    "SummarizeRelevantPersona",
 ]
