@@ -6,8 +6,6 @@ reason) or ``dropped.jsonl`` (with the step and reason that dropped it); ``curat
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from collections import Counter
 from datetime import UTC, datetime
@@ -26,8 +24,9 @@ from persona.programs.curation import PromptClassifier
 from persona.runs.cache import run_cache
 from persona.runs.execute import check_run_dir, redact, run_log
 from persona.runs.executor import ItemLog, run_items
-from persona.runs.manifest import Manifest, ModelRecord, file_digest, git_revision, package_versions
+from persona.runs.manifest import Manifest, ModelRecord, file_digest
 from persona.runs.plots import topic_plot
+from persona.runs.spec import digest
 
 RESULT_FILES = ("prompts.jsonl", "dropped.jsonl", "curation.md")
 
@@ -47,7 +46,7 @@ class CurationSpec(BaseModel):
 
     def fingerprint(self) -> str:
         content = self.model_dump(mode="json", exclude={"model"}) | {"model": self.model.identity()}
-        return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+        return digest(content)
 
     def default_dir(self) -> Path:
         name = self.source if self.source in ("embedded", "prism") else Path(self.source).stem
@@ -136,17 +135,13 @@ def curate(spec: CurationSpec, out: Path | None = None, progress: Any = None, co
         "train": sum(r["split"] == "train" for r in rows),
         "heldout": sum(r["split"] == "heldout" for r in rows),
     }
-    manifest = Manifest(
+    manifest = Manifest.build(
         spec=spec.model_dump(mode="json"),
         spec_path=None,
-        git_revision=git_revision(),
-        packages=package_versions(),
         models={"judge": ModelRecord(model=spec.model.model, args=spec.model.lm_args())} if lm else {},
         seed=spec.seed,
         concurrency=concurrency,
         calls=calls,
-        model_calls=sum(c.misses for c in calls.values()),
-        cache_hits=sum(c.hits for c in calls.values()),
         failures={"prompts.jsonl": sum(d["reason"].startswith("classifier failed") for d in dropped)},
         resumed_items={"classify": stage.resumed} if lm is not None else {},
         aborted=False,

@@ -31,7 +31,7 @@ from persona.programs import BenchItem, DPFPair, sample_personas
 from persona.runs.cache import CallCounts, run_cache
 from persona.runs.executor import ItemLog, StageResult, run_items
 from persona.runs.limits import RateLimiter
-from persona.runs.manifest import Manifest, ModelRecord, file_digest, git_revision, package_versions
+from persona.runs.manifest import Manifest, ModelRecord, file_digest
 from persona.runs.spec import RunSpec
 
 RESULT_FILES = ("personas.jsonl", "prompts.jsonl", "pairs.jsonl", "bench.jsonl")
@@ -159,7 +159,7 @@ def stage_records(
     return records
 
 
-def _estimate(estimate: Estimate) -> dict[str, float | int | None]:
+def estimate_record(estimate: Estimate) -> dict[str, float | int | None]:
     return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in estimate._asdict().items()}
 
 
@@ -169,7 +169,7 @@ def summarize(pairs: list[dict], bench: list[dict], spec: RunSpec) -> dict[str, 
     built = [r for r in pairs if r["error"] is None]
     shorter = sum(r["shorter"] for r in built)
     return {
-        "bench_pass_rate": _estimate(
+        "bench_pass_rate": estimate_record(
             pass_rate(judged, confidence=spec.bench.confidence, resamples=spec.bench.resamples, seed=spec.seed)
         ),
         "bench_confidence": spec.bench.confidence,
@@ -263,17 +263,13 @@ def run(
     write_jsonl(run_dir / "bench.jsonl", bench)
 
     metrics = summarize(pairs, bench, spec)
-    manifest = Manifest(
+    manifest = Manifest.build(
         spec=spec.model_dump(mode="json"),
         spec_path=str(spec_path) if spec_path else None,
-        git_revision=git_revision(),
-        packages=package_versions(),
         models={role: ModelRecord(model=c.model, args=c.lm_args()) for role, c in spec.models.items()},
         seed=spec.seed,
         concurrency=concurrency,
         calls=counts,
-        model_calls=sum(c.misses for c in counts.values()),
-        cache_hits=sum(c.hits for c in counts.values()),
         failures={"pairs.jsonl": metrics["pairs_failed"], "bench.jsonl": metrics["bench_failures"]},
         resumed_items={name: stage.resumed for name, stage in stages.items()},
         aborted=aborted,

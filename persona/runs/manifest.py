@@ -41,6 +41,18 @@ class Manifest(BaseModel):
     files: dict[str, str] = Field(description="result file -> sha256 of its bytes")
     metrics: dict[str, Any]
 
+    @classmethod
+    def build(cls, calls: dict[str, CallCounts], **fields: Any) -> Manifest:
+        """A manifest with the checkout, package versions and call totals filled in: the parts every run shares."""
+        return cls(
+            git_revision=git_revision(),
+            packages=package_versions(),
+            calls=calls,
+            model_calls=sum(c.misses for c in calls.values()),
+            cache_hits=sum(c.hits for c in calls.values()),
+            **fields,
+        )
+
 
 def package_versions() -> dict[str, str | None]:
     versions: dict[str, str | None] = {}

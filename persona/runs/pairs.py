@@ -7,9 +7,6 @@ annotator playing the persona, in a seeded A/B order, and its agreement with the
 
 from __future__ import annotations
 
-import hashlib
-import json
-import math
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,9 +27,10 @@ from persona.metrics import pass_rate
 from persona.programs.population import sample_personas
 from persona.programs.preferences import DPFPair, PreferenceAnnotator
 from persona.runs.cache import run_cache
-from persona.runs.execute import PAIR_FIELDS, check_run_dir, pair_record, redact, run_log
+from persona.runs.execute import PAIR_FIELDS, check_run_dir, estimate_record, pair_record, redact, run_log
 from persona.runs.executor import ItemLog, run_items
-from persona.runs.manifest import Manifest, ModelRecord, file_digest, git_revision, package_versions
+from persona.runs.manifest import Manifest, ModelRecord, file_digest
+from persona.runs.spec import digest
 
 SPLITS = ("train", "test_seen", "test_heldout")
 RESULT_FILES = ("personas.jsonl", "pairs.jsonl", "verification.jsonl", "report.md")
@@ -66,7 +64,7 @@ class PairsSpec(BaseModel):
     def fingerprint(self) -> str:
         content = self.model_dump(mode="json", exclude={"models"})
         content["models"] = {role: config.identity() for role, config in sorted(self.models.items())}
-        return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+        return digest(content)
 
     def default_dir(self) -> Path:
         return Path("outputs") / f"pairs-{Path(self.personas).stem or 'personas'}-seed{self.seed}"
@@ -206,17 +204,13 @@ def generate_pairs(spec: PairsSpec, out: Path | None = None, progress: Any = Non
     write_jsonl(run_dir / "pairs.jsonl", pairs)
     write_jsonl(run_dir / "verification.jsonl", verification)
     metrics = pair_metrics(pairs, verification, spec.seed)
-    manifest = Manifest(
+    manifest = Manifest.build(
         spec=spec.model_dump(mode="json"),
         spec_path=None,
-        git_revision=git_revision(),
-        packages=package_versions(),
         models={role: ModelRecord(model=lms[role].model, args=spec.models[role].lm_args()) for role in lms},
         seed=spec.seed,
         concurrency=concurrency,
         calls=calls,
-        model_calls=sum(c.misses for c in calls.values()),
-        cache_hits=sum(c.hits for c in calls.values()),
         failures={"pairs.jsonl": built.failed, "verification.jsonl": checked.failed if checked else 0},
         resumed_items={"pairs": built.resumed, "verification": checked.resumed if checked else 0},
         aborted=False,
@@ -232,8 +226,7 @@ def generate_pairs(spec: PairsSpec, out: Path | None = None, progress: Any = Non
 
 
 def _estimate(values: list[bool], seed: int) -> dict[str, float | int | None]:
-    estimate = pass_rate(values, confidence=0.95, resamples=1000, seed=seed)
-    return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in estimate._asdict().items()}
+    return estimate_record(pass_rate(values, confidence=0.95, resamples=1000, seed=seed))
 
 
 def pair_metrics(pairs: list[dict], verification: list[dict], seed: int) -> dict[str, Any]:

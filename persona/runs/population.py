@@ -7,8 +7,6 @@ same spec into the same dir resumes from the item log and replays finished LM ca
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import time
 from datetime import UTC, datetime
@@ -35,8 +33,9 @@ from persona.programs.population import (
 from persona.runs.cache import run_cache
 from persona.runs.execute import check_run_dir, redact, run_log
 from persona.runs.executor import ItemLog, run_items
-from persona.runs.manifest import Manifest, ModelRecord, file_digest, git_revision, package_versions
+from persona.runs.manifest import Manifest, ModelRecord, file_digest
 from persona.runs.plots import fidelity_overview, fidelity_plot
+from persona.runs.spec import digest
 
 SPEC_FILE = "population.json"
 RESULT_FILES = ("personas.jsonl", "draws.jsonl", "fidelity.md")
@@ -62,7 +61,7 @@ class PopulationSpec(BaseModel):
 
     def fingerprint(self) -> str:
         content = self.model_dump(mode="json", exclude={"model"}) | {"model": self.model.identity()}
-        return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+        return digest(content)
 
     def default_dir(self) -> Path:
         name = "acs12" if self.source == "acs12" else "pums"
@@ -153,17 +152,13 @@ def generate(
     fidelity = write_fidelity_report(run_dir, source, personas, spec.min_age)
     metrics["fidelity_mean_tvd"] = _round(sum(f.tvd for f in fidelity) / len(fidelity)) if fidelity else None
 
-    manifest = Manifest(
+    manifest = Manifest.build(
         spec=spec.model_dump(mode="json"),
         spec_path=None,
-        git_revision=git_revision(),
-        packages=package_versions(),
         models={"persona": ModelRecord(model=spec.model.model, args=spec.model.lm_args())} if lm else {},
         seed=spec.seed,
         concurrency=concurrency,
         calls=counts,
-        model_calls=sum(c.misses for c in counts.values()),
-        cache_hits=sum(c.hits for c in counts.values()),
         failures={"personas.jsonl": len(failures)},
         resumed_items={"personas": stage.resumed},
         aborted=stage.aborted,

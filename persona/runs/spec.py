@@ -76,7 +76,12 @@ class RunSpec(_Section):
         """Hash of everything that determines results (not where they go, nor how they are executed)."""
         content = self.model_dump(mode="json", exclude={"out", "run", "models"})
         content["models"] = {role: config.identity() for role, config in self.models.items()}
-        return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+        return digest(content)
+
+
+def digest(content: dict) -> str:
+    """A spec fingerprint: sha256 of its canonical JSON, so equal contents give equal fingerprints."""
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 
 def _location(error: dict) -> str:
