@@ -25,11 +25,16 @@ from persona.data.export import FORMATS, PairsFormatError, export_pairs
 from persona.data.prompts import PromptSourceError
 from persona.data.pums import PumsError
 from persona.data.sources import SourceError
-from persona.lm import LocalModelError, ModelConfig, ModelStringError, list_backends
+from persona.lm import LocalModelError, ModelConfig, ModelStringError, list_backends, model_config
 from persona.runs import LogCorruptError, RunDirError, RunResult, SpecError, load_spec, quickstart_spec_path, run
+from persona.runs.agreement import AnnotateSpec, AnnotationError, annotate, load_annotations, write_agreement
+from persona.runs.bench import BenchSpec, run_bench
 from persona.runs.curation import CurationSpec, curate
+from persona.runs.loo import LooSpec, run_loo
 from persona.runs.pairs import PairsSpec, generate_pairs
+from persona.runs.passk import PassKSpec, run_passk
 from persona.runs.population import PopulationSpec, generate, population_model, report
+from persona.runs.report import report_runs, run_slices
 
 app = typer.Typer(
     help="persona-testbed: census-grounded personas, DPF preference pairs and PERSONA Bench on any LM.",
@@ -44,6 +49,11 @@ pairs_app = typer.Typer(help="Per-persona DPF preference pairs: build, verify, e
 app.add_typer(pairs_app, name="pairs")
 app.add_typer(personas_app, name="personas")
 app.add_typer(census_app, name="census")
+bench_app = typer.Typer(help="PERSONA Bench: how well a model personalizes, judged by another.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+agreement_app = typer.Typer(help="Human/model agreement: kappa between annotators playing the same personas.")
+agreement_app.no_args_is_help = True
+app.add_typer(agreement_app, name="agreement")
 console = Console()
 errors = Console(stderr=True)
 
@@ -332,3 +342,269 @@ def pairs_export(
         _fail(str(exc))
     for path in paths:
         console.print(f"[green]written[/] {path}")
+
+
+PersonasOption = Annotated[str, typer.Option(help="'acs12', 'pums:PATH', or a personas.jsonl / its run dir.")]
+PromptsOption = Annotated[str, typer.Option(help="'embedded' or a `persona prompts curate` run dir.")]
+SplitOption = Annotated[str, typer.Option(help="Prompts to ask: 'heldout', 'train' or 'all'.")]
+
+
+def _print_estimates(title: str, rows: dict[str, dict]) -> None:
+    table = Table(title=title)
+    for column in ("", "value", "95% CI", "n"):
+        table.add_column(column)
+    for name, e in rows.items():
+        shown = "n/a" if e["value"] is None else f"{e['value']:.3f}"
+        ci = "" if e["low"] is None else f"[{e['low']:.3f}, {e['high']:.3f}]"
+        table.add_row(name, shown, ci, str(e["n"]))
+    console.print(table)
+
+
+BENCH_ERRORS = (SourceError, PumsError, ModelStringError, LocalModelError, RunDirError, LogCorruptError, ValueError)
+
+
+@bench_app.command("run")
+def bench_run(
+    model: Annotated[str | None, typer.Option(help="Model under test (default local/smollm2).")] = None,
+    judge: Annotated[str | None, typer.Option(help="Judge model (default: the model under test's).")] = None,
+    modes: Annotated[str, typer.Option(help="Comma-separated: baseline, no_cot, cot, summary; or 'all'.")] = "all",
+    n: Annotated[int, typer.Option("--n", min=1, help="Personas drawn from a census source.")] = 20,
+    questions: Annotated[int, typer.Option(min=1, help="Questions per persona.")] = 5,
+    personas: PersonasOption = "acs12",
+    prompts: PromptsOption = "embedded",
+    split: SplitOption = "heldout",
+    seed: Annotated[int, typer.Option(help="Everything random derives from it.")] = 0,
+    subtlety: Annotated[bool, typer.Option(help="Also judge whether answers name the persona's attributes.")] = True,
+    summary_analysis: Annotated[bool, typer.Option(help="Summary mode: find the attributes summaries drop.")] = True,
+    slices: Annotated[
+        list[str] | None, typer.Option("--slice", help="Intersection to report, e.g. 'sex == \"Female\" and age < 35'.")
+    ] = None,
+    max_tokens: Annotated[int, typer.Option(min=1, help="Answer length cap for the model under test.")] = 200,
+    api_base: Annotated[str | None, typer.Option(help="Endpoint for --model.")] = None,
+    judge_api_base: Annotated[str | None, typer.Option(help="Endpoint for --judge.")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Run dir (default: outputs/bench-<model>-seed<seed>).")
+    ] = None,
+    concurrency: Annotated[int, typer.Option(min=1, help="Items in flight.")] = 1,
+) -> None:
+    """Answer every persona x question in each mode, judge each answer, report accuracy per mode with CIs."""
+    try:
+        spec = BenchSpec(
+            personas=personas,
+            n_personas=n,
+            prompts=prompts,
+            split=split,
+            questions=questions,
+            seed=seed,
+            modes=[mode.strip() for mode in modes.split(",")],
+            subtlety=subtlety,
+            summary_analysis=summary_analysis,
+            slices=slices or [],
+            models={
+                "responder": model_config(model, api_base, max_tokens),
+                "judge": model_config(judge or model, judge_api_base if judge else judge_api_base or api_base, 160),
+            },
+        )
+        with _progress() as progress:
+            result = run_bench(spec, out=out, progress=progress, concurrency=concurrency)
+    except BENCH_ERRORS as exc:
+        _fail(str(exc))
+    m = result.manifest.metrics
+    _print_estimates("accuracy per mode", {mode: row["accuracy"] for mode, row in m["modes"].items()})
+    console.print(
+        f"{result.manifest.model_calls} model calls, {result.manifest.cache_hits} cache hits; "
+        f"results in [cyan]{result.run_dir}[/] (bench.jsonl/.parquet, report.md, accuracy.png)"
+    )
+    if any(row["failed_items"] for row in m["modes"].values()):
+        raise typer.Exit(code=EXIT_FAILED_ITEMS)
+
+
+@bench_app.command("passk")
+def bench_passk(
+    model: Annotated[str | None, typer.Option(help="Model under test (default local/smollm2).")] = None,
+    judge: Annotated[str | None, typer.Option(help="Judge model (default: the model under test's).")] = None,
+    mode: Annotated[str, typer.Option(help="Responder mode: baseline, no_cot, cot or summary.")] = "no_cot",
+    n: Annotated[int, typer.Option("--n", min=1, help="Personas drawn from a census source.")] = 10,
+    questions: Annotated[int, typer.Option(min=1, help="Questions per persona (items = personas x questions).")] = 1,
+    samples: Annotated[int, typer.Option(min=1, help="Independent answers per item (n of pass@k).")] = 16,
+    k_max: Annotated[int, typer.Option(min=1, help="Largest k reported; at most --samples.")] = 16,
+    temperature: Annotated[float, typer.Option(min=0.01, help="Sampling temperature of the model under test.")] = 0.7,
+    personas: PersonasOption = "acs12",
+    prompts: PromptsOption = "embedded",
+    split: SplitOption = "heldout",
+    seed: Annotated[int, typer.Option(help="Everything random derives from it.")] = 0,
+    max_tokens: Annotated[int, typer.Option(min=1, help="Answer length cap for the model under test.")] = 200,
+    api_base: Annotated[str | None, typer.Option(help="Endpoint for --model.")] = None,
+    judge_api_base: Annotated[str | None, typer.Option(help="Endpoint for --judge.")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Run dir (default: outputs/passk-<model>-seed<seed>).")
+    ] = None,
+    concurrency: Annotated[int, typer.Option(min=1, help="Items in flight.")] = 1,
+) -> None:
+    """pass@k for k = 1..k_max: n independent answers per item, each judged on its own, unbiased estimator."""
+    try:
+        spec = PassKSpec(
+            personas=personas,
+            n_personas=n,
+            prompts=prompts,
+            split=split,
+            questions=questions,
+            seed=seed,
+            mode=mode,
+            samples=samples,
+            k_max=k_max,
+            temperature=temperature,
+            models={
+                "responder": model_config(model, api_base, max_tokens),
+                "judge": model_config(judge or model, judge_api_base if judge else judge_api_base or api_base, 160),
+            },
+        )
+        with _progress() as progress:
+            result = run_passk(spec, out=out, progress=progress, concurrency=concurrency)
+    except BENCH_ERRORS as exc:
+        _fail(str(exc))
+    curve = result.manifest.metrics["curve"]
+    console.print("pass@k: " + ", ".join(f"k={k} {v:.3f}" for k, v in curve.items() if v is not None))
+    console.print(f"{result.manifest.model_calls} model calls; results in [cyan]{result.run_dir}[/] (passk.png)")
+    if result.manifest.metrics["failed_items"]:
+        raise typer.Exit(code=EXIT_FAILED_ITEMS)
+
+
+@bench_app.command("loo")
+def bench_loo(
+    annotator: Annotated[str | None, typer.Option(help="Role-play annotator model (default local/smollm2).")] = None,
+    model: Annotated[str | None, typer.Option(help="Model writing the two answers (default: the annotator's).")] = None,
+    attributes: Annotated[
+        str | None, typer.Option(help="Comma-separated attributes (default: every known one).")
+    ] = None,
+    pairs: Annotated[int, typer.Option(min=1, help="Persona pairs per attribute (paper: 40).")] = 40,
+    base_size: Annotated[int, typer.Option(min=1, help="Attributes of a persona without the left-out one.")] = 3,
+    questions: Annotated[int, typer.Option(min=2, help="Preference questions per persona (paper: 20).")] = 20,
+    answers: Annotated[str, typer.Option(help="'generate' or a JSONL of id, question, answer_a, answer_b.")] = (
+        "generate"
+    ),
+    pool: Annotated[int, typer.Option(min=1, help="Census personas the pairs are drawn from.")] = 200,
+    personas: PersonasOption = "acs12",
+    prompts: PromptsOption = "embedded",
+    split: SplitOption = "heldout",
+    seed: Annotated[int, typer.Option(help="Everything random derives from it.")] = 0,
+    api_base: Annotated[str | None, typer.Option(help="Endpoint for --annotator.")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Run dir (default: outputs/loo-<annotator>-seed<seed>).")
+    ] = None,
+    concurrency: Annotated[int, typer.Option(min=1, help="Annotations in flight.")] = 1,
+) -> None:
+    """Leave-one-out: kappa between personas with and without each attribute, per pair; box plot per attribute."""
+    try:
+        spec = LooSpec(
+            personas=personas,
+            n_personas=pool,
+            prompts=prompts,
+            split=split,
+            questions=questions,
+            seed=seed,
+            attributes=[a.strip() for a in attributes.split(",")] if attributes else [],
+            pairs=pairs,
+            base_size=base_size,
+            answers=answers,
+            models={
+                "annotator": model_config(annotator, api_base, 160),
+                "responder": model_config(model or annotator, None if model else api_base, 200),
+            },
+        )
+        with _progress() as progress:
+            result = run_loo(spec, out=out, progress=progress, concurrency=concurrency)
+    except BENCH_ERRORS as exc:
+        _fail(str(exc))
+    table = Table(title="kappa per pair, without vs with the attribute")
+    for column in ("attribute", "pairs", "defined", "median", "mean"):
+        table.add_column(column)
+    for name, row in result.manifest.metrics["attributes"].items():
+        shown = [("n/a" if row[k] is None else f"{row[k]:.3f}") for k in ("median", "mean")]
+        table.add_row(name, str(row["pairs"]), str(row["defined"]), *shown)
+    console.print(table)
+    console.print(f"{result.manifest.model_calls} model calls; results in [cyan]{result.run_dir}[/] (loo.png)")
+    if result.manifest.metrics["failed_annotations"]:
+        raise typer.Exit(code=EXIT_FAILED_ITEMS)
+
+
+@bench_app.command("slices")
+def bench_slices(
+    run_dir: Annotated[Path, typer.Argument(help="A `persona bench run` or `bench passk` run dir.")],
+    slices: Annotated[list[str], typer.Option("--slice", help="Predicate, e.g. 'sex == \"Female\" and age < 35'.")],
+    out: Annotated[Path | None, typer.Option("--out", help="Folder (default: RUN_DIR/slices).")] = None,
+) -> None:
+    """Accuracy per intersection of attributes, with CIs and slice sizes (syntax: see persona.metrics.slices)."""
+    try:
+        table = run_slices(run_dir, slices, out)
+    except (FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+    shown = Table(title="accuracy per slice")
+    for column in table.columns:
+        shown.add_column(str(column))
+    for row in table.itertuples(index=False):
+        shown.add_row(*("n/a" if v is None or v != v else f"{v:.3f}" if isinstance(v, float) else str(v) for v in row))
+    console.print(shown)
+
+
+@bench_app.command("report")
+def bench_report(
+    run_dirs: Annotated[list[Path], typer.Argument(help="One run dir (re-rendered) or several (compared).")],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Folder (default: the run dir, or outputs/bench-report).")
+    ] = None,
+) -> None:
+    """Markdown report and PNG plots from finished bench, pass@k or LOO run dirs; no model is called."""
+    try:
+        paths = report_runs(run_dirs, out)
+    except (FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+    for path in paths:
+        console.print(f"[green]written[/] {path}")
+
+
+@agreement_app.command("compute")
+def agreement_compute(
+    files: Annotated[
+        list[Path], typer.Argument(help="Annotation CSV/JSONL files: annotator, persona_id, item_id, choice.")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the matrices, plots and agreement.md.")] = Path(
+        "outputs/agreement"
+    ),
+) -> None:
+    """Pairwise Cohen's kappa between annotators: pooled matrix and per-persona histograms (Figures 6 to 9)."""
+    try:
+        result = write_agreement(load_annotations(files), out, [str(f) for f in files])
+    except (AnnotationError, ValueError) as exc:
+        _fail(str(exc))
+    console.print(result.matrix.round(3).to_string())
+    console.print(f"results in [cyan]{out}[/] (agreement.md, kappa_matrix.png, kappa_hist.png)")
+
+
+@agreement_app.command("annotate")
+def agreement_annotate(
+    items: Annotated[
+        Path, typer.Option(help="JSONL of id, question, answer_a, answer_b (e.g. a LOO questions.jsonl).")
+    ],
+    personas: Annotated[str, typer.Option(help="A personas.jsonl or its run dir (ids must match the annotations).")],
+    model: Annotated[str | None, typer.Option(help="Role-play annotator (default local/smollm2).")] = None,
+    api_base: Annotated[str | None, typer.Option(help="Endpoint for --model.")] = None,
+    like: Annotated[Path | None, typer.Option(help="Annotate exactly the (persona, item) rows of this file.")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Run dir for annotations.jsonl.")] = Path("outputs/annotations"),
+    concurrency: Annotated[int, typer.Option(min=1, help="Annotations in flight.")] = 1,
+) -> None:
+    """Model annotations by role-play, in the same format as human ones, ready for `persona agreement compute`."""
+    try:
+        spec = AnnotateSpec(
+            items=str(items),
+            personas=personas,
+            like=str(like) if like else None,
+            model=model_config(model, api_base, 160),
+        )
+        with _progress() as progress:
+            path, manifest = annotate(spec, out, progress=progress, concurrency=concurrency)
+    except (AnnotationError, *BENCH_ERRORS) as exc:
+        _fail(str(exc))
+    console.print(f"{manifest.metrics['annotated']} annotations, {manifest.model_calls} model calls: [cyan]{path}[/]")
+    if manifest.metrics["failed"]:
+        raise typer.Exit(code=EXIT_FAILED_ITEMS)

@@ -15,6 +15,7 @@ from litellm.types.utils import ModelResponse
 
 PROVIDER = "fake"
 FAIL_MARKER = "FAIL-THIS-ITEM"
+GARBLE_MARKER = "GARBLE-THE-JUDGE"  # requests carrying it get an unparseable answer wherever a judge verdict is asked
 
 
 def _schema(response_format: Any) -> dict[str, Any]:
@@ -50,8 +51,11 @@ class FakeProvider(CustomLLM):
         digest = hashlib.sha256(f"{text}|{api_base}|{params.get('seed')}".encode()).hexdigest()[:8]
         schema = _schema(params.get("response_format"))
         content: dict[str, Any] = {}
+        garble = GARBLE_MARKER in text and "needs_revision" in schema.get("properties", {})
         for name, prop in schema.get("properties", {}).items():
-            if prop.get("type") == "boolean":
+            if prop.get("type") == "array":
+                content[name] = ["age", "invented"] if int(digest, 16) % 2 == 0 else []
+            elif prop.get("type") == "boolean":
                 content[name] = int(digest, 16) % 2 == 0
             elif prop.get("enum"):
                 content[name] = prop["enum"][int(digest, 16) % len(prop["enum"])]
@@ -67,7 +71,11 @@ class FakeProvider(CustomLLM):
                     "finish_reason": "stop",
                     "message": {
                         "role": "assistant",
-                        "content": json.dumps(content) if schema else f"text {digest} from {api_base}",
+                        "content": "no verdict here"
+                        if garble
+                        else json.dumps(content)
+                        if schema
+                        else f"text {digest} from {api_base}",
                     },
                 }
             ],

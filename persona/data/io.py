@@ -54,3 +54,27 @@ def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     """Read a JSONL file, naming the file and line of the first malformed record."""
     return [record for _, record in iter_jsonl(path)]
+
+
+def write_parquet(path: Path, records: list[dict[str, Any]]) -> None:
+    """The JSONL records as a Parquet table; nested values (dicts, lists of dicts) are stored as JSON text.
+
+    Parquet needs one type per column, and an error column that is null on most rows and a struct on a few is
+    the common case in result files; JSON text keeps every record readable with pandas alone.
+    """
+    import pandas as pd
+
+    def flat(value: Any) -> Any:
+        if isinstance(value, dict) or (isinstance(value, list) and any(isinstance(v, dict) for v in value)):
+            return json.dumps(value, ensure_ascii=False)
+        return value
+
+    frame = pd.DataFrame([{key: flat(value) for key, value in record.items()} for record in records])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        frame.to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

@@ -9,6 +9,7 @@ from persona.lm.registry import (
     current_role,
     list_backends,
     make_lm,
+    model_config,
     role_scope,
     validate_model_string,
 )
@@ -23,6 +24,7 @@ __all__ = [
     "current_role",
     "list_backends",
     "make_lm",
+    "model_config",
     "provider",
     "role_scope",
     "validate_model_string",

@@ -132,6 +132,21 @@ class ModelConfig(BaseModel):
         return args
 
 
+LOCAL_REPEAT_PENALTY = {"presence_penalty": 1.0, "frequency_penalty": 0.5}
+
+
+def model_config(model: str | None = None, api_base: str | None = None, max_tokens: int = 256) -> ModelConfig:
+    """A role's settings from a command line: for local models, a penalty on repeats.
+
+    Small local models loop ("the answer is yes, the answer is yes, ...") on long inputs, and the penalty keeps
+    their sentences sentences; remote backends get no penalty, since not every provider accepts one.
+    """
+    config = ModelConfig(model=model or local.DEFAULT_MODEL, api_base=api_base, max_tokens=max_tokens)
+    if config.model.startswith("local/"):
+        config.extra = dict(LOCAL_REPEAT_PENALTY)
+    return config
+
+
 class RoleLM(dspy.LM):
     """A ``dspy.LM`` for one run role: tags its calls with the role, bounds how many are in flight, and re-sends
     transient failures with backoff (DSPy's own retry loop is off, so attempts are counted and jittered here).

@@ -1,12 +1,18 @@
-"""PERSONA Bench: a responder in one of four modes, a judge of whether an answer needs revision, a subtlety judge."""
+"""PERSONA Bench: a responder in one of four modes, the judges (revision, subtlety, dropped attributes) and a
+role-play annotator for preference questions."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import dspy
+from dspy.utils.exceptions import AdapterParseError
 
 from persona.programs.retrying import ReaskingPredict
 from persona.signatures import (
     AnswerWithoutPersona,
+    ChoosePreferred,
+    FindDroppedAttributes,
     JudgeNeedsRevision,
     JudgeSubtlety,
     PersonalizedAnswer,
@@ -94,29 +100,72 @@ class SubtletyJudge(dspy.Module):
         return self.judge(question=question, persona=persona, answer=answer)
 
 
-class BenchItem(dspy.Module):
-    """Sample ``samples`` personalised answers for one (persona, question) and judge each on its own.
+def judge_failure(exc: AdapterParseError) -> dict[str, Any]:
+    """How an unparseable judge output is recorded: never a pass or a fail, always counted."""
+    return {"type": type(exc).__name__, "attempts": getattr(exc, "attempts", 1)}
 
-    With more than one sample, each draw runs at ``temperature`` with its own rollout id and seed, so draws are
-    distinct and each is cached separately; a single sample uses the responder's configured settings.
 
-    Args:
-        responder: the model under test; judge: the judge model.
+class DroppedAttributes(dspy.Module):
+    """LLM diff judge: the attribute names a summary left out, kept only where they name a known attribute.
 
-    Example:
-        >>> BenchItem()(question="Rent or buy?", persona="age: 29", samples=2).samples  # doctest: +SKIP
+    Names the judge invents are returned apart (``unknown``) rather than dropped silently.
     """
 
-    def __init__(self, responder: dspy.LM | None = None, judge: dspy.LM | None = None) -> None:
+    def __init__(self, lm: dspy.LM | None = None) -> None:
         super().__init__()
-        self.respond = PersonalizedResponder(responder)
+        self.judge = ReaskingPredict(FindDroppedAttributes)
+        self.judge.lm = lm
+
+    def forward(self, persona: dict[str, str], summary: str) -> dspy.Prediction:
+        text = "\n".join(f"{name}: {value}" for name, value in persona.items())
+        names = {name.lower(): name for name in persona}
+        listed = [str(name).strip().strip("'\"").lower() for name in self.judge(persona=text, summary=summary).dropped]
+        dropped = [name for name in persona if name.lower() in listed]
+        return dspy.Prediction(dropped=dropped, unknown=sorted({n for n in listed if n and n not in names}))
+
+
+class RolePlayAnnotator(dspy.Module):
+    """As this persona, which of two answers (in the order given) would you rather get? ``choice`` is "A" or "B"."""
+
+    def __init__(self, lm: dspy.LM | None = None) -> None:
+        super().__init__()
+        self.choose = ReaskingPredict(ChoosePreferred)
+        self.choose.lm = lm
+
+    def forward(self, persona: str, question: str, answer_a: str, answer_b: str) -> dspy.Prediction:
+        verdict = self.choose(persona=persona, question=question, answer_a=answer_a, answer_b=answer_b)
+        return dspy.Prediction(choice=verdict.preferred, reasoning=verdict.reasoning)
+
+
+class BenchItem(dspy.Module):
+    """Sample ``samples`` answers for one (persona, question) in one mode and judge each on its own.
+
+    With more than one sample, each draw runs at ``temperature`` with its own rollout id and seed, so draws are
+    distinct and each is cached separately; a single sample uses the responder's configured settings. A judge
+    output that still fails to parse after its re-asks is recorded in ``judge_error`` with ``passed`` None.
+
+    Args:
+        responder: the model under test; judge: the judge model; mode: one of ``MODES``.
+
+    Example:
+        >>> BenchItem(mode="cot")(question="Rent or buy?", persona="age: 29", samples=2).samples  # doctest: +SKIP
+    """
+
+    def __init__(self, responder: dspy.LM | None = None, judge: dspy.LM | None = None, mode: str = "no_cot") -> None:
+        super().__init__()
+        self.respond = PersonalizedResponder(responder, mode)
         self.judge = RevisionJudge(judge)
 
     def forward(self, question: str, persona: str, samples: int = 1, temperature: float = 0.7) -> dspy.Prediction:
         results = []
         for draw in range(samples):
             config = {"rollout_id": draw, "temperature": temperature, "seed": draw} if samples > 1 else None
-            answer = self.respond(question=question, persona=persona, config=config).answer
-            verdict = self.judge(question=question, persona=persona, answer=answer)
-            results.append({"sample": draw, "answer": answer, "critique": verdict.critique, "passed": verdict.passed})
+            response = self.respond(question=question, persona=persona, config=config)
+            result = {"sample": draw, "answer": response.answer, "summary": response.get("summary")}
+            try:
+                verdict = self.judge(question=question, persona=persona, answer=response.answer)
+                result |= {"critique": verdict.critique, "passed": verdict.passed, "judge_error": None}
+            except AdapterParseError as exc:
+                result |= {"critique": None, "passed": None, "judge_error": judge_failure(exc)}
+            results.append(result)
         return dspy.Prediction(samples=results)

@@ -121,6 +121,7 @@ def _pair_work(program: DPFPair) -> Any:
     return work
 
 
+BENCH_SAMPLE_FIELDS = ("sample", "answer", "summary", "critique", "passed", "judge_error")
 PAIR_FIELDS = ("chosen", "rejected", "critique", "chosen_tokens", "rejected_tokens", "revision_attempts")
 
 
@@ -165,7 +166,7 @@ def estimate_record(estimate: Estimate) -> dict[str, float | int | None]:
 
 def summarize(pairs: list[dict], bench: list[dict], spec: RunSpec) -> dict[str, Any]:
     """Run-level metrics from the records alone (so they can be recomputed from the JSONL files)."""
-    judged = [r["passed"] for r in bench if r["error"] is None]
+    judged = [r["passed"] for r in bench if r["error"] is None and r["passed"] is not None]
     built = [r for r in pairs if r["error"] is None]
     shorter = sum(r["shorter"] for r in built)
     return {
@@ -174,6 +175,7 @@ def summarize(pairs: list[dict], bench: list[dict], spec: RunSpec) -> dict[str, 
         ),
         "bench_confidence": spec.bench.confidence,
         "bench_failures": sum(r["error"] is not None for r in bench),
+        "bench_judge_failures": sum(r["error"] is None and r["judge_error"] is not None for r in bench),
         "pairs_built": len(built),
         "pairs_failed": len(pairs) - len(built),
         "pairs_chosen_shorter": shorter,
@@ -251,9 +253,7 @@ def run(
     aborted = any(stage.aborted for stage in stages.values()) or "bench" not in stages
     pairs = stage_records(items, stages["pairs"], lambda record: [record], (*PAIR_FIELDS, "shorter"))
     bench = (
-        stage_records(
-            items, stages["bench"], lambda record: record["samples"], ("sample", "answer", "critique", "passed")
-        )
+        stage_records(items, stages["bench"], lambda record: record["samples"], BENCH_SAMPLE_FIELDS)
         if "bench" in stages
         else []
     )
@@ -303,10 +303,10 @@ def render_report(manifest: Manifest, n_personas: int, n_items: int) -> str:
     lines += [
         "## PERSONA Bench (judge: needs no revision = pass)",
         "",
-        f"| pass rate | {level}% CI | judged answers | judge/answer failures |",
-        "|---|---|---|---|",
+        f"| pass rate | {level}% CI | judged answers | failed items | unparseable judge outputs (excluded) |",
+        "|---|---|---|---|---|",
         f"| {_fmt(rate['value'])} | [{_fmt(rate['low'])}, {_fmt(rate['high'])}] | {rate['n']} "
-        f"| {m['bench_failures']} |",
+        f"| {m['bench_failures']} | {m['bench_judge_failures']} |",
         "",
         "## DPF preference pairs",
         "",

@@ -16,19 +16,17 @@ import dspy
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from persona.data.filters import PAPER_SPLIT, apply_rules, stratified_split
-from persona.data.io import atomic_write_text, read_jsonl, write_jsonl
-from persona.data.persona import Persona, read_personas
-from persona.data.prompts import Prompt, load_embedded_prompts
-from persona.data.sources import load_source
+from persona.data.io import atomic_write_text, write_jsonl
+from persona.data.persona import Persona
+from persona.data.prompts import Prompt
 from persona.lm import ModelConfig, make_lm
 from persona.lm.adapter import DescribedJSONAdapter
 from persona.metrics import pass_rate
-from persona.programs.population import sample_personas
 from persona.programs.preferences import DPFPair, PreferenceAnnotator
 from persona.runs.cache import run_cache
 from persona.runs.execute import PAIR_FIELDS, check_run_dir, estimate_record, pair_record, redact, run_log
 from persona.runs.executor import ItemLog, run_items
+from persona.runs.inputs import load_personas, load_split_prompts
 from persona.runs.manifest import Manifest, ModelRecord, file_digest
 from persona.runs.spec import digest
 
@@ -86,30 +84,6 @@ class PairsResult(NamedTuple):
     manifest: Manifest
 
 
-def load_personas(spec: PairsSpec) -> list[Persona]:
-    """Personas from a census source (procedural, as the run spec draws them) or from a population run."""
-    if spec.personas == "acs12" or spec.personas.startswith("pums:"):
-        return sample_personas(spec.n_personas, spec.seed, spec.min_age, source=load_source(spec.personas))
-    path = Path(spec.personas)
-    return read_personas(path / "personas.jsonl" if path.is_dir() else path)
-
-
-def load_split_prompts(spec: PairsSpec) -> dict[str, list[Prompt]]:
-    """Train and held-out prompts: a curated run's split, or the embedded set under the rules and the paper's ratio."""
-    if spec.prompts == "embedded":
-        kept, _ = apply_rules(load_embedded_prompts())
-        split = stratified_split(kept, PAPER_SPLIT, spec.seed)
-        return {part: [p for p in kept if split[p.id] == part] for part in ("train", "heldout")}
-    path = Path(spec.prompts)
-    rows = read_jsonl(path / "prompts.jsonl" if path.is_dir() else path)
-    missing = [i for i, row in enumerate(rows, start=1) if "split" not in row or "text" not in row]
-    if missing:
-        raise ValueError(f"{path}: record {missing[0]} has no split/text; give a `persona prompts curate` output")
-    fields = set(Prompt.model_fields)
-    prompts = [(Prompt.model_validate({k: v for k, v in row.items() if k in fields}), row["split"]) for row in rows]
-    return {part: [p for p, s in prompts if s == part] for part in ("train", "heldout")}
-
-
 def plan(personas: list[Persona], prompts: dict[str, list[Prompt]], spec: PairsSpec) -> list[Item]:
     """Each persona's prompts, drawn independently of who they are, without repeats within a persona."""
     seen, heldout = spec.train + spec.test_seen, spec.heldout
@@ -135,8 +109,8 @@ def generate_pairs(spec: PairsSpec, out: Path | None = None, progress: Any = Non
     """Build, verify and report the dataset of ``spec``; inputs are read before anything is written."""
     clock = time.perf_counter()
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
-    personas = load_personas(spec)
-    items = plan(personas, load_split_prompts(spec), spec)
+    personas = load_personas(spec.personas, spec.n_personas, spec.seed, spec.min_age)
+    items = plan(personas, load_split_prompts(spec.prompts, spec.seed), spec)
     run_dir = Path(out or spec.default_dir())
     roles = ROLES if spec.verify else ROLES[:2]
     lms = {role: make_lm(spec.models[role], role) for role in roles}

@@ -98,3 +98,125 @@ def topic_plot(counts: Counter, path: Path) -> None:
     axes.set_xlabel("prompts")
     axes.legend(fontsize=7)
     save_figure(figure, path)
+
+
+PALETTE = ("#7a8fa6", "#d1813b", "#5b9a68", "#b05a7a", "#8c7ab8", "#c9b037")
+
+
+def accuracy_plot(models: dict[str, dict[str, dict]], confidence: float) -> Figure:
+    """Accuracy per mode with CI whiskers, one bar group per mode and one bar per model (the paper's Figure 10).
+
+    ``models`` maps a model name to its per-mode metrics (each with an ``accuracy`` estimate record).
+    """
+    modes = list(dict.fromkeys(mode for per_mode in models.values() for mode in per_mode))
+    width = 0.8 / max(len(models), 1)
+    figure = Figure(figsize=(1.6 * len(modes) + 2.5, 3.6))
+    axes = figure.add_subplot()
+    x = np.arange(len(modes))
+    for i, (model, per_mode) in enumerate(models.items()):
+        estimates = [per_mode.get(mode, {}).get("accuracy") or {} for mode in modes]
+        values = np.array([e.get("value") if e.get("value") is not None else np.nan for e in estimates])
+        low = np.array([e.get("low") if e.get("low") is not None else np.nan for e in estimates])
+        high = np.array([e.get("high") if e.get("high") is not None else np.nan for e in estimates])
+        errors = np.nan_to_num(np.vstack([values - low, high - values]))
+        offset = (i - (len(models) - 1) / 2) * width
+        axes.bar(
+            x + offset,
+            np.nan_to_num(values),
+            width,
+            yerr=errors,
+            capsize=3,
+            label=model,
+            color=PALETTE[i % len(PALETTE)],
+        )
+    axes.set_xticks(x, modes)
+    axes.set_ylim(0, 1.05)
+    axes.set_ylabel(f"accuracy ({round(confidence * 100)}% CI)")
+    axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1, 1))
+    return figure
+
+
+def dropped_plot(rows: list[dict]) -> Figure:
+    """Share of summaries that dropped each attribute, by the LLM judge and by exact/synonym match (Figure 11)."""
+    rows = sorted(rows, key=lambda r: -(r["dropped_match_share"] or 0))
+    figure = Figure(figsize=(7, 0.3 * len(rows) + 1.5))
+    axes = figure.add_subplot()
+    y = np.arange(len(rows))
+    for offset, key, label, color in (
+        (-0.2, "dropped_llm_share", "LLM judge", PALETTE[0]),
+        (0.2, "dropped_match_share", "exact/synonym match", PALETTE[1]),
+    ):
+        axes.barh(y + offset, [r[key] or 0 for r in rows], height=0.4, label=label, color=color)
+    axes.set_yticks(y, [r["attribute"] for r in rows], fontsize=7)
+    axes.invert_yaxis()
+    axes.set_xlim(0, 1)
+    axes.set_xlabel("share of summaries that dropped the attribute")
+    axes.legend(fontsize=7)
+    return figure
+
+
+def passk_plot(curves: dict[str, dict[int, float]]) -> Figure:
+    """pass@k against k, one line per model or mode (the paper's Figure 12)."""
+    figure = Figure(figsize=(5.5, 3.6))
+    axes = figure.add_subplot()
+    for i, (label, curve) in enumerate(curves.items()):
+        ks = sorted(curve)
+        axes.plot(ks, [curve[k] for k in ks], marker="o", label=label, color=PALETTE[i % len(PALETTE)])
+    axes.set_xlabel("k")
+    axes.set_ylabel("pass@k")
+    axes.set_ylim(0, 1.05)
+    axes.legend(fontsize=7)
+    return figure
+
+
+def loo_plot(kappas: dict[str, list[float]]) -> Figure:
+    """Box plot of per-pair kappa for each left-out attribute (the paper's Figure 5).
+
+    Attributes and their scores travel together in one mapping, so a label can never sit over another
+    attribute's box; attributes whose kappas are all undefined are listed with n=0 and no box.
+    """
+    names = sorted(kappas, key=lambda a: (np.nanmedian(kappas[a]) if any(np.isfinite(kappas[a])) else 9, a))
+    figure = Figure(figsize=(7, 0.35 * len(names) + 1.5))
+    axes = figure.add_subplot()
+    data = [[v for v in kappas[name] if np.isfinite(v)] for name in names]
+    axes.boxplot(
+        data, orientation="horizontal", tick_labels=[f"{n} (n={len(d)})" for n, d in zip(names, data, strict=True)]
+    )
+    axes.invert_yaxis()
+    axes.set_xlim(-1.05, 1.05)
+    axes.set_xlabel("Cohen's kappa, without vs with the attribute (lower = more influence)")
+    return figure
+
+
+def kappa_heatmap(matrix, title: str) -> Figure:
+    """Annotator x annotator kappa, cells labelled; undefined cells left blank (Figures 6 and 8)."""
+    names = list(matrix.index)
+    figure = Figure(figsize=(1.1 * len(names) + 2.5, 1.0 * len(names) + 1.5))
+    axes = figure.add_subplot()
+    image = axes.imshow(matrix.to_numpy(dtype=float), vmin=-1, vmax=1, cmap="RdBu")
+    axes.set_xticks(range(len(names)), names, rotation=45, ha="right", fontsize=7)
+    axes.set_yticks(range(len(names)), names, fontsize=7)
+    for i in range(len(names)):
+        for j in range(len(names)):
+            value = matrix.iat[i, j]
+            if np.isfinite(value):
+                axes.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=7)
+    axes.set_title(title, fontsize=9)
+    figure.colorbar(image, ax=axes, shrink=0.8)
+    return figure
+
+
+def kappa_histograms(distributions: dict[str, list[float]]) -> Figure:
+    """Per-persona kappa histograms, one panel per annotator pair (Figures 7 and 9)."""
+    names = list(distributions)
+    columns = min(3, max(len(names), 1))
+    rows = -(-max(len(names), 1) // columns)
+    figure = Figure(figsize=(4 * columns, 2.8 * rows))
+    for i, name in enumerate(names):
+        axes = figure.add_subplot(rows, columns, i + 1)
+        values = [v for v in distributions[name] if np.isfinite(v)]
+        axes.hist(values, bins=np.linspace(-1, 1, 21), color=PALETTE[i % len(PALETTE)])
+        axes.set_title(f"{name} (n={len(values)})", fontsize=8)
+        axes.set_xlabel("kappa per persona", fontsize=7)
+    figure.tight_layout()
+    return figure

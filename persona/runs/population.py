@@ -20,7 +20,7 @@ from persona.data.census import CensusSample
 from persona.data.io import atomic_write_text, write_jsonl
 from persona.data.persona import Persona, read_personas
 from persona.data.sources import SourceError, load_source
-from persona.lm import ModelConfig, make_lm
+from persona.lm import ModelConfig, make_lm, model_config
 from persona.lm.adapter import DescribedJSONAdapter
 from persona.metrics.fidelity import Fidelity, compare
 from persona.programs.population import (
@@ -69,15 +69,8 @@ class PopulationSpec(BaseModel):
 
 
 def population_model(model: str | None = None, api_base: str | None = None) -> ModelConfig:
-    """The LM settings for checking and filling: short outputs; for local models, a penalty on repeats.
-
-    Small local models loop on long inputs, and the penalty keeps their sentences sentences; remote backends get
-    no penalty, since not every provider accepts one.
-    """
-    config = ModelConfig(model=model or ModelConfig().model, api_base=api_base, max_tokens=120)
-    if config.model.startswith("local/"):
-        config.extra = {"presence_penalty": 1.0, "frequency_penalty": 0.5}
-    return config
+    """The LM settings for checking and filling: short outputs, and the local models' repeat penalty."""
+    return model_config(model, api_base, max_tokens=120)
 
 
 class PopulationResult(NamedTuple):

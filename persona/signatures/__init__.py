@@ -3,6 +3,7 @@
 from persona.signatures.answer import AnswerWithoutPersona
 from persona.signatures.consistency import CheckProfileConsistency
 from persona.signatures.critique import CritiqueForPersona
+from persona.signatures.dropped import FindDroppedAttributes
 from persona.signatures.filling import DescribeAttribute
 from persona.signatures.judge import JudgeNeedsRevision
 from persona.signatures.personalize import PersonalizedAnswer
@@ -17,6 +18,7 @@ __all__ = [
     "ChoosePreferred",
     "CritiqueForPersona",
     "DescribeAttribute",
+    "FindDroppedAttributes",
     "JudgeNeedsRevision",
     "JudgeSubtlety",
     "PersonalizedAnswer",

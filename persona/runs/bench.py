@@ -1,0 +1,472 @@
+"""PERSONA Bench, main evaluation: every persona x question x mode answered by the model under test and judged.
+
+Per item the responder answers in its mode, the revision judge decides pass/fail, the subtlety judge (optional)
+flags answers that name the persona's attributes, and in ``summary`` mode the summary is checked for the
+attributes it dropped (an LLM diff judge and an exact/synonym match). A judge output that does not parse after
+its re-asks is recorded as a judge failure: excluded from the rates and counted in the report.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal, NamedTuple
+
+import dspy
+import numpy as np
+import pandas as pd
+from dspy.utils.exceptions import AdapterParseError
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from persona.data.io import atomic_write_text, read_jsonl, write_jsonl, write_parquet
+from persona.data.persona import ATTRIBUTES, Persona
+from persona.data.prompts import Prompt
+from persona.lm import ModelConfig, make_lm
+from persona.lm.adapter import DescribedJSONAdapter
+from persona.metrics import pass_rate
+from persona.metrics.mentions import drop_frequency, dropped_by_match
+from persona.metrics.slices import Predicate, slice_accuracy
+from persona.programs.bench import MODES, BenchItem, DroppedAttributes, SubtletyJudge, judge_failure
+from persona.runs.cache import CallCounts, run_cache
+from persona.runs.execute import check_run_dir, estimate_record, redact, run_log
+from persona.runs.executor import ItemLog, StageResult, run_items
+from persona.runs.inputs import PARTS, load_personas, load_split_prompts
+from persona.runs.manifest import Manifest, ModelRecord, file_digest
+from persona.runs.plots import accuracy_plot, dropped_plot, save_figure
+from persona.runs.spec import digest
+
+ROLES = ("responder", "judge")
+SPLITS = (*PARTS, "all")
+DROP_METHODS = ("dropped_llm", "dropped_match")
+
+
+class BenchInputs(BaseModel):
+    """What every bench run draws on: personas, prompts, seed, models, and how CIs are computed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    personas: str = Field(default="acs12", description="'acs12', 'pums:PATH', a personas.jsonl or its run dir")
+    n_personas: int = Field(default=20, gt=0, description="personas drawn when `personas` is a census source")
+    min_age: int = Field(default=18, ge=0)
+    prompts: str = Field(default="embedded", description="'embedded' or a `persona prompts curate` run dir")
+    split: Literal["train", "heldout", "all"] = Field(default="heldout", description="which prompts to ask")
+    questions: int = Field(default=5, gt=0, description="questions per persona")
+    seed: int = 0
+    confidence: float = Field(default=0.95, gt=0, lt=1)
+    resamples: int = Field(default=1000, ge=100)
+    models: dict[str, ModelConfig] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _every_role(self) -> BenchInputs:
+        roles = self.roles()
+        unknown = sorted(set(self.models) - set(roles))
+        if unknown:
+            raise ValueError(f"unknown model roles {unknown}; the roles are {', '.join(roles)}")
+        self.models = {role: self.models.get(role, ModelConfig(max_tokens=200)) for role in roles}
+        return self
+
+    @classmethod
+    def roles(cls) -> tuple[str, ...]:
+        return ROLES
+
+    def fingerprint(self) -> str:
+        content = self.model_dump(mode="json", exclude={"models"})
+        content["models"] = {role: config.identity() for role, config in sorted(self.models.items())}
+        return digest(content)
+
+
+class BenchSpec(BenchInputs):
+    """The main evaluation. Acceptance-size default: 20 personas x 5 questions x 4 modes."""
+
+    kind: Literal["bench"] = "bench"
+    modes: list[str] = Field(default_factory=lambda: list(MODES))
+    subtlety: bool = Field(default=True, description="also run the subtlety judge on every answer")
+    summary_analysis: bool = Field(default=True, description="in summary mode, find the attributes summaries drop")
+    slices: list[str] = Field(default_factory=list, description="intersection predicates reported per mode")
+
+    @field_validator("modes")
+    @classmethod
+    def _known_modes(cls, value: list[str]) -> list[str]:
+        if value == ["all"]:
+            return list(MODES)
+        unknown = [mode for mode in value if mode not in MODES]
+        if unknown or not value:
+            raise ValueError(f"unknown bench modes {unknown}; the modes are {', '.join(MODES)} (or 'all')")
+        return list(dict.fromkeys(value))
+
+    @field_validator("slices")
+    @classmethod
+    def _parse_slices(cls, value: list[str]) -> list[str]:
+        for text in value:
+            Predicate(text, ATTRIBUTES)
+        return value
+
+    def default_dir(self) -> Path:
+        return Path("outputs") / f"bench-{_model_slug(self.models['responder'].model)}-seed{self.seed}"
+
+
+def _model_slug(model: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in model).strip("-")
+
+
+class Question(NamedTuple):
+    persona: Persona
+    prompt: Prompt
+
+    @property
+    def key(self) -> str:
+        return f"{self.persona.id}|{self.prompt.id}"
+
+
+class BenchResult(NamedTuple):
+    run_dir: Path
+    records: list[dict[str, Any]]
+    manifest: Manifest
+
+
+def plan_questions(spec: BenchInputs) -> tuple[list[Persona], list[Question]]:
+    """Each persona's questions, drawn from the chosen split independently of who they are."""
+    personas = load_personas(spec.personas, spec.n_personas, spec.seed, spec.min_age)
+    parts = load_split_prompts(spec.prompts, spec.seed)
+    pool = parts["train"] + parts["heldout"] if spec.split == "all" else parts[spec.split]
+    if spec.questions > len(pool):
+        raise ValueError(f"{spec.questions} questions per persona, but the {spec.split} prompts number {len(pool)}")
+    questions = []
+    for index, persona in enumerate(personas):
+        rng = np.random.default_rng([spec.seed, 5, index])
+        questions += [
+            Question(persona, pool[i]) for i in sorted(rng.choice(len(pool), size=spec.questions, replace=False))
+        ]
+    return personas, questions
+
+
+@contextlib.contextmanager
+def bench_session(run_dir: Path, fingerprint: str, lms: dict[str, dspy.LM]) -> Iterator[dict[str, Any]]:
+    """Claim the run dir, log to it, cache every LM call in it; yields the run_items arguments every stage shares."""
+    secrets = [key for lm in lms.values() if (key := lm.kwargs.get("api_key"))]
+    check_run_dir(run_dir, fingerprint)
+    state: dict[str, Any] = {"describe_error": lambda exc: redact(str(exc), secrets)}
+    with (
+        run_log(run_dir / "run.log", secrets),
+        run_cache(run_dir / "cache") as cache,
+        dspy.context(adapter=DescribedJSONAdapter(), disable_history=True),
+    ):
+        state["cache"] = cache
+        yield state
+        state["calls"] = cache.counts()
+
+
+def judged(call: Callable[[], dspy.Prediction], fields: tuple[str, ...], error_field: str) -> dict[str, Any]:
+    """Run one judge: its ``fields``, or Nones plus a recorded judge failure when its output never parsed."""
+    try:
+        verdict = call()
+    except AdapterParseError as exc:
+        return dict.fromkeys(fields) | {error_field: judge_failure(exc)}
+    return {name: verdict[name] for name in fields} | {error_field: None}
+
+
+def item_records(
+    items: list[Any], stage: StageResult, base: Callable[[Any], dict[str, Any]], fields: tuple[str, ...]
+) -> list[dict[str, Any]]:
+    """One record per item in item order: its fields, or nulls carrying the failure of an item that failed."""
+    records = []
+    for item, entry in zip(items, stage.entries, strict=True):
+        if entry["ok"]:
+            records.append(base(item) | entry["record"] | {"error": None})
+        else:
+            records.append(base(item) | dict.fromkeys(fields) | {"error": entry["error"]})
+    return records
+
+
+def write_results(run_dir: Path, name: str, records: list[dict[str, Any]]) -> list[str]:
+    write_jsonl(run_dir / f"{name}.jsonl", records)
+    write_parquet(run_dir / f"{name}.parquet", records)
+    return [f"{name}.jsonl", f"{name}.parquet"]
+
+
+def finish(
+    run_dir: Path,
+    spec: BenchInputs,
+    lms: dict[str, dspy.LM],
+    state: dict[str, Any],
+    stages: dict[str, StageResult],
+    files: list[str],
+    metrics: dict[str, Any],
+    clock: float,
+    started_at: str,
+    report: Callable[[Manifest], str],
+    concurrency: int,
+) -> Manifest:
+    """Write report.md, then the manifest (last, atomically), for any bench run."""
+    manifest = Manifest.build(
+        spec=spec.model_dump(mode="json"),
+        spec_path=None,
+        models={role: ModelRecord(model=lms[role].model, args=spec.models[role].lm_args()) for role in lms},
+        seed=spec.seed,
+        concurrency=concurrency,
+        calls=state.get("calls", {}),
+        failures={name: stage.failed for name, stage in stages.items()},
+        resumed_items={name: stage.resumed for name, stage in stages.items()},
+        aborted=False,
+        wall_time_s=round(time.perf_counter() - clock, 3),
+        started_at=started_at,
+        files={},
+        metrics=metrics,
+    )
+    atomic_write_text(run_dir / "report.md", report(manifest))
+    manifest.files = {name: file_digest(run_dir / name) for name in [*files, "report.md"]}
+    atomic_write_text(run_dir / "manifest.json", manifest.model_dump_json(indent=2) + "\n")
+    return manifest
+
+
+class BenchCase(NamedTuple):
+    question: Question
+    mode: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.question.key}|{self.mode}"
+
+
+RECORD_FIELDS = (
+    "answer",
+    "summary",
+    "critique",
+    "passed",
+    "judge_error",
+    "subtle",
+    "named_attributes",
+    "subtlety_error",
+    "dropped_llm",
+    "dropped_unknown",
+    "dropped_match",
+    "dropped_error",
+)
+
+
+def run_bench(spec: BenchSpec, out: Path | None = None, progress: Any = None, concurrency: int = 1) -> BenchResult:
+    """Run the main evaluation of ``spec`` into its run dir (resuming a crashed run), then report and plot."""
+    clock = time.perf_counter()
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    personas, questions = plan_questions(spec)
+    cases = [BenchCase(question, mode) for question in questions for mode in spec.modes]
+    run_dir = Path(out or spec.default_dir())
+    lms = {role: make_lm(spec.models[role], role) for role in ROLES}
+
+    with bench_session(run_dir, spec.fingerprint(), lms) as state:
+        items = {mode: BenchItem(lms["responder"], lms["judge"], mode) for mode in spec.modes}
+        subtlety = SubtletyJudge(lms["judge"])
+        dropped = DroppedAttributes(lms["judge"])
+
+        def work(case: BenchCase) -> dict[str, Any]:
+            persona, text = case.question.persona, case.question.persona.as_prompt()
+            question = case.question.prompt.text
+            record = dict.fromkeys(RECORD_FIELDS)
+            sample = items[case.mode](question=question, persona=text).samples[0]
+            record |= {key: value for key, value in sample.items() if key != "sample"}
+            if spec.subtlety:
+                record |= judged(
+                    lambda: subtlety(question=question, persona=text, answer=sample["answer"]),
+                    ("subtle", "named_attributes"),
+                    "subtlety_error",
+                )
+            if case.mode == "summary" and spec.summary_analysis:
+                record["dropped_match"] = dropped_by_match(persona.known(), sample["summary"])
+                verdict = judged(
+                    lambda: dropped(persona=persona.known(), summary=sample["summary"]),
+                    ("dropped", "unknown"),
+                    "dropped_error",
+                )
+                record |= {"dropped_llm": verdict["dropped"], "dropped_unknown": verdict["unknown"]}
+                record["dropped_error"] = verdict["dropped_error"]
+            return record
+
+        stage = run_items(
+            cases,
+            key=lambda case: case.key,
+            work=work,
+            log=ItemLog(run_dir / "log" / "bench.jsonl"),
+            label="bench",
+            concurrency=concurrency,
+            progress=progress,
+            describe_error=state["describe_error"],
+        )
+
+    models = {"responder": spec.models["responder"].model, "judge": spec.models["judge"].model}
+    records = item_records(
+        cases,
+        stage,
+        lambda case: (
+            {
+                "persona_id": case.question.persona.id,
+                "prompt_id": case.question.prompt.id,
+                "topic": case.question.prompt.topic,
+                "question": case.question.prompt.text,
+                "mode": case.mode,
+            }
+            | models
+        ),
+        RECORD_FIELDS,
+    )
+    write_jsonl(run_dir / "personas.jsonl", (p.model_dump() for p in personas))
+    files = ["personas.jsonl", *write_results(run_dir, "bench", records)]
+    metrics = bench_metrics(records, personas, spec)
+    files += write_plots(run_dir, metrics, spec)
+    manifest = finish(
+        run_dir,
+        spec,
+        lms,
+        state,
+        {"bench.jsonl": stage},
+        files,
+        metrics,
+        clock,
+        started_at,
+        lambda manifest: render_report(manifest),
+        concurrency,
+    )
+    return BenchResult(run_dir, records, manifest)
+
+
+def _rate(values: list[bool], spec: BenchInputs) -> dict[str, Any]:
+    return estimate_record(pass_rate(values, spec.confidence, spec.resamples, spec.seed))
+
+
+def bench_metrics(records: list[dict[str, Any]], personas: list[Persona], spec: BenchSpec) -> dict[str, Any]:
+    """Per-mode accuracy and subtlety with CIs, failure counts, dropped-attribute shares and slices: records only."""
+    by_mode: dict[str, Any] = {}
+    for mode in spec.modes:
+        rows = [r for r in records if r["mode"] == mode]
+        answered = [r for r in rows if r["error"] is None]
+        by_mode[mode] = {
+            "accuracy": _rate([r["passed"] for r in answered if r["passed"] is not None], spec),
+            "subtle": _rate([r["subtle"] for r in answered if r["subtle"] is not None], spec),
+            "items": len(rows),
+            "failed_items": len(rows) - len(answered),
+            "judge_failures": sum(r["judge_error"] is not None for r in answered),
+            "subtlety_failures": sum(r["subtlety_error"] is not None for r in answered),
+        }
+    attributes = {p.id: p.known() for p in personas}
+    summaries = [
+        {"known": list(attributes[r["persona_id"]]), **{m: r[m] for m in DROP_METHODS}}
+        for r in records
+        if r["mode"] == "summary" and r["error"] is None and r["dropped_match"] is not None
+    ]
+    dropped = drop_frequency(summaries, DROP_METHODS)
+    slices = []
+    if spec.slices:
+        frame = pd.DataFrame([r for r in records if r["error"] is None], columns=["persona_id", "passed", "mode"])
+        table = slice_accuracy(
+            frame,
+            {p.id: p.attributes for p in personas},
+            [Predicate(text, ATTRIBUTES) for text in spec.slices],
+            confidence=spec.confidence,
+            resamples=spec.resamples,
+            seed=spec.seed,
+        )
+        slices = table.astype(object).where(table.notna(), None).to_dict("records")
+    return {
+        "kind": "bench",
+        "confidence": spec.confidence,
+        "modes": by_mode,
+        "dropped": dropped.astype(object).where(dropped.notna(), None).to_dict("records"),
+        "dropped_judge_failures": sum(r["dropped_error"] is not None for r in records if r["error"] is None),
+        "slices": slices,
+    }
+
+
+def write_plots(run_dir: Path, metrics: dict[str, Any], spec: BenchSpec) -> list[str]:
+    """Figure 10 (accuracy per mode) and, with summary analysis, Figure 11 (dropped attributes)."""
+    model = spec.models["responder"].model
+    save_figure(accuracy_plot({model: metrics["modes"]}, metrics["confidence"]), run_dir / "accuracy.png")
+    files = ["accuracy.png"]
+    if metrics["dropped"]:
+        save_figure(dropped_plot(metrics["dropped"]), run_dir / "dropped.png")
+        files.append("dropped.png")
+    return files
+
+
+def _ci(estimate: dict[str, Any]) -> str:
+    if estimate["value"] is None:
+        return "n/a"
+    return f"{estimate['value']:.3f} [{estimate['low']:.3f}, {estimate['high']:.3f}]"
+
+
+def render_report(manifest: Manifest) -> str:
+    spec, m = manifest.spec, manifest.metrics
+    level = round(m["confidence"] * 100)
+    lines = [
+        f"# PERSONA Bench: `{manifest.models['responder'].model}`",
+        "",
+        f"{spec['n_personas']} personas x {spec['questions']} {spec['split']} questions x {len(spec['modes'])} modes; "
+        f"judge `{manifest.models['judge'].model}`; seed {manifest.seed}. Pass = the judge finds no revision needed.",
+        "",
+        f"| mode | accuracy, {level}% CI | judged | subtle, {level}% CI | failed items | unparseable judge outputs |",
+        "|---|---|---|---|---|---|",
+    ]
+    for mode, row in m["modes"].items():
+        lines.append(
+            f"| {mode} | {_ci(row['accuracy'])} | {row['accuracy']['n']} | {_ci(row['subtle'])} | "
+            f"{row['failed_items']} | {row['judge_failures']} revision, {row['subtlety_failures']} subtlety |"
+        )
+    lines += [
+        "",
+        "Unparseable judge outputs (after re-asks) are excluded from the rates, never counted as passes or fails.",
+        "",
+        "![accuracy per mode](accuracy.png)",
+        "",
+    ]
+    if m["dropped"]:
+        lines += [
+            "## Summary mode: attributes the summaries dropped",
+            "",
+            "| attribute | dropped (LLM judge) | dropped (exact/synonym match) | summaries |",
+            "|---|---|---|---|",
+        ]
+        for row in sorted(m["dropped"], key=lambda r: -(r["dropped_match_share"] or 0)):
+            llm = "n/a" if row["dropped_llm_share"] is None else f"{row['dropped_llm_share']:.2f}"
+            lines.append(f"| {row['attribute']} | {llm} | {row['dropped_match_share']:.2f} | {row['summaries']} |")
+        lines += [
+            "",
+            f"{m['dropped_judge_failures']} diff-judge outputs did not parse.",
+            "",
+            "![dropped](dropped.png)",
+            "",
+        ]
+    if m["slices"]:
+        lines += [
+            "## Intersections",
+            "",
+            f"| slice | mode | personas | answers | accuracy | {level}% CI |",
+            "|---|---|---|---|---|---|",
+        ]
+        for row in m["slices"]:
+            value = "n/a" if row["pass_rate"] is None else f"{row['pass_rate']:.3f}"
+            ci = "n/a" if row["low"] is None else f"[{row['low']:.3f}, {row['high']:.3f}]"
+            lines.append(
+                f"| `{row['slice']}` | {row['mode']} | {row['personas']} | {row['answers']} | {value} | {ci} |"
+            )
+        lines.append("")
+    lines += [_calls_line(manifest), ""]
+    return "\n".join(lines)
+
+
+def _calls_line(manifest: Manifest) -> str:
+    roles = ", ".join(
+        f"{role} {manifest.calls.get(role, CallCounts()).misses}/{manifest.calls.get(role, CallCounts()).hits}"
+        for role in manifest.models
+    )
+    return (
+        f"LM: {manifest.model_calls} model calls, {manifest.cache_hits} cache hits (per role, calls/hits: {roles}); "
+        f"{manifest.wall_time_s:.1f} s."
+    )
+
+
+def load_records(run_dir: Path, name: str) -> list[dict[str, Any]]:
+    path = run_dir / f"{name}.jsonl"
+    if not path.exists():
+        raise FileNotFoundError(f"{run_dir}: no {name}.jsonl; is this a finished `persona bench` run dir?")
+    return read_jsonl(path)

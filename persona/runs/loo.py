@@ -1,0 +1,323 @@
+"""Leave-one-out attribute influence (the paper's section 4.1 and Figure 5).
+
+For each attribute a: ``pairs`` personas of ``base_size`` attributes drawn without a, and the same personas with a
+added. A role-play annotator answers the same preference questions (one question, two fixed answers) as each
+persona; Cohen's kappa between the two variants' choices, per pair, measures how much a moved the preferences.
+The A/B order of a question is seeded per pair and question and is the same for both variants, so position bias
+cannot masquerade as influence: an annotator that always says "A" scores kappa 1, no influence at all.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal, NamedTuple
+
+import numpy as np
+import pandas as pd
+from pydantic import Field, field_validator
+
+from persona.data.io import read_jsonl, write_jsonl
+from persona.data.persona import ATTRIBUTES, Persona
+from persona.lm import make_lm
+from persona.metrics import loo_kappas
+from persona.programs.bench import PersonalizedResponder, RolePlayAnnotator
+from persona.programs.preferences import chosen_goes_first
+from persona.runs.bench import (
+    BenchInputs,
+    BenchResult,
+    _calls_line,
+    _model_slug,
+    bench_session,
+    finish,
+    item_records,
+    write_results,
+)
+from persona.runs.executor import ItemLog, StageResult, run_items
+from persona.runs.inputs import load_personas, load_split_prompts
+from persona.runs.manifest import Manifest
+from persona.runs.plots import loo_plot, save_figure
+
+LOO_ROLES = ("responder", "annotator")  # writes the two answers per question; role-plays the personas
+ANSWER_REDRAWS = 3
+
+
+class LooSpec(BenchInputs):
+    """Paper values: 40 pairs per attribute, 3 attributes per base persona, 20 questions."""
+
+    kind: Literal["loo"] = "loo"
+    n_personas: int = Field(default=200, gt=0, description="pool of census personas the pairs are drawn from")
+    attributes: list[str] = Field(default_factory=list, description="attributes to leave out (default: all known)")
+    pairs: int = Field(default=40, gt=0, description="persona pairs per attribute")
+    base_size: int = Field(default=3, gt=0, description="attributes of a persona without the left-out one")
+    questions: int = Field(default=20, gt=1, description="preference questions every persona answers")
+    answers: str = Field(default="generate", description="'generate', or a JSONL of id, question, answer_a, answer_b")
+    temperature: float = Field(default=0.9, gt=0, le=2, description="for generating the two answers per question")
+
+    @classmethod
+    def roles(cls) -> tuple[str, ...]:
+        return LOO_ROLES
+
+    @field_validator("attributes")
+    @classmethod
+    def _known_attributes(cls, value: list[str]) -> list[str]:
+        unknown = [name for name in value if name not in ATTRIBUTES]
+        if unknown:
+            raise ValueError(f"unknown attributes {unknown}; the names are persona.data.ATTRIBUTES")
+        return list(dict.fromkeys(value))
+
+    def default_dir(self) -> Path:
+        return Path("outputs") / f"loo-{_model_slug(self.models['annotator'].model)}-seed{self.seed}"
+
+
+class PreferenceQuestion(NamedTuple):
+    id: str
+    question: str
+    answers: tuple[str, str] | None  # None until generated
+
+
+class Pair(NamedTuple):
+    attribute: str
+    index: int
+    persona: Persona
+    base: tuple[str, ...]
+
+    def text(self, variant: str) -> str:
+        names = set(self.base) | ({self.attribute} if variant == "with" else set())
+        return "\n".join(f"{name}: {self.persona.attributes[name]}" for name in ATTRIBUTES if name in names)
+
+
+class Annotation(NamedTuple):
+    pair: Pair
+    variant: str
+    question: PreferenceQuestion
+
+    @property
+    def key(self) -> str:
+        return f"{self.pair.attribute}|{self.pair.index}|{self.variant}|{self.question.id}"
+
+
+def plan_pairs(spec: LooSpec, personas: list[Persona]) -> tuple[list[str], list[Pair]]:
+    """Pairs per attribute, seeded per (attribute, index): a persona that has the attribute, and base attributes
+    drawn from the others it has. Like the paper, drawing only personas with the attribute filters the pool."""
+    known = [{name for name, value in p.attributes.items() if value is not None} for p in personas]
+    attributes = spec.attributes or [name for name in ATTRIBUTES if any(name in k for k in known)]
+    pairs = []
+    for a_index, attribute in enumerate(attributes):
+        eligible = [i for i, names in enumerate(known) if attribute in names and len(names) > spec.base_size]
+        if not eligible:
+            raise ValueError(
+                f"no persona in the pool has {attribute!r} and {spec.base_size} other attributes; "
+                "leave it out of --attributes or use a source that fills it"
+            )
+        for j in range(spec.pairs):
+            rng = np.random.default_rng([spec.seed, 7, a_index, j])
+            chosen = eligible[int(rng.integers(len(eligible)))]
+            others = sorted(known[chosen] - {attribute}, key=ATTRIBUTES.index)
+            base = tuple(others[i] for i in sorted(rng.choice(len(others), size=spec.base_size, replace=False)))
+            pairs.append(Pair(attribute, j, personas[chosen], base))
+    return attributes, pairs
+
+
+def preference_questions(spec: LooSpec) -> list[PreferenceQuestion]:
+    """Fixed preference questions: drawn from the prompt split (answers generated later) or read from a file."""
+    if spec.answers != "generate":
+        path = Path(spec.answers)
+        rows = read_jsonl(path)
+        for number, row in enumerate(rows, start=1):
+            missing = {"id", "question", "answer_a", "answer_b"} - set(row)
+            if missing:
+                raise ValueError(f"{path}: record {number} lacks {sorted(missing)}")
+        return [PreferenceQuestion(str(r["id"]), r["question"], (r["answer_a"], r["answer_b"])) for r in rows]
+    parts = load_split_prompts(spec.prompts, spec.seed)
+    pool = parts["train"] + parts["heldout"] if spec.split == "all" else parts[spec.split]
+    if spec.questions > len(pool):
+        raise ValueError(f"{spec.questions} preference questions, but the {spec.split} prompts number {len(pool)}")
+    rng = np.random.default_rng([spec.seed, 6])
+    return [
+        PreferenceQuestion(pool[i].id, pool[i].text, None)
+        for i in sorted(rng.choice(len(pool), spec.questions, replace=False))
+    ]
+
+
+def run_loo(spec: LooSpec, out: Path | None = None, progress: Any = None, concurrency: int = 1) -> BenchResult:
+    """Generate the answers, annotate every pair's two variants, and report kappa per attribute."""
+    clock = time.perf_counter()
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    personas = load_personas(spec.personas, spec.n_personas, spec.seed, spec.min_age)
+    attributes, pairs = plan_pairs(spec, personas)
+    questions = preference_questions(spec)
+    run_dir = Path(out or spec.default_dir())
+    roles = LOO_ROLES if spec.answers == "generate" else LOO_ROLES[1:]
+    lms = {role: make_lm(spec.models[role], role) for role in roles}
+    stages: dict[str, StageResult] = {}
+    with bench_session(run_dir, spec.fingerprint(), lms) as state:
+        common = {"concurrency": concurrency, "progress": progress, "describe_error": state["describe_error"]}
+        if spec.answers == "generate":
+            responder = PersonalizedResponder(lms["responder"], "baseline")
+
+            def answer(question: PreferenceQuestion) -> dict[str, Any]:
+                drawn: list[str] = []
+                for rollout in range(2 + ANSWER_REDRAWS):
+                    config = {"rollout_id": rollout, "temperature": spec.temperature, "seed": rollout}
+                    text = responder(question=question.question, persona="", config=config).answer
+                    if text not in drawn:
+                        drawn.append(text)
+                    if len(drawn) == 2:
+                        return {"answer_a": drawn[0], "answer_b": drawn[1]}
+                raise ValueError(f"question {question.id}: {2 + ANSWER_REDRAWS} draws gave fewer than two answers")
+
+            stages["answers.jsonl"] = run_items(
+                questions,
+                key=lambda q: q.id,
+                work=answer,
+                log=ItemLog(run_dir / "log" / "answers.jsonl"),
+                label="answers",
+                **common,
+            )
+            questions = [
+                q._replace(answers=(e["record"]["answer_a"], e["record"]["answer_b"]))
+                for q, e in zip(questions, stages["answers.jsonl"].entries, strict=True)
+                if e["ok"]
+            ]
+        annotator = RolePlayAnnotator(lms["annotator"])
+
+        def annotate(item: Annotation) -> dict[str, Any]:
+            first, second = item.question.answers  # type: ignore[misc]
+            original_first = chosen_goes_first(spec.seed, f"{item.pair.attribute}|{item.pair.index}|{item.question.id}")
+            shown = (first, second) if original_first else (second, first)
+            verdict = annotator(
+                persona=item.pair.text(item.variant),
+                question=item.question.question,
+                answer_a=shown[0],
+                answer_b=shown[1],
+            )
+            picked_shown_first = verdict.choice == "A"
+            return {
+                "shown_first": "answer_a" if original_first else "answer_b",
+                "picked": verdict.choice,
+                "choice": "answer_a" if picked_shown_first == original_first else "answer_b",
+                "reasoning": verdict.reasoning,
+            }
+
+        annotations = [
+            Annotation(pair, variant, q) for pair in pairs for q in questions for variant in ("without", "with")
+        ]
+        stages["loo.jsonl"] = run_items(
+            annotations,
+            key=lambda a: a.key,
+            work=annotate,
+            log=ItemLog(run_dir / "log" / "loo.jsonl"),
+            label="annotations",
+            **common,
+        )
+    records = item_records(
+        annotations,
+        stages["loo.jsonl"],
+        lambda a: {
+            "attribute": a.pair.attribute,
+            "pair": a.pair.index,
+            "variant": a.variant,
+            "persona_id": a.pair.persona.id,
+            "persona": a.pair.text(a.variant),
+            "item": a.question.id,
+            "annotator": spec.models["annotator"].model,
+        },
+        ("shown_first", "picked", "choice", "reasoning"),
+    )
+    files = write_results(run_dir, "loo", records)
+    write_jsonl(
+        run_dir / "questions.jsonl",
+        ({"id": q.id, "question": q.question, "answer_a": q.answers[0], "answer_b": q.answers[1]} for q in questions),
+    )
+    metrics = loo_metrics(records, attributes)
+    save_figure(
+        loo_plot(kappas_by_attribute(metrics)),
+        run_dir / "loo.png",
+    )
+    manifest = finish(
+        run_dir,
+        spec,
+        lms,
+        state,
+        stages,
+        [*files, "questions.jsonl", "loo.png"],
+        metrics,
+        clock,
+        started_at,
+        render_loo_report,
+        concurrency,
+    )
+    return BenchResult(run_dir, records, manifest)
+
+
+def loo_metrics(records: list[dict[str, Any]], attributes: list[str]) -> dict[str, Any]:
+    """Kappa per pair (matched by attribute and pair label) and its distribution per attribute."""
+    done = pd.DataFrame(
+        [r for r in records if r["error"] is None], columns=["attribute", "pair", "variant", "item", "choice"]
+    )
+    kappas = loo_kappas(done)
+    summary = {}
+    for attribute in attributes:
+        values = kappas.loc[kappas["attribute"] == attribute, "kappa"].to_numpy(dtype=float)
+        defined = values[np.isfinite(values)]
+        quartiles = np.percentile(defined, [25, 50, 75]).tolist() if defined.size else [None] * 3
+        summary[attribute] = {
+            "pairs": int(values.size),
+            "defined": int(defined.size),
+            "median": quartiles[1],
+            "q1": quartiles[0],
+            "q3": quartiles[2],
+            "mean": float(defined.mean()) if defined.size else None,
+        }
+    rows = kappas.astype(object).where(kappas.notna(), None).to_dict("records")
+    return {
+        "kind": "loo",
+        "attributes": summary,
+        "kappas": rows,
+        "failed_annotations": sum(r["error"] is not None for r in records),
+        "picked_a": float(np.mean(picks))
+        if (picks := [r["picked"] == "A" for r in records if r["error"] is None])
+        else None,
+    }
+
+
+def kappas_by_attribute(metrics: dict[str, Any]) -> dict[str, list[float]]:
+    """Each attribute with its own pairs' kappas (undefined ones as NaN), keyed so labels cannot drift."""
+    return {
+        attribute: [
+            np.nan if r["kappa"] is None else r["kappa"] for r in metrics["kappas"] if r["attribute"] == attribute
+        ]
+        for attribute in metrics["attributes"]
+    }
+
+
+def render_loo_report(manifest: Manifest) -> str:
+    spec, m = manifest.spec, manifest.metrics
+    fmt = lambda v: "n/a" if v is None else f"{v:.3f}"  # noqa: E731
+    lines = [
+        f"# Leave-one-out attribute influence: annotator `{manifest.models['annotator'].model}`",
+        "",
+        f"{spec['pairs']} pairs per attribute; each pair is a persona of {spec['base_size']} attributes without the "
+        f"attribute and the same persona with it, answering the same {spec['questions']} preference questions. "
+        "Kappa is computed per pair between the two variants' choices; lower kappa = more influence. Kappa is "
+        "undefined when both variants give one and the same choice throughout.",
+        "",
+        "| attribute | pairs | kappa defined | median | IQR | mean |",
+        "|---|---|---|---|---|---|",
+        *(
+            f"| {a} | {s['pairs']} | {s['defined']} | {fmt(s['median'])} | [{fmt(s['q1'])}, {fmt(s['q3'])}] | "
+            f"{fmt(s['mean'])} |"
+            for a, s in sorted(m["attributes"].items(), key=lambda kv: (kv[1]["median"] is None, kv[1]["median"] or 0))
+        ),
+        "",
+        f"{m['failed_annotations']} annotations failed. "
+        f"Share of picks for the first-shown answer: {fmt(m['picked_a'])}.",
+        "",
+        "![LOO kappa per attribute](loo.png)",
+        "",
+        _calls_line(manifest),
+        "",
+    ]
+    return "\n".join(lines)

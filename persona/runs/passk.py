@@ -1,0 +1,167 @@
+"""PERSONA Bench pass@k: n independent answers per (persona, question), each judged on its own, k = 1..k_max.
+
+Draw s of an item runs at ``temperature`` with rollout id and seed s, so every sample is a separate request (and a
+separate cache entry); the unbiased estimator then uses the n judged samples and their c passes. A sample whose
+judge output never parsed is left out of its item's n and counted in the report.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from persona.data.io import write_jsonl
+from persona.lm import make_lm
+from persona.metrics import pass_at_k_curve
+from persona.programs.bench import MODES, BenchItem
+from persona.runs.bench import (
+    ROLES,
+    BenchInputs,
+    BenchResult,
+    Question,
+    _calls_line,
+    _model_slug,
+    bench_session,
+    finish,
+    plan_questions,
+    write_results,
+)
+from persona.runs.executor import ItemLog, run_items
+from persona.runs.manifest import Manifest
+from persona.runs.plots import passk_plot, save_figure
+
+SAMPLE_FIELDS = ("sample", "answer", "summary", "critique", "passed", "judge_error")
+
+
+class PassKSpec(BenchInputs):
+    """pass@k over ``n_personas`` x ``questions`` items. Acceptance size: 10 items, 8 samples."""
+
+    kind: Literal["passk"] = "passk"
+    n_personas: int = Field(default=10, gt=0)
+    questions: int = Field(default=1, gt=0)
+    mode: str = Field(default="no_cot", description="responder mode")
+    samples: int = Field(default=16, gt=0, description="n: independent answers per item")
+    k_max: int = Field(default=16, gt=0, description="largest k reported (at most n)")
+    temperature: float = Field(default=0.7, gt=0, le=2, description="sampling temperature of the model under test")
+
+    @model_validator(mode="after")
+    def _k_within_n(self) -> PassKSpec:
+        if self.mode not in MODES:
+            raise ValueError(f"unknown bench mode {self.mode!r}; the modes are {', '.join(MODES)}")
+        if self.k_max > self.samples:
+            raise ValueError(f"k_max={self.k_max} needs at least as many samples per item (samples={self.samples})")
+        return self
+
+    def default_dir(self) -> Path:
+        return Path("outputs") / f"passk-{_model_slug(self.models['responder'].model)}-seed{self.seed}"
+
+
+def run_passk(spec: PassKSpec, out: Path | None = None, progress: Any = None, concurrency: int = 1) -> BenchResult:
+    """Sample, judge and report pass@k for ``spec`` (resumable; a rerun replays from the run dir)."""
+    clock = time.perf_counter()
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    personas, questions = plan_questions(spec)
+    run_dir = Path(out or spec.default_dir())
+    lms = {role: make_lm(spec.models[role], role) for role in ROLES}
+    with bench_session(run_dir, spec.fingerprint(), lms) as state:
+        item = BenchItem(lms["responder"], lms["judge"], spec.mode)
+
+        def work(question: Question) -> dict[str, Any]:
+            result = item(
+                question=question.prompt.text,
+                persona=question.persona.as_prompt(),
+                samples=spec.samples,
+                temperature=spec.temperature,
+            )
+            return {"samples": result.samples}
+
+        stage = run_items(
+            questions,
+            key=lambda question: question.key,
+            work=work,
+            log=ItemLog(run_dir / "log" / "passk.jsonl"),
+            label="pass@k samples",
+            concurrency=concurrency,
+            progress=progress,
+            describe_error=state["describe_error"],
+        )
+    records = []
+    for question, entry in zip(questions, stage.entries, strict=True):
+        base = {"persona_id": question.persona.id, "prompt_id": question.prompt.id, "question": question.prompt.text}
+        base |= {"mode": spec.mode, "responder": spec.models["responder"].model, "judge": spec.models["judge"].model}
+        if entry["ok"]:
+            records += [base | sample | {"error": None} for sample in entry["record"]["samples"]]
+        else:
+            records.append(base | dict.fromkeys(SAMPLE_FIELDS) | {"error": entry["error"]})
+    write_jsonl(run_dir / "personas.jsonl", (p.model_dump() for p in personas))
+    files = ["personas.jsonl", *write_results(run_dir, "passk", records)]
+    metrics = passk_metrics(records, spec.k_max)
+    save_figure(
+        passk_plot({f"{spec.models['responder'].model} ({spec.mode})": metrics["curve"]}), run_dir / "passk.png"
+    )
+    manifest = finish(
+        run_dir,
+        spec,
+        lms,
+        state,
+        {"passk.jsonl": stage},
+        [*files, "passk.png"],
+        metrics,
+        clock,
+        started_at,
+        render_passk_report,
+        concurrency,
+    )
+    return BenchResult(run_dir, records, manifest)
+
+
+def passk_metrics(records: list[dict[str, Any]], k_max: int) -> dict[str, Any]:
+    """The pass@k curve from judged samples only, with per-item n and c so the estimate can be checked by hand."""
+    items: dict[str, list[bool]] = {}
+    for record in records:
+        if record["error"] is None:
+            items.setdefault(f"{record['persona_id']}|{record['prompt_id']}", [])
+            if record["passed"] is not None:
+                items[f"{record['persona_id']}|{record['prompt_id']}"].append(record["passed"])
+    curve = pass_at_k_curve(items.values(), range(1, k_max + 1))
+    return {
+        "kind": "passk",
+        "curve": {k: (None if v != v else v) for k, v in curve.items()},
+        "items": {key: {"n": len(s), "c": int(sum(s))} for key, s in items.items()},
+        "failed_items": sum(r["error"] is not None for r in records),
+        "judge_failures": sum(r["error"] is None and r["judge_error"] is not None for r in records),
+        "distinct_answers": {
+            key: len({r["answer"] for r in records if f"{r['persona_id']}|{r['prompt_id']}" == key}) for key in items
+        },
+    }
+
+
+def render_passk_report(manifest: Manifest) -> str:
+    spec, m = manifest.spec, manifest.metrics
+    lines = [
+        f"# PERSONA Bench pass@k: `{manifest.models['responder'].model}` ({spec['mode']})",
+        "",
+        f"{len(m['items'])} items, n = {spec['samples']} samples each at temperature {spec['temperature']}, "
+        f"judge `{manifest.models['judge'].model}`. Each sample is judged on its own; pass@k is the unbiased "
+        "estimator 1 - C(n-c, k)/C(n, k), averaged over items.",
+        "",
+        "| k | pass@k |",
+        "|---|---|",
+        *(f"| {k} | {'n/a' if v is None else f'{v:.3f}'} |" for k, v in m["curve"].items()),
+        "",
+        "| item | judged samples n | passes c | distinct answers |",
+        "|---|---|---|---|",
+        *(f"| {key} | {v['n']} | {v['c']} | {m['distinct_answers'][key]} |" for key, v in m["items"].items()),
+        "",
+        f"{m['failed_items']} items failed; {m['judge_failures']} unparseable judge outputs were left out of n.",
+        "",
+        "![pass@k](passk.png)",
+        "",
+        _calls_line(manifest),
+        "",
+    ]
+    return "\n".join(lines)

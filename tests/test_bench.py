@@ -1,0 +1,214 @@
+"""PERSONA Bench runs on the scripted provider: records, judge failures, replay, pass@k, LOO, reports, CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from fakes import GARBLE_MARKER
+from persona.cli import app
+from persona.metrics import pass_at_k_curve
+from persona.runs.bench import BenchSpec, run_bench
+from persona.runs.loo import LooSpec, run_loo
+from persona.runs.passk import PassKSpec, run_passk
+from persona.runs.report import report_runs, run_slices
+
+FAKE = {"model": "fake/model", "max_tokens": 64}
+
+
+def _bench(**overrides) -> BenchSpec:
+    values = {"n_personas": 3, "questions": 2, "seed": 3, "models": {"responder": FAKE, "judge": FAKE}}
+    return BenchSpec(**(values | overrides))
+
+
+def _prompts(tmp_path: Path, texts: list[str]) -> Path:
+    path = tmp_path / "prompts.jsonl"
+    rows = [{"id": f"q{i}", "topic": "t", "text": text, "split": "heldout"} for i, text in enumerate(texts)]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+@pytest.fixture
+def bench(tmp_path, fake_provider):
+    return run_bench(_bench(slices=['sex == "Female"', "age >= 40"]), out=tmp_path / "bench")
+
+
+def test_every_persona_question_mode_is_answered_and_judged(bench, fake_provider):
+    records = bench.records
+    assert len(records) == 3 * 2 * 4
+    assert {r["mode"] for r in records} == {"baseline", "no_cot", "cot", "summary"}
+    assert all(r["error"] is None and isinstance(r["passed"], bool) and r["critique"] for r in records)
+    # Only summary mode has a summary and a dropped-attribute analysis.
+    assert all((r["summary"] is not None) == (r["mode"] == "summary") for r in records)
+    assert all((r["dropped_match"] is not None) == (r["mode"] == "summary") for r in records)
+    # The diff judge's names are kept only where they are attributes; inventions are reported apart.
+    judged = [r for r in records if r["mode"] == "summary"]
+    assert all(set(r["dropped_llm"]) <= {"age"} and set(r["dropped_unknown"]) <= {"invented"} for r in judged)
+    # Baseline never shows the persona to the responder.
+    baseline_requests = [c for c in fake_provider.calls if "persona" not in json.dumps(c["messages"][-1])]
+    assert baseline_requests
+
+
+def test_metrics_match_the_records(bench):
+    m = bench.manifest.metrics
+    for mode, row in m["modes"].items():
+        passed = [r["passed"] for r in bench.records if r["mode"] == mode]
+        assert row["accuracy"]["value"] == pytest.approx(np.mean(passed))
+        assert row["accuracy"]["low"] <= row["accuracy"]["value"] <= row["accuracy"]["high"]
+        assert row["accuracy"]["n"] == 6 and row["judge_failures"] == 0
+    summaries = [r for r in bench.records if r["mode"] == "summary"]
+    age = next(row for row in m["dropped"] if row["attribute"] == "age")
+    assert age["dropped_llm_share"] == pytest.approx(np.mean(["age" in r["dropped_llm"] for r in summaries]))
+    assert age["dropped_match_share"] == pytest.approx(np.mean(["age" in r["dropped_match"] for r in summaries]))
+    # Slices: sizes come from the personas file, per mode.
+    personas = [json.loads(line) for line in (bench.run_dir / "personas.jsonl").read_text().splitlines()]
+    women = {p["id"] for p in personas if p["attributes"]["sex"] == "Female"}
+    row = next(r for r in m["slices"] if r["slice"] == 'sex == "Female"' and r["mode"] == "cot")
+    assert row["personas"] == len(women) and row["answers"] == 2 * len(women)
+
+
+def test_results_are_written_as_jsonl_parquet_report_and_plots(bench):
+    run_dir = bench.run_dir
+    table = pd.read_parquet(run_dir / "bench.parquet")
+    assert len(table) == len(bench.records) and list(table["mode"]) == [r["mode"] for r in bench.records]
+    report = (run_dir / "report.md").read_text()
+    assert "| summary |" in report and "Intersections" in report and "attributes the summaries dropped" in report
+    for name in ("accuracy.png", "dropped.png", "manifest.json"):
+        assert (run_dir / name).stat().st_size > 0
+
+
+def test_second_run_replays_with_zero_calls_and_identical_metrics(tmp_path, fake_provider):
+    first = run_bench(_bench(), out=tmp_path / "run")
+    snapshot = (tmp_path / "run" / "bench.jsonl").read_bytes()
+    calls = len(fake_provider.calls)
+    second = run_bench(_bench(), out=tmp_path / "run")
+    assert len(fake_provider.calls) == calls and second.manifest.model_calls == 0
+    assert second.manifest.metrics == first.manifest.metrics
+    assert (tmp_path / "run" / "bench.jsonl").read_bytes() == snapshot
+    # The same spec into a fresh dir replays nothing (new cache) but yields the same records.
+    third = run_bench(_bench(), out=tmp_path / "again")
+    assert third.manifest.model_calls > 0 and third.records == first.records
+
+
+def test_unparseable_judge_output_is_a_counted_judge_failure_never_a_pass_or_fail(tmp_path, fake_provider):
+    prompts = _prompts(tmp_path, [f"Is this fine? {GARBLE_MARKER}", "Should I move to a new city next year?"])
+    spec = _bench(prompts=str(prompts), n_personas=2, questions=2, modes=["no_cot"], subtlety=False)
+    result = run_bench(spec, out=tmp_path / "run")
+    garbled = [r for r in result.records if GARBLE_MARKER in r["question"]]
+    assert len(garbled) == 2
+    assert all(r["passed"] is None and r["judge_error"]["attempts"] == 3 and r["error"] is None for r in garbled)
+    row = result.manifest.metrics["modes"]["no_cot"]
+    assert row["judge_failures"] == 2 and row["accuracy"]["n"] == 2 and row["failed_items"] == 0
+    assert "| 0 | 2 revision" in (result.run_dir / "report.md").read_text()
+    # Re-asks reached the backend under their own rollout ids: 3 judge requests per garbled answer.
+    judge_requests = [c for c in fake_provider.calls if GARBLE_MARKER in json.dumps(c["messages"])]
+    assert len(judge_requests) == 2 * (1 + 3)
+
+
+def test_passk_samples_are_distinct_draws_each_judged(tmp_path, fake_provider):
+    spec = PassKSpec(n_personas=2, questions=1, samples=4, k_max=3, models={"responder": FAKE, "judge": FAKE})
+    result = run_passk(spec, out=tmp_path / "passk")
+    assert len(result.records) == 2 * 4
+    for key in {(r["persona_id"], r["prompt_id"]) for r in result.records}:
+        samples = [r for r in result.records if (r["persona_id"], r["prompt_id"]) == key]
+        assert [r["sample"] for r in samples] == [0, 1, 2, 3]
+        assert len({r["answer"] for r in samples}) == 4  # seeds differ, so the answers do
+    seeds = {c["params"].get("seed") for c in fake_provider.calls if c["params"].get("temperature") == 0.7}
+    assert seeds == {0, 1, 2, 3}
+    items = {}
+    for r in result.records:
+        items.setdefault((r["persona_id"], r["prompt_id"]), []).append(r["passed"])
+    expected = pass_at_k_curve(items.values(), range(1, 4))
+    assert result.manifest.metrics["curve"] == pytest.approx(expected)
+    assert (result.run_dir / "passk.png").exists() and "| 3 |" in (result.run_dir / "report.md").read_text()
+
+
+def test_passk_needs_enough_samples():
+    with pytest.raises(ValueError, match="k_max=8"):
+        PassKSpec(samples=4, k_max=8, models={"responder": FAKE, "judge": FAKE})
+
+
+def _loo(**overrides) -> LooSpec:
+    values = {"n_personas": 30, "attributes": ["sex", "religion"], "pairs": 3, "questions": 3, "seed": 2}
+    return LooSpec(**(values | {"models": {"responder": FAKE, "annotator": FAKE}} | overrides))
+
+
+def test_loo_pairs_differ_by_exactly_the_left_out_attribute(tmp_path, fake_provider):
+    result = run_loo(_loo(), out=tmp_path / "loo")
+    records = result.records
+    assert len(records) == 2 * 3 * 3 * 2
+    for (attribute, pair, item), group in pd.DataFrame(records).groupby(["attribute", "pair", "item"]):
+        variants = group.set_index("variant")
+        without = variants.loc["without", "persona"].splitlines()
+        with_ = variants.loc["with", "persona"].splitlines()
+        assert len(without) == 3 and len(with_) == 4
+        assert [line for line in with_ if line not in without][0].startswith(f"{attribute}: ")
+        assert not any(line.startswith(f"{attribute}: ") for line in without)
+        # Both variants saw the answers in the same order, so position bias cannot look like influence.
+        assert variants.loc["without", "shown_first"] == variants.loc["with", "shown_first"]
+    kappas = pd.DataFrame(result.manifest.metrics["kappas"])
+    assert sorted(kappas["attribute"].unique()) == ["religion", "sex"] and len(kappas) == 6
+    questions = [json.loads(line) for line in (result.run_dir / "questions.jsonl").read_text().splitlines()]
+    assert len(questions) == 3 and all(q["answer_a"] != q["answer_b"] for q in questions)
+    assert (result.run_dir / "loo.png").exists()
+
+
+def test_loo_takes_a_file_of_preference_questions_and_needs_no_responder(tmp_path, fake_provider):
+    path = tmp_path / "items.jsonl"
+    rows = [{"id": f"i{i}", "question": f"Q{i}?", "answer_a": f"yes {i}", "answer_b": f"no {i}"} for i in range(4)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = run_loo(_loo(answers=str(path), questions=4), out=tmp_path / "loo")
+    assert set(result.manifest.models) == {"annotator"}
+    assert {r["item"] for r in result.records} == {"i0", "i1", "i2", "i3"}
+
+
+def test_loo_rejects_an_attribute_no_persona_has(tmp_path, fake_provider):
+    with pytest.raises(ValueError, match="'veteran status'"):
+        run_loo(_loo(attributes=["veteran status"]), out=tmp_path / "loo")
+
+
+def test_report_rerenders_one_run_and_compares_several(tmp_path, fake_provider, bench):
+    original = (bench.run_dir / "report.md").read_text()
+    (bench.run_dir / "report.md").unlink()
+    report_runs([bench.run_dir])
+    assert (bench.run_dir / "report.md").read_text() == original
+    other = run_bench(_bench(modes=["no_cot", "cot"], seed=4), out=tmp_path / "other")
+    passk = run_passk(
+        PassKSpec(n_personas=1, samples=2, k_max=2, models={"responder": FAKE, "judge": FAKE}), out=tmp_path / "pk"
+    )
+    paths = report_runs([bench.run_dir, other.run_dir, passk.run_dir], tmp_path / "cmp")
+    text = (tmp_path / "cmp" / "report.md").read_text()
+    assert "fake/model #1" not in text and "| `fake/model` |" in text and "## pass@k" in text
+    assert {p.name for p in paths} == {"report.md", "accuracy.png", "passk.png"}
+
+
+def test_slices_from_a_finished_run(bench, tmp_path):
+    table = run_slices(bench.run_dir, ["age < 0", 'not sex == "Female"'], tmp_path / "slices")
+    empty = table[table["slice"] == "age < 0"].iloc[0]
+    assert empty["answers"] == 0 and pd.isna(empty["pass_rate"])
+    assert (tmp_path / "slices" / "slices.md").exists()
+
+
+def test_cli_bench_run_passk_and_report(tmp_path, fake_provider):
+    runner = CliRunner()
+    result = runner.invoke(
+        app,
+        ["bench", "run", "--model", "fake/model", "--n", "2", "--questions", "1", "--modes", "no_cot,cot"]
+        + ["--slice", "age >= 30", "--out", str(tmp_path / "b")],
+    )
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in (tmp_path / "b" / "bench.jsonl").read_text().splitlines()]
+    assert [r["mode"] for r in records] == ["no_cot", "cot"] * 2
+    bad = runner.invoke(app, ["bench", "run", "--model", "fake/model", "--modes", "cot,zen", "--out", str(tmp_path)])
+    assert bad.exit_code == 2 and "zen" in bad.output
+    bad = runner.invoke(app, ["bench", "run", "--model", "fake/model", "--slice", "age <", "--out", str(tmp_path)])
+    assert bad.exit_code == 2 and "not a predicate" in bad.output
+    result = runner.invoke(app, ["bench", "report", str(tmp_path / "b"), "--out", str(tmp_path / "r")])
+    assert result.exit_code == 0 and (tmp_path / "r" / "accuracy.png").exists()
+    missing = runner.invoke(app, ["bench", "report", str(tmp_path / "nowhere")])
+    assert missing.exit_code == 2 and "no manifest.json" in " ".join(missing.output.split())
