@@ -23,6 +23,10 @@ from persona.programs import (
     sample_personas,
 )
 from persona.runs import Manifest, PopulationSpec, RunResult, RunSpec, SpecError, generate_personas, load_spec, run
+from persona.runs.agreement import agreement, load_annotations
+from persona.runs.bench import BenchSpec, run_bench
+from persona.runs.loo import LooSpec, run_loo
+from persona.runs.passk import PassKSpec, run_passk
 
 __version__ = "0.1.0"
 
@@ -30,12 +34,15 @@ __all__ = [
     "ATTRIBUTES",
     "DEFAULT_MODEL",
     "BenchItem",
+    "BenchSpec",
     "ConsistencyCheck",
     "DPFPair",
     "Estimate",
+    "LooSpec",
     "Manifest",
     "ModelConfig",
     "OpenEndedFiller",
+    "PassKSpec",
     "Persona",
     "PersonaBuilder",
     "PersonalizedResponder",
@@ -45,8 +52,10 @@ __all__ = [
     "RunResult",
     "RunSpec",
     "SpecError",
+    "agreement",
     "generate_personas",
     "list_backends",
+    "load_annotations",
     "load_embedded_prompts",
     "load_source",
     "load_spec",
@@ -55,5 +64,8 @@ __all__ = [
     "read_personas",
     "read_pums",
     "run",
+    "run_bench",
+    "run_loo",
+    "run_passk",
     "sample_personas",
 ]

@@ -55,7 +55,7 @@ agreement_app = typer.Typer(help="Human/model agreement: kappa between annotator
 agreement_app.no_args_is_help = True
 app.add_typer(agreement_app, name="agreement")
 console = Console()
-errors = Console(stderr=True)
+errors = Console(stderr=True, soft_wrap=True)  # an error message stays one line, whole, for grep and logs
 
 OutOption = Annotated[
     Path | None, typer.Option("--out", help="Run dir for results (default: outputs/<spec name>).", show_default=False)
@@ -590,6 +590,8 @@ def agreement_annotate(
     model: Annotated[str | None, typer.Option(help="Role-play annotator (default local/smollm2).")] = None,
     api_base: Annotated[str | None, typer.Option(help="Endpoint for --model.")] = None,
     like: Annotated[Path | None, typer.Option(help="Annotate exactly the (persona, item) rows of this file.")] = None,
+    name: Annotated[str | None, typer.Option(help="Annotator label (default: the model string).")] = None,
+    temperature: Annotated[float, typer.Option(min=0, max=2, help="Sampling temperature of the annotator.")] = 0.0,
     out: Annotated[Path, typer.Option("--out", help="Run dir for annotations.jsonl.")] = Path("outputs/annotations"),
     concurrency: Annotated[int, typer.Option(min=1, help="Annotations in flight.")] = 1,
 ) -> None:
@@ -599,7 +601,8 @@ def agreement_annotate(
             items=str(items),
             personas=personas,
             like=str(like) if like else None,
-            model=model_config(model, api_base, 160),
+            name=name,
+            model=model_config(model, api_base, 160).model_copy(update={"temperature": temperature}),
         )
         with _progress() as progress:
             path, manifest = annotate(spec, out, progress=progress, concurrency=concurrency)

@@ -142,12 +142,12 @@ def test_loo_pairs_differ_by_exactly_the_left_out_attribute(tmp_path, fake_provi
     result = run_loo(_loo(), out=tmp_path / "loo")
     records = result.records
     assert len(records) == 2 * 3 * 3 * 2
-    for (attribute, pair, item), group in pd.DataFrame(records).groupby(["attribute", "pair", "item"]):
+    for (attribute, _pair, _item), group in pd.DataFrame(records).groupby(["attribute", "pair", "item"]):
         variants = group.set_index("variant")
         without = variants.loc["without", "persona"].splitlines()
         with_ = variants.loc["with", "persona"].splitlines()
         assert len(without) == 3 and len(with_) == 4
-        assert [line for line in with_ if line not in without][0].startswith(f"{attribute}: ")
+        assert next(line for line in with_ if line not in without).startswith(f"{attribute}: ")
         assert not any(line.startswith(f"{attribute}: ") for line in without)
         # Both variants saw the answers in the same order, so position bias cannot look like influence.
         assert variants.loc["without", "shown_first"] == variants.loc["with", "shown_first"]
@@ -198,8 +198,22 @@ def test_cli_bench_run_passk_and_report(tmp_path, fake_provider):
     runner = CliRunner()
     result = runner.invoke(
         app,
-        ["bench", "run", "--model", "fake/model", "--n", "2", "--questions", "1", "--modes", "no_cot,cot"]
-        + ["--slice", "age >= 30", "--out", str(tmp_path / "b")],
+        [
+            "bench",
+            "run",
+            "--model",
+            "fake/model",
+            "--n",
+            "2",
+            "--questions",
+            "1",
+            "--modes",
+            "no_cot,cot",
+            "--slice",
+            "age >= 30",
+            "--out",
+            str(tmp_path / "b"),
+        ],
     )
     assert result.exit_code == 0, result.output
     records = [json.loads(line) for line in (tmp_path / "b" / "bench.jsonl").read_text().splitlines()]
@@ -211,4 +225,32 @@ def test_cli_bench_run_passk_and_report(tmp_path, fake_provider):
     result = runner.invoke(app, ["bench", "report", str(tmp_path / "b"), "--out", str(tmp_path / "r")])
     assert result.exit_code == 0 and (tmp_path / "r" / "accuracy.png").exists()
     missing = runner.invoke(app, ["bench", "report", str(tmp_path / "nowhere")])
-    assert missing.exit_code == 2 and "no manifest.json" in " ".join(missing.output.split())
+    assert missing.exit_code == 2 and "no manifest.json" in missing.output
+
+
+def test_agreement_annotate_then_compute_from_the_cli(tmp_path, fake_provider, bench):
+    items = tmp_path / "items.jsonl"
+    rows = [{"id": f"i{i}", "question": f"Q{i}?", "answer_a": f"yes {i}", "answer_b": f"no {i}"} for i in range(3)]
+    items.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    personas = [json.loads(line)["id"] for line in (bench.run_dir / "personas.jsonl").read_text().splitlines()]
+    human = tmp_path / "human.csv"
+    human.write_text(
+        "annotator,persona_id,item_id,choice\n" + "".join(f"alice,{p},i{i},A\n" for p in personas[:2] for i in range(3))
+    )
+    runner = CliRunner()
+    common = ["agreement", "annotate", "--items", str(items), "--personas", str(bench.run_dir), "--model", "fake/model"]
+    result = runner.invoke(app, [*common, "--like", str(human), "--name", "fake", "--out", str(tmp_path / "m")])
+    assert result.exit_code == 0, result.output
+    made = [json.loads(line) for line in (tmp_path / "m" / "annotations.jsonl").read_text().splitlines()]
+    assert {(r["persona_id"], r["item_id"]) for r in made} == {(p, f"i{i}") for p in personas[:2] for i in range(3)}
+    assert {r["annotator"] for r in made} == {"fake"} and {r["choice"] for r in made} <= {"A", "B"}
+    computed = runner.invoke(
+        app,
+        ["agreement", "compute", str(human), str(tmp_path / "m" / "annotations.jsonl"), "--out", str(tmp_path / "k")],
+    )
+    assert computed.exit_code == 0, computed.output
+    assert "alice vs fake" in (tmp_path / "k" / "agreement.md").read_text()
+    stranger = tmp_path / "stranger.csv"
+    stranger.write_text("annotator,persona_id,item_id,choice\nbob,p-nobody,i0,A\n")
+    refused = runner.invoke(app, [*common, "--like", str(stranger), "--out", str(tmp_path / "s")])
+    assert refused.exit_code == 2 and "p-nobody" in refused.output

@@ -134,11 +134,11 @@ def test_annotation_files_with_problems_are_named(tmp_path):
     with pytest.raises(AnnotationError, match=r"a.csv: missing columns \['item_id'\]"):
         read_annotations(tmp_path / "a.csv")
     (tmp_path / "b.csv").write_text("annotator,persona_id,item_id,choice\nh,p1,i1,A\nh,p1,i2,\n")
-    with pytest.raises(AnnotationError, match="b.csv: row 2 has an empty field"):
+    with pytest.raises(AnnotationError, match=r"b\.csv: row 2 has an empty field"):
         read_annotations(tmp_path / "b.csv")
     (tmp_path / "c.csv").write_text("annotator,persona_id,item_id,choice\nh,p1,i1,A\nh,p1,i1,B\n")
     with pytest.raises(AnnotationError, match="labels persona p1 item i1 twice"):
         read_annotations(tmp_path / "c.csv")
-    with pytest.raises(AnnotationError, match="expected a .csv or .jsonl"):
+    with pytest.raises(AnnotationError, match=r"expected a \.csv or \.jsonl"):
         (tmp_path / "d.txt").write_text("x")
         read_annotations(tmp_path / "d.txt")

@@ -13,10 +13,13 @@ import litellm
 import pydantic
 import pytest
 
-from persona.lm import ModelConfig, make_lm, provider
+from persona.lm import ModelConfig, make_lm, model_config, provider
 from persona.lm.local import DEFAULT_MODEL, _models, register, resolve_model_path
 from persona.runs import PopulationSpec, RunSpec, generate_personas, run, run_cache
+from persona.runs.bench import BenchSpec, run_bench
 from persona.runs.execute import RESULT_FILES
+from persona.runs.loo import LooSpec, run_loo
+from persona.runs.passk import PassKSpec, run_passk
 
 pytestmark = pytest.mark.local_model
 
@@ -211,3 +214,59 @@ def test_real_population_checks_fills_and_replays(tmp_path):
     second = generate_personas(spec, out=tmp_path)
     assert provider.invocations - before == cold and second.manifest.model_calls == 0
     assert {name: (tmp_path / name).read_bytes() for name in snapshot} == snapshot
+
+
+def test_real_bench_modes_judges_and_replay(tmp_path):
+    local = model_config(max_tokens=96)
+    spec = BenchSpec(
+        n_personas=1,
+        questions=1,
+        modes=["baseline", "summary"],
+        seed=2,
+        resamples=200,
+        models={"responder": local, "judge": local.model_copy(update={"max_tokens": 80})},
+    )
+    before = provider.invocations
+    first = run_bench(spec, out=tmp_path)
+    cold = provider.invocations - before
+    # baseline: answer, revision judge, subtlety judge; summary: those plus the summary and the diff judge
+    assert cold == first.manifest.model_calls >= 3 + 5
+    baseline, summary = first.records
+    assert baseline["summary"] is None and summary["summary"]
+    for record in first.records:
+        assert record["error"] is None and record["answer"]
+        assert isinstance(record["passed"], bool) or record["judge_error"] is not None
+    assert isinstance(summary["dropped_match"], list)
+    assert (tmp_path / "accuracy.png").exists() and (tmp_path / "bench.parquet").exists()
+
+    second = run_bench(spec, out=tmp_path)
+    assert provider.invocations - before == cold and second.manifest.model_calls == 0
+    assert second.manifest.metrics == first.manifest.metrics
+
+
+def test_real_passk_samples_are_distinct_and_judged(tmp_path):
+    local = model_config(max_tokens=64)
+    spec = PassKSpec(n_personas=1, samples=3, k_max=3, temperature=0.9, models={"responder": local, "judge": local})
+    result = run_passk(spec, out=tmp_path)
+    assert len(result.records) == 3 and [r["sample"] for r in result.records] == [0, 1, 2]
+    assert len({r["answer"] for r in result.records}) >= 2
+    item = next(iter(result.manifest.metrics["items"].values()))
+    assert item["n"] + result.manifest.metrics["judge_failures"] == 3
+    curve = result.manifest.metrics["curve"]
+    assert curve[1] <= curve[2] <= curve[3]
+
+
+def test_real_loo_annotates_both_variants(tmp_path):
+    local = model_config(max_tokens=64)
+    spec = LooSpec(
+        n_personas=20,
+        attributes=["religion"],
+        pairs=1,
+        questions=2,
+        seed=1,
+        models={"responder": local, "annotator": local},
+    )
+    result = run_loo(spec, out=tmp_path)
+    assert len(result.records) == 4 and all(r["choice"] in ("answer_a", "answer_b") for r in result.records)
+    assert result.manifest.metrics["attributes"]["religion"]["pairs"] == 1
+    assert (tmp_path / "loo.png").exists()

@@ -167,6 +167,7 @@ class AnnotateSpec(BaseModel):
     n_personas: int = Field(default=20, gt=0, description="personas drawn when `personas` is a census source")
     min_age: int = Field(default=18, ge=0)
     like: str | None = Field(default=None, description="annotation file whose (persona, item) rows to annotate")
+    name: str | None = Field(default=None, description="annotator label in the output (default: the model string)")
     seed: int = 0
     model: ModelConfig = Field(default_factory=ModelConfig)
 
@@ -231,7 +232,7 @@ def annotate(spec: AnnotateSpec, out: Path, progress: Any = None, concurrency: i
             describe_error=state["describe_error"],
         )
     rows = [
-        {"annotator": spec.model.model, "persona_id": t.persona.id, "item_id": str(t.item["id"])}
+        {"annotator": spec.name or spec.model.model, "persona_id": t.persona.id, "item_id": str(t.item["id"])}
         | {"choice": e["record"]["choice"], "reasoning": e["record"]["reasoning"]}
         for t, e in zip(tasks, stage.entries, strict=True)
         if e["ok"]
