@@ -4,7 +4,7 @@ import dspy
 import pytest
 from dspy.utils import DummyLM
 
-from persona.programs import BenchItem, DPFPair, RevisionJudge
+from persona.programs import BenchItem, DPFPair, DroppedAttributes, RevisionJudge, RolePlayAnnotator
 
 
 def _user_messages(lm: DummyLM) -> list[str]:
@@ -145,3 +145,21 @@ def test_subtlety_judge_reports_named_attributes():
     lm = DummyLM([{"named_attributes": "age", "subtle": False}])
     verdict = SubtletyJudge(lm)(question="Q?", persona="age: 70", answer="At 70 you should...")
     assert verdict.subtle is False and verdict.named_attributes == "age"
+
+
+def test_dropped_attributes_keeps_known_names_and_reports_inventions():
+    judge = DummyLM([{"dropped": ["age: 44", "'Religion'", "## sex", "shoe size", "income"]}])
+    persona = {"age": "44", "sex": "Male", "religion": "Catholic"}
+    result = DroppedAttributes(judge)(persona=persona, summary="A Catholic man.")
+    assert result.dropped == ["age", "sex", "religion"]  # in the persona's order, "income" is not one of its
+    assert result.unknown == ["income", "shoe size"]
+    prompt = _user_messages(judge)[0]
+    assert "religion: Catholic" in prompt and "A Catholic man." in prompt
+
+
+def test_role_play_annotator_sees_the_answers_in_the_order_given():
+    lm = DummyLM([{"reasoning": "B is kinder.", "preferred": "B"}])
+    verdict = RolePlayAnnotator(lm)(persona="age: 30", question="Q?", answer_a="first", answer_b="second")
+    assert (verdict.choice, verdict.reasoning) == ("B", "B is kinder.")
+    prompt = _user_messages(lm)[0]
+    assert prompt.index("first") < prompt.index("second")

@@ -119,7 +119,10 @@ class DroppedAttributes(dspy.Module):
     def forward(self, persona: dict[str, str], summary: str) -> dspy.Prediction:
         text = "\n".join(f"{name}: {value}" for name, value in persona.items())
         names = {name.lower(): name for name in persona}
-        listed = [str(name).strip().strip("'\"").lower() for name in self.judge(persona=text, summary=summary).dropped]
+        # Small models often write "name: value"; the name is the part before the colon.
+        listed = [
+            str(n).split(":")[0].strip(" '\"#").lower() for n in self.judge(persona=text, summary=summary).dropped
+        ]
         dropped = [name for name in persona if name.lower() in listed]
         return dspy.Prediction(dropped=dropped, unknown=sorted({n for n in listed if n and n not in names}))
 

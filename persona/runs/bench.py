@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from persona.data.io import atomic_write_text, read_jsonl, write_jsonl, write_parquet
 from persona.data.persona import ATTRIBUTES, Persona
 from persona.data.prompts import Prompt
-from persona.lm import ModelConfig, make_lm
+from persona.lm import ModelConfig, make_lm, model_config
 from persona.lm.adapter import DescribedJSONAdapter
 from persona.metrics import pass_rate
 from persona.metrics.mentions import drop_frequency, dropped_by_match
@@ -57,7 +57,9 @@ class BenchInputs(BaseModel):
     seed: int = 0
     confidence: float = Field(default=0.95, gt=0, lt=1)
     resamples: int = Field(default=1000, ge=100)
-    models: dict[str, ModelConfig] = Field(default_factory=dict)
+    models: dict[str, ModelConfig] = Field(
+        default_factory=dict, description="per role; a missing role gets the local model with its repeat penalty"
+    )
 
     @model_validator(mode="after")
     def _every_role(self) -> BenchInputs:
@@ -65,7 +67,7 @@ class BenchInputs(BaseModel):
         unknown = sorted(set(self.models) - set(roles))
         if unknown:
             raise ValueError(f"unknown model roles {unknown}; the roles are {', '.join(roles)}")
-        self.models = {role: self.models.get(role, ModelConfig(max_tokens=200)) for role in roles}
+        self.models = {role: self.models.get(role, model_config(max_tokens=200)) for role in roles}
         return self
 
     @classmethod
