@@ -254,3 +254,26 @@ def test_agreement_annotate_then_compute_from_the_cli(tmp_path, fake_provider, b
     stranger.write_text("annotator,persona_id,item_id,choice\nbob,p-nobody,i0,A\n")
     refused = runner.invoke(app, [*common, "--like", str(stranger), "--out", str(tmp_path / "s")])
     assert refused.exit_code == 2 and "p-nobody" in refused.output
+
+
+def test_cli_passk_loo_and_slices(tmp_path, fake_provider, bench):
+    runner = CliRunner()
+    passk = ["bench", "passk", "--model", "fake/model", "--n", "2", "--samples", "3", "--k-max", "3"]
+    result = runner.invoke(app, [*passk, "--out", str(tmp_path / "p")])
+    assert result.exit_code == 0, result.output
+    assert "k=3" in result.output and (tmp_path / "p" / "passk.parquet").exists()
+    too_far = runner.invoke(app, [*passk[:-1], "5", "--out", str(tmp_path / "p2")])
+    assert too_far.exit_code == 2 and "k_max=5" in too_far.output
+    loo = ["bench", "loo", "--annotator", "fake/model", "--attributes", "sex,age", "--pairs", "2", "--questions", "2"]
+    result = runner.invoke(app, [*loo, "--pool", "20", "--out", str(tmp_path / "l")])
+    assert result.exit_code == 0, result.output
+    assert "sex" in result.output and (tmp_path / "l" / "loo.parquet").exists()
+    unknown = runner.invoke(app, [*loo[:5], "height", "--out", str(tmp_path / "l2")])
+    assert unknown.exit_code == 2 and "height" in unknown.output
+    sliced = runner.invoke(app, ["bench", "slices", str(bench.run_dir), "--slice", "age >= 18", "--out", str(tmp_path)])
+    assert sliced.exit_code == 0, sliced.output
+    rows = [json.loads(line) for line in (tmp_path / "slices.jsonl").read_text().splitlines()]
+    assert {r["mode"] for r in rows} == {"baseline", "no_cot", "cot", "summary"}
+    assert all(r["answers"] == 6 for r in rows)  # every persona is an adult
+    on_loo = runner.invoke(app, ["bench", "slices", str(tmp_path / "l"), "--slice", "age >= 18"])
+    assert on_loo.exit_code == 2 and "not a LOO run" in on_loo.output
