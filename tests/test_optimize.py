@@ -8,6 +8,7 @@ from dspy.utils import DummyLM
 
 from persona.metrics.proxy import proxy_score, quoted_attributes
 from persona.programs.optimize import JudgeMetric, proxy_metric
+from persona.runs.inputs import load_personas, split_personas
 
 ATTRIBUTES = {"age": "44", "sex": "Male", "occupation category": "Registered nurses", "religion": "Catholic"}
 
@@ -60,3 +61,15 @@ def test_proxy_checks_and_scores():
     quoting = dspy.Prediction(answer="As a 44-year-old, look at how many hours you can add without losing sleep.")
     assert proxy_metric(_example(), quoting) == pytest.approx(0.75)
     assert proxy_metric(_example(), quoting, trace=[]) == 0.0  # demos must pass every check
+
+
+def test_persona_split_is_seeded_by_id_and_disjoint():
+    personas = load_personas("acs12", 20, 1, 18)
+    split = split_personas(personas, 0.25, seed=3)
+    train, heldout = ({p.id for p in split[side]} for side in ("train", "heldout"))
+    assert len(heldout) == 5 and not train & heldout and len(train | heldout) == 20
+    again = split_personas(list(reversed(personas)), 0.25, seed=3)
+    assert {p.id for p in again["heldout"]} == heldout  # order of the input does not move anyone
+    assert {p.id for p in split_personas(personas, 0.25, seed=4)["heldout"]} != heldout
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        split_personas(personas, 1.0, seed=3)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from persona.data.filters import PAPER_SPLIT, apply_rules, stratified_split
 from persona.data.io import read_jsonl
 from persona.data.persona import Persona, read_personas
@@ -40,3 +42,20 @@ def load_split_prompts(prompts: str, seed: int) -> dict[str, list[Prompt]]:
     fields = set(Prompt.model_fields)
     parsed = [(Prompt.model_validate({k: v for k, v in row.items() if k in fields}), row["split"]) for row in rows]
     return {part: [p for p, s in parsed if s == part] for part in PARTS}
+
+
+def split_personas(personas: list[Persona], heldout: float, seed: int) -> dict[str, list[Persona]]:
+    """Train and held-out personas: a seeded shuffle of the ids, so a persona's side never depends on list order.
+
+    ``heldout`` is the held-out share; at least one persona lands on each side when there are two or more.
+    """
+    if not 0 < heldout < 1:
+        raise ValueError(f"held-out share must be between 0 and 1, got {heldout}")
+    ids = sorted({p.id for p in personas})
+    order = np.random.default_rng([seed, 8]).permutation(len(ids))
+    count = min(max(round(len(ids) * heldout), 1), len(ids) - 1) if len(ids) > 1 else 0
+    held = {ids[i] for i in order[:count]}
+    return {
+        "train": [p for p in personas if p.id not in held],
+        "heldout": [p for p in personas if p.id in held],
+    }
