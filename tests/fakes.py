@@ -13,9 +13,12 @@ import litellm
 from litellm import CustomLLM
 from litellm.types.utils import ModelResponse
 
+from persona.lm.local import OutputBudgetError
+
 PROVIDER = "fake"
 FAIL_MARKER = "FAIL-THIS-ITEM"
 GARBLE_MARKER = "GARBLE-THE-JUDGE"  # requests carrying it get an unparseable answer wherever a judge verdict is asked
+OVERRUN_MARKER = "OVERRUN-THE-JUDGE"  # ... or, wherever an attribute list is asked, a local model's budget overrun
 
 
 def _schema(response_format: Any) -> dict[str, Any]:
@@ -52,6 +55,8 @@ class FakeProvider(CustomLLM):
         schema = _schema(params.get("response_format"))
         content: dict[str, Any] = {}
         garble = GARBLE_MARKER in text and "needs_revision" in schema.get("properties", {})
+        if OVERRUN_MARKER in text and "dropped" in schema.get("properties", {}):
+            raise OutputBudgetError("JSON output did not fit in max_tokens=8; raise max_tokens")
         for name, prop in schema.get("properties", {}).items():
             if prop.get("type") == "array":
                 content[name] = ["age", "invented"] if int(digest, 16) % 2 == 0 else []

@@ -10,10 +10,12 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from fakes import GARBLE_MARKER
+from fakes import GARBLE_MARKER, OVERRUN_MARKER
 from persona.cli import app
+from persona.data.persona import Persona
 from persona.metrics import pass_at_k_curve
 from persona.runs.bench import BenchSpec, run_bench
+from persona.runs.inputs import load_personas
 from persona.runs.loo import LooSpec, run_loo
 from persona.runs.passk import PassKSpec, run_passk
 from persona.runs.report import report_runs, run_slices
@@ -277,3 +279,16 @@ def test_cli_passk_loo_and_slices(tmp_path, fake_provider, bench):
     assert all(r["answers"] == 6 for r in rows)  # every persona is an adult
     on_loo = runner.invoke(app, ["bench", "slices", str(tmp_path / "l"), "--slice", "age >= 18"])
     assert on_loo.exit_code == 2 and "not a LOO run" in on_loo.output
+
+
+def test_a_diff_judge_overrunning_its_budget_is_a_judge_failure_not_a_lost_item(tmp_path, fake_provider):
+    persona = load_personas("acs12", 1, 0, 18)[0]
+    marked = Persona.from_attributes({**persona.attributes, "lifestyle": OVERRUN_MARKER})
+    (tmp_path / "personas.jsonl").write_text(json.dumps(marked.model_dump()) + "\n")
+    spec = _bench(personas=str(tmp_path / "personas.jsonl"), questions=2, modes=["summary"], subtlety=False)
+    result = run_bench(spec, out=tmp_path / "run")
+    for record in result.records:
+        assert record["error"] is None and record["answer"] and isinstance(record["passed"], bool)
+        assert record["dropped_llm"] is None and record["dropped_error"]["type"] == "LMInvalidRequestError"
+        assert record["dropped_match"] is not None  # the LM-free half still ran
+    assert result.manifest.metrics["dropped_judge_failures"] == 2

@@ -3,7 +3,7 @@
 import pytest
 
 from persona.lm import LocalModelError, ModelConfig, ModelStringError, RoleLM, list_backends, make_lm
-from persona.lm.local import resolve_model_path
+from persona.lm.local import CLOSING_MARGIN, LIST_ITEM_OVERHEAD, bounded_schema, resolve_model_path
 
 
 def test_unknown_provider_names_the_closest_ones():
@@ -59,3 +59,20 @@ def test_manifest_args_hold_no_key(monkeypatch):
 def test_backends_report_the_embedded_model():
     rows = {row.model: row for row in list_backends()}
     assert rows["local/smollm2"].available
+
+
+def test_list_outputs_share_the_token_budget_with_free_text():
+    schema = {
+        "properties": {
+            "reasoning": {"type": "string"},
+            "dropped": {"type": "array", "items": {"type": "string"}},
+            "subtle": {"type": "boolean"},
+        }
+    }
+    for chars_per_token in (3, 1):
+        bounded = bounded_schema(schema, max_tokens=160, fixed_tokens=20, chars_per_token=chars_per_token)
+        share = (160 - 20 - CLOSING_MARGIN) * chars_per_token // 2
+        listed = bounded["properties"]["dropped"]
+        assert bounded["properties"]["reasoning"]["maxLength"] == share
+        assert listed["maxItems"] * (listed["items"]["maxLength"] + LIST_ITEM_OVERHEAD) <= share
+        assert listed["maxItems"] >= 1 and "maxItems" not in schema["properties"]["dropped"]  # input untouched

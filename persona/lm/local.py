@@ -33,6 +33,8 @@ N_CTX = 4096
 # characters a token leaves room for the closing quotes and brace in nearly every case.
 CHARS_PER_TOKEN = 3
 CLOSING_MARGIN = 4
+LIST_ITEM_CHARS = 40  # an item of a list output: a name or a phrase, not prose
+LIST_ITEM_OVERHEAD = 4  # quotes, comma and space around each item
 
 
 class LocalModelError(ValueError):
@@ -121,11 +123,23 @@ def _skeleton_value(prop: dict[str, Any]) -> str:
     return "null"
 
 
+def _is_free_text(prop: Any) -> bool:
+    return isinstance(prop, dict) and prop.get("type") == "string" and "enum" not in prop and "maxLength" not in prop
+
+
 def _string_fields(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    return [prop for prop in schema.get("properties", {}).values() if _is_free_text(prop)]
+
+
+def _list_fields(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    """Lists of free text (``list[str]`` outputs): as open-ended as a string, so they share the budget."""
     return [
         prop
         for prop in schema.get("properties", {}).values()
-        if isinstance(prop, dict) and prop.get("type") == "string" and "enum" not in prop and "maxLength" not in prop
+        if isinstance(prop, dict)
+        and prop.get("type") == "array"
+        and "maxItems" not in prop
+        and _is_free_text(prop.get("items"))
     ]
 
 
@@ -141,15 +155,22 @@ def bounded_schema(schema: dict[str, Any], max_tokens: int, fixed_tokens: int, c
     Without a cap, a model that rambles hits the token limit mid-string and the output no longer parses.
     """
     schema = copy.deepcopy(schema)
-    strings = _string_fields(schema)
+    strings, lists = _string_fields(schema), _list_fields(schema)
+    free = len(strings) + len(lists)
     budget = max_tokens - fixed_tokens - CLOSING_MARGIN
-    if budget < max(1, len(strings)):
+    if budget < max(1, free):
         raise OutputBudgetError(
             f"max_tokens={max_tokens} is too small for this output schema: its fixed parts alone take "
             f"about {fixed_tokens} tokens"
         )
+    share = budget * chars_per_token // max(free, 1)
     for prop in strings:
-        prop["maxLength"] = budget * chars_per_token // len(strings)
+        prop["maxLength"] = share
+    for prop in lists:
+        # Each item costs its text plus quotes, comma and space; both caps together keep the list within its share.
+        item = max(1, min(LIST_ITEM_CHARS, share // 2))
+        prop["items"]["maxLength"] = item
+        prop["maxItems"] = max(1, share // (item + LIST_ITEM_OVERHEAD))
     return schema
 
 
@@ -264,7 +285,7 @@ class LocalProvider(CustomLLM):
         with loaded.lock:
             typical = len(loaded.llama.tokenize(fixed.encode(), add_bos=False))
         attempts = [bounded_schema(schema, max_tokens, typical, CHARS_PER_TOKEN)]
-        strings = len(_string_fields(schema))
+        strings = len(_string_fields(schema)) + len(_list_fields(schema))
         if strings and max_tokens - len(fixed) - CLOSING_MARGIN >= strings:
             attempts.append(bounded_schema(schema, max_tokens, len(fixed), 1))
         return attempts

@@ -8,6 +8,7 @@ from typing import Any
 import dspy
 from dspy.utils.exceptions import AdapterParseError
 
+from persona.lm.local import OutputBudgetError
 from persona.programs.retrying import ReaskingPredict
 from persona.signatures import (
     AnswerWithoutPersona,
@@ -100,8 +101,19 @@ class SubtletyJudge(dspy.Module):
         return self.judge(question=question, persona=persona, answer=answer)
 
 
-def judge_failure(exc: AdapterParseError) -> dict[str, Any]:
-    """How an unparseable judge output is recorded: never a pass or a fail, always counted."""
+def is_output_failure(exc: BaseException) -> bool:
+    """A judge output that did not parse, or (local models) could not fit its token budget: the verdict is
+    missing, which is a judge failure rather than a failure of the item being judged."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, AdapterParseError | OutputBudgetError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def judge_failure(exc: BaseException) -> dict[str, Any]:
+    """How a missing verdict is recorded: never a pass or a fail, always counted."""
     return {"type": type(exc).__name__, "attempts": getattr(exc, "attempts", 1)}
 
 
@@ -168,7 +180,9 @@ class BenchItem(dspy.Module):
             try:
                 verdict = self.judge(question=question, persona=persona, answer=response.answer)
                 result |= {"critique": verdict.critique, "passed": verdict.passed, "judge_error": None}
-            except AdapterParseError as exc:
+            except Exception as exc:
+                if not is_output_failure(exc):
+                    raise
                 result |= {"critique": None, "passed": None, "judge_error": judge_failure(exc)}
             results.append(result)
         return dspy.Prediction(samples=results)

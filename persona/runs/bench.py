@@ -18,7 +18,6 @@ from typing import Any, Literal, NamedTuple
 import dspy
 import numpy as np
 import pandas as pd
-from dspy.utils.exceptions import AdapterParseError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from persona.data.io import atomic_write_text, read_jsonl, write_jsonl, write_parquet
@@ -29,7 +28,14 @@ from persona.lm.adapter import DescribedJSONAdapter
 from persona.metrics import pass_rate
 from persona.metrics.mentions import drop_frequency, dropped_by_match
 from persona.metrics.slices import Predicate, slice_accuracy
-from persona.programs.bench import MODES, BenchItem, DroppedAttributes, SubtletyJudge, judge_failure
+from persona.programs.bench import (
+    MODES,
+    BenchItem,
+    DroppedAttributes,
+    SubtletyJudge,
+    is_output_failure,
+    judge_failure,
+)
 from persona.runs.cache import CallCounts, run_cache
 from persona.runs.execute import check_run_dir, estimate_record, redact, run_log
 from persona.runs.executor import ItemLog, StageResult, run_items
@@ -165,7 +171,9 @@ def judged(call: Callable[[], dspy.Prediction], fields: tuple[str, ...], error_f
     """Run one judge: its ``fields``, or Nones plus a recorded judge failure when its output never parsed."""
     try:
         verdict = call()
-    except AdapterParseError as exc:
+    except Exception as exc:
+        if not is_output_failure(exc):
+            raise
         return dict.fromkeys(fields) | {error_field: judge_failure(exc)}
     return {name: verdict[name] for name in fields} | {error_field: None}
 
