@@ -36,6 +36,7 @@ class Verdict(pydantic.BaseModel):
     stance: Literal["for", "against", "unsure"]
     confident: bool
     score: int
+    reasons: list[str]  # list outputs share the budget too
 
 
 @pytest.fixture(scope="module", autouse=True)

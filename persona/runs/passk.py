@@ -153,9 +153,12 @@ def render_passk_report(manifest: Manifest) -> str:
         "|---|---|",
         *(f"| {k} | {'n/a' if v is None else f'{v:.3f}'} |" for k, v in m["curve"].items()),
         "",
-        "| item | judged samples n | passes c | distinct answers |",
-        "|---|---|---|---|",
-        *(f"| {key} | {v['n']} | {v['c']} | {m['distinct_answers'][key]} |" for key, v in m["items"].items()),
+        "| persona | prompt | judged samples n | passes c | distinct answers |",
+        "|---|---|---|---|---|",
+        *(
+            f"| {key.replace('|', ' | ')} | {v['n']} | {v['c']} | {m['distinct_answers'][key]} |"
+            for key, v in m["items"].items()
+        ),
         "",
         f"{m['failed_items']} items failed; {m['judge_failures']} unparseable judge outputs were left out of n.",
         "",
