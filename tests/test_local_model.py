@@ -36,7 +36,6 @@ class Verdict(pydantic.BaseModel):
     stance: Literal["for", "against", "unsure"]
     confident: bool
     score: int
-    reasons: list[str]  # list outputs share the budget too
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -59,6 +58,26 @@ def test_schema_constrained_output_always_parses(prompt, max_tokens):
     parsed = Verdict.model_validate(json.loads(content))  # fails the test on any malformed output
     assert parsed.stance in {"for", "against", "unsure"}
     assert response.usage.completion_tokens <= max_tokens
+
+
+class Listing(pydantic.BaseModel):
+    names: list[str]
+    note: str
+
+
+@pytest.mark.parametrize("max_tokens", [48, 160])
+def test_list_outputs_close_within_the_budget(max_tokens):
+    prompt = "List every US state you can think of, with a long description of each, then add a note."
+    response = litellm.completion(
+        model=DEFAULT_MODEL,
+        messages=[{"role": "user", "content": prompt}],
+        response_format=Listing,
+        max_tokens=max_tokens,
+        temperature=0.8,
+        seed=3,
+    )
+    parsed = Listing.model_validate(json.loads(response.choices[0].message.content))
+    assert isinstance(parsed.names, list) and response.usage.completion_tokens <= max_tokens
 
 
 def test_a_budget_below_the_schema_skeleton_is_a_clear_request_error():

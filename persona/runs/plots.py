@@ -151,7 +151,7 @@ def dropped_plot(rows: list[dict]) -> Figure:
     axes.invert_yaxis()
     axes.set_xlim(0, 1)
     axes.set_xlabel("share of summaries that dropped the attribute")
-    axes.legend(fontsize=7)
+    axes.legend(fontsize=7, loc="lower right")
     return figure
 
 
