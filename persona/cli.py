@@ -31,6 +31,7 @@ from persona.runs.agreement import AnnotateSpec, AnnotationError, annotate, load
 from persona.runs.bench import BenchSpec, run_bench
 from persona.runs.curation import CurationSpec, curate
 from persona.runs.loo import LooSpec, run_loo
+from persona.runs.optimize import OptimizeSpec, run_optimize
 from persona.runs.pairs import PairsSpec, generate_pairs
 from persona.runs.passk import PassKSpec, run_passk
 from persona.runs.population import PopulationSpec, generate, population_model, report
@@ -382,6 +383,9 @@ def bench_run(
     max_tokens: Annotated[int, typer.Option(min=1, help="Answer length cap for the model under test.")] = 200,
     api_base: Annotated[str | None, typer.Option(help="Endpoint for --model.")] = None,
     judge_api_base: Annotated[str | None, typer.Option(help="Endpoint for --judge.")] = None,
+    program: Annotated[
+        Path | None, typer.Option(help="A `persona optimize` program.json, evaluated as an extra mode 'program'.")
+    ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="Run dir (default: outputs/bench-<model>-seed<seed>).")
     ] = None,
@@ -400,6 +404,7 @@ def bench_run(
             subtlety=subtlety,
             summary_analysis=summary_analysis,
             slices=slices or [],
+            program=str(program) if program else None,
             models={
                 "responder": model_config(model, api_base, max_tokens),
                 "judge": model_config(judge or model, judge_api_base if judge else judge_api_base or api_base, 160),
@@ -611,3 +616,61 @@ def agreement_annotate(
     console.print(f"{manifest.metrics['annotated']} annotations, {manifest.model_calls} model calls: [cyan]{path}[/]")
     if manifest.metrics["failed"]:
         raise typer.Exit(code=EXIT_FAILED_ITEMS)
+
+
+@app.command("optimize")
+def optimize_command(
+    mode: Annotated[str, typer.Option(help="Responder mode to optimize: no_cot, cot or summary.")] = "cot",
+    optimizer: Annotated[str, typer.Option(help="bootstrap (BootstrapFewShot), mipro (MIPROv2) or gepa (GEPA).")] = (
+        "bootstrap"
+    ),
+    model: Annotated[str | None, typer.Option(help="Model being optimized (default local/smollm2).")] = None,
+    judge: Annotated[str | None, typer.Option(help="Judge model behind the metric (default: the model's).")] = None,
+    reflection: Annotated[str | None, typer.Option(help="GEPA's reflection model (default: the judge's).")] = None,
+    metric: Annotated[str, typer.Option(help="judge (the bench judge) or proxy (LM-free checks, cheap).")] = "judge",
+    budget: Annotated[int, typer.Option(min=1, help="Metric calls for GEPA; MIPROv2 runs budget/10 trials.")] = 40,
+    train: Annotated[int, typer.Option(min=1, help="Trainset: train personas x train prompts.")] = 8,
+    val: Annotated[int, typer.Option(min=0, help="Valset, disjoint from the trainset.")] = 4,
+    eval_items: Annotated[int, typer.Option(min=1, help="Held-out items per evaluation set.")] = 20,
+    max_demos: Annotated[int, typer.Option(min=0, help="Bootstrapped demos per predictor.")] = 2,
+    n: Annotated[int, typer.Option("--n", min=2, help="Personas drawn, then split train / held-out.")] = 20,
+    heldout_personas: Annotated[float, typer.Option(min=0.01, max=0.99, help="Share of personas held out.")] = 0.3,
+    personas: PersonasOption = "acs12",
+    prompts: PromptsOption = "embedded",
+    seed: Annotated[int, typer.Option(help="Everything random derives from it.")] = 0,
+    threads: Annotated[int, typer.Option(min=1, help="Optimizer threads (MIPROv2, GEPA).")] = 1,
+    out: Annotated[Path | None, typer.Option("--out", help="Run dir (default: outputs/optimize-...).")] = None,
+    concurrency: Annotated[int, typer.Option(min=1, help="Evaluation items in flight.")] = 1,
+) -> None:
+    """Compile a responder against the bench metric; compare it with the unoptimized one on held-out personas."""
+    try:
+        judge_config = model_config(judge or model, None, 160)
+        spec = OptimizeSpec(
+            personas=personas,
+            n_personas=n,
+            heldout_personas=heldout_personas,
+            prompts=prompts,
+            seed=seed,
+            mode=mode,
+            optimizer=optimizer,
+            metric=metric,
+            train=train,
+            val=val,
+            eval_items=eval_items,
+            max_demos=max_demos,
+            max_metric_calls=budget,
+            threads=threads,
+            models={
+                "responder": model_config(model, None, 200),
+                "judge": judge_config,
+                "reflection": model_config(reflection, None, 400) if reflection else judge_config,
+            },
+        )
+        with _progress() as progress:
+            result = run_optimize(spec, out=out, progress=progress, concurrency=concurrency)
+    except BENCH_ERRORS as exc:
+        _fail(str(exc))
+    for split, row in result.manifest.metrics["sets"].items():
+        _print_estimates(f"{split}: accuracy", {p: row[p] for p in ("baseline", "optimized")})
+        console.print(f"paired (McNemar exact) p = {row['paired']['p_value']:.3f}")
+    console.print(f"{result.manifest.model_calls} model calls; results in [cyan]{result.run_dir}[/] (program.json)")

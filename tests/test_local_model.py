@@ -19,6 +19,7 @@ from persona.runs import PopulationSpec, RunSpec, generate_personas, run, run_ca
 from persona.runs.bench import BenchSpec, run_bench
 from persona.runs.execute import RESULT_FILES
 from persona.runs.loo import LooSpec, run_loo
+from persona.runs.optimize import OptimizeSpec, run_optimize
 from persona.runs.passk import PassKSpec, run_passk
 
 pytestmark = pytest.mark.local_model
@@ -290,3 +291,26 @@ def test_real_loo_annotates_both_variants(tmp_path):
     assert len(result.records) == 4 and all(r["choice"] in ("answer_a", "answer_b") for r in result.records)
     assert result.manifest.metrics["attributes"]["religion"]["pairs"] == 1
     assert (tmp_path / "loo.png").exists()
+
+
+def test_real_optimization_saves_loads_evaluates_and_replays(tmp_path):
+    local = model_config(max_tokens=64)
+    spec = OptimizeSpec(
+        n_personas=6,
+        mode="no_cot",
+        metric="proxy",
+        train=2,
+        val=0,
+        eval_items=2,
+        max_demos=1,
+        seed=5,
+        models={"responder": local, "judge": local},
+    )
+    first = run_optimize(spec, out=tmp_path)
+    assert (tmp_path / "program.json").exists() and len(first.records) == 2 * 2 * 2
+    assert all(r["error"] is None for r in first.records)
+    for row in first.manifest.metrics["sets"].values():
+        assert row["paired"]["pairs"] + row["unjudged"] == 2
+    before = provider.invocations
+    second = run_optimize(spec, out=tmp_path)
+    assert provider.invocations == before and second.manifest.metrics == first.manifest.metrics

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import json
+
 import dspy
 import pytest
 from dspy.utils import DummyLM
+from typer.testing import CliRunner
 
+from persona.cli import app
+from persona.lm import ModelConfig, make_lm
+from persona.lm.adapter import DescribedJSONAdapter
 from persona.metrics.proxy import proxy_score, quoted_attributes
 from persona.programs.optimize import JudgeMetric, proxy_metric
-from persona.runs.inputs import load_personas, split_personas
+from persona.runs.bench import BenchSpec, load_program, run_bench
+from persona.runs.cache import run_cache
+from persona.runs.inputs import load_personas, load_split_prompts, split_personas
+from persona.runs.optimize import OptimizeSpec, paired_test, plan, run_optimize
 
 ATTRIBUTES = {"age": "44", "sex": "Male", "occupation category": "Registered nurses", "religion": "Catholic"}
 
@@ -73,3 +82,112 @@ def test_persona_split_is_seeded_by_id_and_disjoint():
     assert {p.id for p in split_personas(personas, 0.25, seed=4)["heldout"]} != heldout
     with pytest.raises(ValueError, match="between 0 and 1"):
         split_personas(personas, 1.0, seed=3)
+
+
+FAKE = {"model": "fake/model", "max_tokens": 64}
+
+
+def _optimize_spec(**overrides) -> OptimizeSpec:
+    values = {"n_personas": 10, "train": 4, "val": 2, "eval_items": 5, "seed": 1}
+    return OptimizeSpec(**(values | {"models": {"responder": FAKE, "judge": FAKE}} | overrides))
+
+
+def test_no_heldout_persona_or_prompt_reaches_the_optimizer(tmp_path, fake_provider):
+    spec = _optimize_spec()
+    planned = plan(spec)
+    people = split_personas(load_personas("acs12", 10, 1, 18), 0.3, seed=1)
+    heldout_people = {p.id for p in people["heldout"]}
+    heldout_prompts = {p.id for p in load_split_prompts("embedded", 1)["heldout"]}
+    seen = [c.example() for c in planned.train + planned.val]
+    assert not {e.persona_id for e in seen} & heldout_people
+    assert not {e.prompt_id for e in seen} & heldout_prompts
+    assert not {c.key for c in planned.train} & {c.key for c in planned.val}
+    for name, cases in planned.evaluation.items():
+        assert {c.persona.id for c in cases} <= heldout_people
+        assert ({c.prompt.id for c in cases} <= heldout_prompts) == (name == "heldout_prompts")
+    # The run records the ids it used, and they agree with the plan.
+    result = run_optimize(spec, out=tmp_path / "run")
+    splits = json.loads((result.run_dir / "splits.json").read_text())
+    assert {k.split("|")[0] for k in splits["train"] + splits["val"]}.isdisjoint(heldout_people)
+    assert result.manifest.metrics["compile"]["metric_calls"] >= 1
+
+
+def test_saved_program_loads_and_replays_identical_predictions(tmp_path, fake_provider):
+    result = run_optimize(_optimize_spec(), out=tmp_path / "run")
+    program_path = result.run_dir / "program.json"
+    assert program_path.exists() and "dependency_versions" in program_path.read_text()
+    lm = make_lm(ModelConfig(**FAKE), "responder")
+    first = load_program(program_path, "cot", lm)
+    second = load_program(program_path, "cot", lm)
+    assert [len(p.demos) for p in first.predictors()] == [len(p.demos) for p in second.predictors()]
+    with run_cache(tmp_path / "cache"), dspy.context(adapter=DescribedJSONAdapter()):
+        a = first(question="Should I rent?", persona="age: 30").answer
+        calls = len(fake_provider.calls)
+        b = second(question="Should I rent?", persona="age: 30").answer
+    assert a == b and len(fake_provider.calls) == calls  # the second program's request replays from the cache
+    # Re-running the spec reuses the saved program and the logs: zero model calls, identical metrics.
+    again = run_optimize(_optimize_spec(), out=tmp_path / "run")
+    assert again.manifest.model_calls == 0 and again.manifest.metrics == result.manifest.metrics
+
+
+def test_report_compares_programs_with_a_paired_test(tmp_path, fake_provider):
+    result = run_optimize(_optimize_spec(), out=tmp_path / "run")
+    for split in ("heldout_prompts", "seen_prompts"):
+        row = result.manifest.metrics["sets"][split]
+        mine = [r for r in result.records if r["split"] == split]
+        for program in ("baseline", "optimized"):
+            passed = [r["passed"] for r in mine if r["program"] == program]
+            assert row[program]["value"] == pytest.approx(sum(passed) / len(passed))
+        assert row["paired"]["pairs"] == 5
+    assert "McNemar" in (result.run_dir / "report.md").read_text()
+
+
+def test_paired_test_counts_discordant_pairs_only():
+    result = paired_test([True, True, False, False, False], [True, False, True, True, True])
+    assert (result["optimized_only"], result["baseline_only"]) == (3, 1)
+    assert result["p_value"] == pytest.approx(0.625)  # two-sided exact binomial, 3 of 4
+    assert paired_test([True], [True])["p_value"] == 1.0
+
+
+def test_optimize_refuses_the_baseline_mode():
+    with pytest.raises(ValueError, match="persona-aware mode"):
+        _optimize_spec(mode="baseline")
+
+
+def test_bench_runs_a_compiled_program_as_its_own_mode(tmp_path, fake_provider):
+    optimized = run_optimize(_optimize_spec(), out=tmp_path / "opt")
+    program = str(optimized.run_dir / "program.json")
+    spec = BenchSpec(
+        n_personas=2,
+        questions=1,
+        modes=["cot"],
+        program=program,
+        subtlety=False,
+        models={"responder": FAKE, "judge": FAKE},
+    )
+    assert spec.modes == ["cot", "program"] and spec.program_mode == "cot"
+    result = run_bench(spec, out=tmp_path / "bench")
+    assert [r["mode"] for r in result.records] == ["cot", "program"] * 2
+    assert "program" in result.manifest.metrics["modes"]
+    with pytest.raises(ValueError, match="not a compiled program"):
+        BenchSpec(program=str(tmp_path / "nope.json"), models={"responder": FAKE, "judge": FAKE})
+    with pytest.raises(ValueError, match="needs --program"):
+        BenchSpec(modes=["program"], models={"responder": FAKE, "judge": FAKE})
+
+
+def test_cli_optimize_then_bench_the_program(tmp_path, fake_provider):
+    runner = CliRunner()
+    sizes = ["--n", "10", "--train", "3", "--val", "0", "--eval-items", "3"]
+    result = runner.invoke(
+        app, ["optimize", "--model", "fake/model", "--metric", "proxy", *sizes, "--out", str(tmp_path / "opt")]
+    )
+    assert result.exit_code == 0, result.output
+    assert "McNemar" in (tmp_path / "opt" / "report.md").read_text()
+    bench = ["bench", "run", "--model", "fake/model", "--n", "1", "--questions", "1", "--modes", "no_cot"]
+    result = runner.invoke(
+        app, [*bench, "--program", str(tmp_path / "opt" / "program.json"), "--out", str(tmp_path / "b")]
+    )
+    assert result.exit_code == 0, result.output
+    assert "program" in result.output
+    bad = runner.invoke(app, ["optimize", "--model", "fake/model", "--mode", "baseline", "--out", str(tmp_path / "x")])
+    assert bad.exit_code == 2 and "persona-aware mode" in bad.output

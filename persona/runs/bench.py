@@ -9,6 +9,7 @@ its re-asks is recorded as a judge failure: excluded from the rates and counted 
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -32,6 +33,7 @@ from persona.programs.bench import (
     MODES,
     BenchItem,
     DroppedAttributes,
+    PersonalizedResponder,
     SubtletyJudge,
     is_output_failure,
     judge_failure,
@@ -47,6 +49,7 @@ from persona.runs.spec import digest
 ROLES = ("responder", "judge")
 SPLITS = (*PARTS, "all")
 DROP_METHODS = ("dropped_llm", "dropped_match")
+PROGRAM_MODE = "program"
 
 
 class BenchInputs(BaseModel):
@@ -94,16 +97,40 @@ class BenchSpec(BenchInputs):
     subtlety: bool = Field(default=True, description="also run the subtlety judge on every answer")
     summary_analysis: bool = Field(default=True, description="in summary mode, find the attributes summaries drop")
     slices: list[str] = Field(default_factory=list, description="intersection predicates reported per mode")
+    program: str | None = Field(
+        default=None, description="a compiled responder (`persona optimize`'s program.json), run as mode 'program'"
+    )
+    program_mode: str | None = Field(default=None, description="the mode it was compiled from (read from its run)")
 
     @field_validator("modes")
     @classmethod
     def _known_modes(cls, value: list[str]) -> list[str]:
         if value == ["all"]:
             return list(MODES)
-        unknown = [mode for mode in value if mode not in MODES]
+        unknown = [mode for mode in value if mode not in (*MODES, PROGRAM_MODE)]
         if unknown or not value:
             raise ValueError(f"unknown bench modes {unknown}; the modes are {', '.join(MODES)} (or 'all')")
         return list(dict.fromkeys(value))
+
+    @model_validator(mode="after")
+    def _program(self) -> BenchSpec:
+        if self.program is None:
+            if PROGRAM_MODE in self.modes:
+                raise ValueError("mode 'program' needs --program PATH")
+            return self
+        path = Path(self.program)
+        manifest = path.parent / "manifest.json"
+        if not path.is_file() or not manifest.is_file():
+            raise ValueError(f"{path}: not a compiled program in a finished `persona optimize` run dir")
+        self.program_mode = json.loads(manifest.read_text())["spec"]["mode"]
+        if PROGRAM_MODE not in self.modes:
+            self.modes = [*self.modes, PROGRAM_MODE]
+        return self
+
+    def fingerprint(self) -> str:
+        if self.program is None:
+            return super().fingerprint()
+        return digest({"spec": super().fingerprint(), "program": file_digest(Path(self.program))})
 
     @field_validator("slices")
     @classmethod
@@ -114,6 +141,15 @@ class BenchSpec(BenchInputs):
 
     def default_dir(self) -> Path:
         return Path("outputs") / f"bench-{_model_slug(self.models['responder'].model)}-seed{self.seed}"
+
+
+def load_program(path: Path, mode: str, lm: dspy.LM | None) -> PersonalizedResponder:
+    """A compiled responder saved by ``persona optimize`` (DSPy JSON state), bound to ``lm``."""
+    program = PersonalizedResponder(lm, mode)
+    program.load(str(path))
+    for predictor in program.predictors():
+        predictor.lm = lm
+    return program
 
 
 def _model_slug(model: str) -> str:
@@ -267,7 +303,11 @@ def run_bench(spec: BenchSpec, out: Path | None = None, progress: Any = None, co
     lms = {role: make_lm(spec.models[role], role) for role in ROLES}
 
     with bench_session(run_dir, spec.fingerprint(), lms) as state:
-        items = {mode: BenchItem(lms["responder"], lms["judge"], mode) for mode in spec.modes}
+        items = {mode: BenchItem(lms["responder"], lms["judge"], mode) for mode in spec.modes if mode != PROGRAM_MODE}
+        if spec.program is not None:
+            compiled = BenchItem(lms["responder"], lms["judge"], spec.program_mode)
+            compiled.respond = load_program(Path(spec.program), spec.program_mode, lms["responder"])
+            items[PROGRAM_MODE] = compiled
         subtlety = SubtletyJudge(lms["judge"])
         dropped = DroppedAttributes(lms["judge"])
 

@@ -1,0 +1,327 @@
+"""Optimize a bench responder with a DSPy optimizer, then compare it with the unoptimized one on held-out data.
+
+Leakage is ruled out by construction: the optimizer's trainset and valset come only from train personas x train
+prompts; the evaluation uses held-out personas, on held-out prompts and on seen (train) prompts, as the paper's
+seen/held-out design does. The compiled program is saved with DSPy's ``save`` and evaluated after loading it back,
+so what the report measures is exactly what a later ``load`` gets.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal, NamedTuple
+
+import dspy
+import numpy as np
+from pydantic import Field, model_validator
+from scipy import stats
+
+from persona.data.io import atomic_write_text
+from persona.data.persona import Persona
+from persona.data.prompts import Prompt
+from persona.lm import make_lm
+from persona.programs.bench import MODES, PersonalizedResponder, RevisionJudge, is_output_failure, judge_failure
+from persona.programs.optimize import JudgeMetric, proxy_metric
+from persona.runs.bench import (
+    BenchInputs,
+    BenchResult,
+    _calls_line,
+    _ci,
+    _model_slug,
+    _rate,
+    bench_session,
+    finish,
+    load_program,
+    write_results,
+)
+from persona.runs.executor import ItemLog, run_items
+from persona.runs.inputs import load_personas, load_split_prompts, split_personas
+from persona.runs.manifest import Manifest
+
+OPTIMIZERS = ("bootstrap", "mipro", "gepa")
+PROGRAMS = ("baseline", "optimized")
+EVAL_SETS = ("heldout_prompts", "seen_prompts")
+
+
+class OptimizeSpec(BenchInputs):
+    """Budget defaults are small on purpose: every metric call is a judge call."""
+
+    kind: Literal["optimize"] = "optimize"
+    n_personas: int = Field(default=20, gt=1, description="personas drawn, then split train / held-out")
+    heldout_personas: float = Field(default=0.3, gt=0, lt=1, description="share of personas held out")
+    mode: str = Field(default="cot", description="responder mode to optimize")
+    optimizer: Literal["bootstrap", "mipro", "gepa"] = "bootstrap"
+    metric: Literal["judge", "proxy"] = Field(default="judge", description="what the optimizer maximises")
+    train: int = Field(default=8, gt=0, description="trainset size (train personas x train prompts)")
+    val: int = Field(default=4, ge=0, description="valset size, disjoint from the trainset")
+    eval_items: int = Field(default=20, gt=0, description="held-out personas x prompts, per evaluation set")
+    max_demos: int = Field(default=2, ge=0, description="bootstrapped demos per predictor")
+    max_metric_calls: int = Field(default=40, gt=0, description="GEPA's budget; MIPROv2 trials = this / 10")
+    threads: int = Field(default=1, gt=0)
+
+    @classmethod
+    def roles(cls) -> tuple[str, ...]:
+        return ("responder", "judge", "reflection")
+
+    @model_validator(mode="after")
+    def _known_mode(self) -> OptimizeSpec:
+        if self.mode not in MODES or self.mode == "baseline":
+            raise ValueError(f"optimize a persona-aware mode: {', '.join(m for m in MODES if m != 'baseline')}")
+        return self
+
+    def default_dir(self) -> Path:
+        slug = _model_slug(self.models["responder"].model)
+        return Path("outputs") / f"optimize-{self.optimizer}-{self.mode}-{slug}-seed{self.seed}"
+
+
+class Case(NamedTuple):
+    persona: Persona
+    prompt: Prompt
+
+    @property
+    def key(self) -> str:
+        return f"{self.persona.id}|{self.prompt.id}"
+
+    def example(self) -> dspy.Example:
+        return dspy.Example(
+            question=self.prompt.text,
+            persona=self.persona.as_prompt(),
+            attributes=self.persona.known(),
+            persona_id=self.persona.id,
+            prompt_id=self.prompt.id,
+        ).with_inputs("question", "persona")
+
+
+class Plan(NamedTuple):
+    train: list[Case]
+    val: list[Case]
+    evaluation: dict[str, list[Case]]
+
+
+def _draw(personas: list[Persona], prompts: list[Prompt], size: int, rng: np.random.Generator) -> list[Case]:
+    grid = [(p, q) for p in personas for q in prompts]
+    if size > len(grid):
+        raise ValueError(f"asked for {size} items from {len(personas)} personas x {len(prompts)} prompts")
+    return [Case(*grid[i]) for i in sorted(rng.choice(len(grid), size=size, replace=False))]
+
+
+def plan(spec: OptimizeSpec) -> Plan:
+    """Train/val from train personas x train prompts (disjoint); evaluation from held-out personas only."""
+    people = split_personas(
+        load_personas(spec.personas, spec.n_personas, spec.seed, spec.min_age), spec.heldout_personas, spec.seed
+    )
+    prompts = load_split_prompts(spec.prompts, spec.seed)
+    rng = np.random.default_rng([spec.seed, 9])
+    pool = _draw(people["train"], prompts["train"], spec.train + spec.val, rng)
+    order = rng.permutation(len(pool))
+    train = [pool[i] for i in sorted(order[: spec.train])]
+    val = [pool[i] for i in sorted(order[spec.train :])]
+    evaluation = {
+        "heldout_prompts": _draw(people["heldout"], prompts["heldout"], spec.eval_items, rng),
+        "seen_prompts": _draw(people["heldout"], prompts["train"], spec.eval_items, rng),
+    }
+    return Plan(train, val, evaluation)
+
+
+def make_optimizer(spec: OptimizeSpec, metric: Any, lms: dict[str, dspy.LM]) -> Any:
+    if spec.optimizer == "bootstrap":
+        return dspy.BootstrapFewShot(metric=metric, max_bootstrapped_demos=spec.max_demos, max_labeled_demos=0)
+    if spec.optimizer == "mipro":
+        return dspy.MIPROv2(
+            metric=metric,
+            auto=None,
+            num_candidates=max(2, spec.max_metric_calls // 20),
+            max_bootstrapped_demos=spec.max_demos,
+            max_labeled_demos=0,
+            num_threads=spec.threads,
+            seed=spec.seed,
+        )
+    return dspy.GEPA(
+        metric=lambda gold, pred, trace=None, pred_name=None, pred_trace=None: metric(gold, pred, trace),
+        max_metric_calls=spec.max_metric_calls,
+        reflection_lm=lms["reflection"],
+        num_threads=spec.threads,
+        seed=spec.seed,
+    )
+
+
+def compile_program(spec: OptimizeSpec, plan_: Plan, lms: dict[str, dspy.LM]) -> tuple[dspy.Module, dict[str, Any]]:
+    metric = JudgeMetric(lms["judge"]) if spec.metric == "judge" else proxy_metric
+    optimizer = make_optimizer(spec, metric, lms)
+    student = PersonalizedResponder(lms["responder"], spec.mode)
+    trainset = [case.example() for case in plan_.train]
+    valset = [case.example() for case in plan_.val] or None
+    if spec.optimizer == "mipro":
+        compiled = optimizer.compile(
+            student,
+            trainset=trainset,
+            valset=valset,
+            num_trials=max(1, spec.max_metric_calls // 10),
+            minibatch=False,
+            requires_permission_to_run=False,
+        )
+    elif spec.optimizer == "gepa":
+        compiled = optimizer.compile(student, trainset=trainset, valset=valset)
+    else:
+        compiled = optimizer.compile(student, trainset=trainset)
+    stats_ = {
+        "metric_calls": getattr(metric, "calls", None),
+        "metric_judge_failures": getattr(metric, "failures", None),
+    }
+    stats_["demos"] = {name: len(predictor.demos) for name, predictor in compiled.named_predictors()}
+    return compiled, stats_
+
+
+class EvalCase(NamedTuple):
+    program: str
+    split: str
+    case: Case
+
+    @property
+    def key(self) -> str:
+        return f"{self.program}|{self.split}|{self.case.key}"
+
+
+def run_optimize(
+    spec: OptimizeSpec, out: Path | None = None, progress: Any = None, concurrency: int = 1
+) -> BenchResult:
+    """Compile, save, reload and evaluate; the report compares baseline and optimized on the same items."""
+    clock = time.perf_counter()
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    plan_ = plan(spec)
+    run_dir = Path(out or spec.default_dir())
+    roles = ("responder", "judge", "reflection") if spec.optimizer == "gepa" else ("responder", "judge")
+    lms = {role: make_lm(spec.models[role], role) for role in roles}
+    program_path = run_dir / "program.json"
+    with bench_session(run_dir, spec.fingerprint(), lms) as state:
+        if not program_path.exists():
+            compiled, compile_stats = compile_program(spec, plan_, lms)
+            compiled.save(str(program_path))
+            _write_json(run_dir / "compile.json", compile_stats)
+        programs = {
+            "baseline": PersonalizedResponder(lms["responder"], spec.mode),
+            "optimized": load_program(program_path, spec.mode, lms["responder"]),
+        }
+        judge = RevisionJudge(lms["judge"])
+        cases = [EvalCase(p, s, c) for s in EVAL_SETS for c in plan_.evaluation[s] for p in PROGRAMS]
+
+        def work(item: EvalCase) -> dict[str, Any]:
+            question, persona = item.case.prompt.text, item.case.persona.as_prompt()
+            answer = programs[item.program](question=question, persona=persona).answer
+            try:
+                verdict = judge(question=question, persona=persona, answer=answer)
+            except Exception as exc:
+                if not is_output_failure(exc):
+                    raise
+                return {"answer": answer, "passed": None, "judge_error": judge_failure(exc)}
+            return {"answer": answer, "passed": verdict.passed, "judge_error": None}
+
+        stage = run_items(
+            cases,
+            key=lambda c: c.key,
+            work=work,
+            log=ItemLog(run_dir / "log" / "eval.jsonl"),
+            label="evaluation",
+            concurrency=concurrency,
+            progress=progress,
+            describe_error=state["describe_error"],
+        )
+    records = []
+    for item, entry in zip(cases, stage.entries, strict=True):
+        base = {"program": item.program, "split": item.split, "persona_id": item.case.persona.id}
+        base |= {"prompt_id": item.case.prompt.id, "question": item.case.prompt.text}
+        fields = entry["record"] if entry["ok"] else {"answer": None, "passed": None, "judge_error": None}
+        records.append(base | fields | {"error": None if entry["ok"] else entry["error"]})
+    files = write_results(run_dir, "eval", records)
+    split_ids = {
+        "train": sorted({c.key for c in plan_.train}),
+        "val": sorted({c.key for c in plan_.val}),
+        **{name: sorted({c.key for c in cases_}) for name, cases_ in plan_.evaluation.items()},
+    }
+    _write_json(run_dir / "splits.json", split_ids)
+    metrics = optimize_metrics(records, spec) | {"compile": _read_json(run_dir / "compile.json")}
+    manifest = finish(
+        run_dir,
+        spec,
+        lms,
+        state,
+        {"eval.jsonl": stage},
+        [*files, "program.json", "splits.json"],
+        metrics,
+        clock,
+        started_at,
+        render_optimize_report,
+        concurrency,
+    )
+    return BenchResult(run_dir, records, manifest)
+
+
+def _write_json(path: Path, value: Any) -> None:
+    atomic_write_text(path, json.dumps(value, indent=2, sort_keys=True) + "\n")
+
+
+def _read_json(path: Path) -> Any:
+    return json.loads(path.read_text())
+
+
+def paired_test(baseline: list[bool], optimized: list[bool]) -> dict[str, Any]:
+    """Exact McNemar test on the items both programs had judged: only discordant pairs carry information."""
+    gained = sum(not b and o for b, o in zip(baseline, optimized, strict=True))
+    lost = sum(b and not o for b, o in zip(baseline, optimized, strict=True))
+    p = stats.binomtest(gained, gained + lost, 0.5).pvalue if gained + lost else 1.0
+    return {"pairs": len(baseline), "optimized_only": gained, "baseline_only": lost, "p_value": float(p)}
+
+
+def optimize_metrics(records: list[dict[str, Any]], spec: OptimizeSpec) -> dict[str, Any]:
+    result: dict[str, Any] = {"kind": "optimize", "sets": {}}
+    for split in EVAL_SETS:
+        rows = {
+            p: {r["persona_id"] + "|" + r["prompt_id"]: r for r in records if r["split"] == split and r["program"] == p}
+            for p in PROGRAMS
+        }
+        judged = [k for k in rows["baseline"] if all(rows[p][k]["passed"] is not None for p in PROGRAMS)]
+        result["sets"][split] = {
+            **{p: _rate([rows[p][k]["passed"] for k in judged], spec) for p in PROGRAMS},
+            "paired": paired_test(
+                [rows["baseline"][k]["passed"] for k in judged], [rows["optimized"][k]["passed"] for k in judged]
+            ),
+            "unjudged": len(rows["baseline"]) - len(judged),
+        }
+    return result
+
+
+def render_optimize_report(manifest: Manifest) -> str:
+    spec, m = manifest.spec, manifest.metrics
+    fmt = lambda v: "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3f}"  # noqa: E731
+    lines = [
+        f"# Optimizing `{spec['mode']}` with {spec['optimizer']} (metric: {spec['metric']})",
+        "",
+        f"Responder `{manifest.models['responder'].model}`, judge `{manifest.models['judge'].model}`. "
+        f"Trainset {spec['train']} and valset {spec['val']} items from train personas x train prompts; evaluation "
+        f"on held-out personas ({spec['heldout_personas']:.0%} of {spec['n_personas']}), {spec['eval_items']} items "
+        "per set. Demos per predictor after compiling: "
+        + ", ".join(f"{k} {v}" for k, v in m["compile"]["demos"].items())
+        + ".",
+        "",
+        "| evaluation set | baseline, 95% CI | optimized, 95% CI | optimized-only passes | baseline-only | "
+        "McNemar p | unjudged |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for split, row in m["sets"].items():
+        paired = row["paired"]
+        lines.append(
+            f"| {split} | {_ci(row['baseline'])} | {_ci(row['optimized'])} | {paired['optimized_only']} | "
+            f"{paired['baseline_only']} | {fmt(paired['p_value'])} | {row['unjudged']} |"
+        )
+    lines += [
+        "",
+        "The compiled program is `program.json` (DSPy state); `splits.json` lists every item's ids.",
+        "",
+        _calls_line(manifest),
+        "",
+    ]
+    return "\n".join(lines)
