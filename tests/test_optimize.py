@@ -191,3 +191,17 @@ def test_cli_optimize_then_bench_the_program(tmp_path, fake_provider):
     assert "program" in result.output
     bad = runner.invoke(app, ["optimize", "--model", "fake/model", "--mode", "baseline", "--out", str(tmp_path / "x")])
     assert bad.exit_code == 2 and "persona-aware mode" in bad.output
+
+
+@pytest.mark.parametrize("optimizer", ["mipro", "gepa"])
+def test_mipro_and_gepa_compile_with_a_prompt_or_reflection_model(tmp_path, fake_provider, optimizer):
+    spec = _optimize_spec(
+        optimizer=optimizer, max_metric_calls=20, models={"responder": FAKE, "judge": FAKE, "reflection": FAKE}
+    )
+    result = run_optimize(spec, out=tmp_path / "run")
+    assert "reflection" in result.manifest.models
+    assert 1 <= result.manifest.metrics["compile"]["metric_calls"]
+    state = json.loads((result.run_dir / "program.json").read_text())
+    # The saved state holds no LM settings: the model is chosen when the program is loaded.
+    predictors = [value for value in state.values() if isinstance(value, dict) and "demos" in value]
+    assert predictors and all(value["lm"] is None for value in predictors)

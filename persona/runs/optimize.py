@@ -133,6 +133,8 @@ def make_optimizer(spec: OptimizeSpec, metric: Any, lms: dict[str, dspy.LM]) -> 
     if spec.optimizer == "mipro":
         return dspy.MIPROv2(
             metric=metric,
+            prompt_model=lms["reflection"],
+            task_model=lms["responder"],
             auto=None,
             num_candidates=max(2, spec.max_metric_calls // 20),
             max_bootstrapped_demos=spec.max_demos,
@@ -176,6 +178,15 @@ def compile_program(spec: OptimizeSpec, plan_: Plan, lms: dict[str, dspy.LM]) ->
     return compiled, stats_
 
 
+def save_program(program: dspy.Module, path: Path) -> None:
+    """DSPy's JSON state without the LMs: which model runs it is chosen at load time, and no LM settings (keys
+    included) end up in the file."""
+    bare = program.deepcopy()
+    for predictor in bare.predictors():
+        predictor.lm = None
+    bare.save(str(path))
+
+
 class EvalCase(NamedTuple):
     program: str
     split: str
@@ -194,13 +205,14 @@ def run_optimize(
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     plan_ = plan(spec)
     run_dir = Path(out or spec.default_dir())
-    roles = ("responder", "judge", "reflection") if spec.optimizer == "gepa" else ("responder", "judge")
+    # MIPROv2 proposes instructions and GEPA reflects on failures with the reflection model; bootstrapping needs none.
+    roles = ("responder", "judge") if spec.optimizer == "bootstrap" else ("responder", "judge", "reflection")
     lms = {role: make_lm(spec.models[role], role) for role in roles}
     program_path = run_dir / "program.json"
     with bench_session(run_dir, spec.fingerprint(), lms) as state:
         if not program_path.exists():
             compiled, compile_stats = compile_program(spec, plan_, lms)
-            compiled.save(str(program_path))
+            save_program(compiled, program_path)
             _write_json(run_dir / "compile.json", compile_stats)
         programs = {
             "baseline": PersonalizedResponder(lms["responder"], spec.mode),
