@@ -17,7 +17,7 @@ from persona.programs.optimize import JudgeMetric, proxy_metric
 from persona.runs.bench import BenchSpec, load_program, run_bench
 from persona.runs.cache import run_cache
 from persona.runs.inputs import load_personas, load_split_prompts, split_personas
-from persona.runs.optimize import OptimizeSpec, paired_test, plan, run_optimize
+from persona.runs.optimize import OptimizeSpec, example, paired_test, plan, run_optimize
 
 ATTRIBUTES = {"age": "44", "sex": "Male", "occupation category": "Registered nurses", "religion": "Catholic"}
 
@@ -98,7 +98,7 @@ def test_no_heldout_persona_or_prompt_reaches_the_optimizer(tmp_path, fake_provi
     people = split_personas(load_personas("acs12", 10, 1, 18), 0.3, seed=1)
     heldout_people = {p.id for p in people["heldout"]}
     heldout_prompts = {p.id for p in load_split_prompts("embedded", 1)["heldout"]}
-    seen = [c.example() for c in planned.train + planned.val]
+    seen = [example(c) for c in planned.train + planned.val]
     assert not {e.persona_id for e in seen} & heldout_people
     assert not {e.prompt_id for e in seen} & heldout_prompts
     assert not {c.key for c in planned.train} & {c.key for c in planned.val}

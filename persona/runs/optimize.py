@@ -29,6 +29,7 @@ from persona.programs.optimize import JudgeMetric, proxy_metric
 from persona.runs.bench import (
     BenchInputs,
     BenchResult,
+    Question,
     _calls_line,
     _ci,
     _model_slug,
@@ -78,35 +79,29 @@ class OptimizeSpec(BenchInputs):
         return Path("outputs") / f"optimize-{self.optimizer}-{self.mode}-{slug}-seed{self.seed}"
 
 
-class Case(NamedTuple):
-    persona: Persona
-    prompt: Prompt
-
-    @property
-    def key(self) -> str:
-        return f"{self.persona.id}|{self.prompt.id}"
-
-    def example(self) -> dspy.Example:
-        return dspy.Example(
-            question=self.prompt.text,
-            persona=self.persona.as_prompt(),
-            attributes=self.persona.known(),
-            persona_id=self.persona.id,
-            prompt_id=self.prompt.id,
-        ).with_inputs("question", "persona")
+def example(case: Question) -> dspy.Example:
+    """What an optimizer sees of one (persona, question): the responder's inputs, plus ids and attributes for the
+    metrics and the leakage checks."""
+    return dspy.Example(
+        question=case.prompt.text,
+        persona=case.persona.as_prompt(),
+        attributes=case.persona.known(),
+        persona_id=case.persona.id,
+        prompt_id=case.prompt.id,
+    ).with_inputs("question", "persona")
 
 
 class Plan(NamedTuple):
-    train: list[Case]
-    val: list[Case]
-    evaluation: dict[str, list[Case]]
+    train: list[Question]
+    val: list[Question]
+    evaluation: dict[str, list[Question]]
 
 
-def _draw(personas: list[Persona], prompts: list[Prompt], size: int, rng: np.random.Generator) -> list[Case]:
+def _draw(personas: list[Persona], prompts: list[Prompt], size: int, rng: np.random.Generator) -> list[Question]:
     grid = [(p, q) for p in personas for q in prompts]
     if size > len(grid):
         raise ValueError(f"asked for {size} items from {len(personas)} personas x {len(prompts)} prompts")
-    return [Case(*grid[i]) for i in sorted(rng.choice(len(grid), size=size, replace=False))]
+    return [Question(*grid[i]) for i in sorted(rng.choice(len(grid), size=size, replace=False))]
 
 
 def plan(spec: OptimizeSpec) -> Plan:
@@ -155,8 +150,8 @@ def compile_program(spec: OptimizeSpec, plan_: Plan, lms: dict[str, dspy.LM]) ->
     metric = JudgeMetric(lms["judge"]) if spec.metric == "judge" else proxy_metric
     optimizer = make_optimizer(spec, metric, lms)
     student = PersonalizedResponder(lms["responder"], spec.mode)
-    trainset = [case.example() for case in plan_.train]
-    valset = [case.example() for case in plan_.val] or None
+    trainset = [example(case) for case in plan_.train]
+    valset = [example(case) for case in plan_.val] or None
     if spec.optimizer == "mipro":
         compiled = optimizer.compile(
             student,
@@ -190,7 +185,7 @@ def save_program(program: dspy.Module, path: Path) -> None:
 class EvalCase(NamedTuple):
     program: str
     split: str
-    case: Case
+    case: Question
 
     @property
     def key(self) -> str:
