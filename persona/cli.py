@@ -361,13 +361,29 @@ def _print_estimates(title: str, rows: dict[str, dict]) -> None:
     console.print(table)
 
 
+TestedModelOption = Annotated[str | None, typer.Option(help="Model under test (default local/smollm2).")]
+JudgeOption = Annotated[str | None, typer.Option(help="Judge model (default: the model under test's).")]
+MaxTokensOption = Annotated[int, typer.Option(min=1, help="Answer length cap for the model under test.")]
+JudgeApiBaseOption = Annotated[str | None, typer.Option(help="Endpoint for --judge.")]
+
+
+def _tested_and_judge(
+    model: str | None, judge: str | None, api_base: str | None, judge_api_base: str | None, max_tokens: int
+) -> dict[str, ModelConfig]:
+    """The responder and judge roles; without --judge the model under test judges, at the same endpoint."""
+    return {
+        "responder": model_config(model, api_base, max_tokens),
+        "judge": model_config(judge or model, judge_api_base if judge else judge_api_base or api_base, 160),
+    }
+
+
 BENCH_ERRORS = (SourceError, PumsError, ModelStringError, LocalModelError, RunDirError, LogCorruptError, ValueError)
 
 
 @bench_app.command("run")
 def bench_run(
-    model: Annotated[str | None, typer.Option(help="Model under test (default local/smollm2).")] = None,
-    judge: Annotated[str | None, typer.Option(help="Judge model (default: the model under test's).")] = None,
+    model: TestedModelOption = None,
+    judge: JudgeOption = None,
     modes: Annotated[str, typer.Option(help="Comma-separated: baseline, no_cot, cot, summary; or 'all'.")] = "all",
     n: Annotated[int, typer.Option("--n", min=1, help="Personas drawn from a census source.")] = 20,
     questions: Annotated[int, typer.Option(min=1, help="Questions per persona.")] = 5,
@@ -380,9 +396,9 @@ def bench_run(
     slices: Annotated[
         list[str] | None, typer.Option("--slice", help="Intersection to report, e.g. 'sex == \"Female\" and age < 35'.")
     ] = None,
-    max_tokens: Annotated[int, typer.Option(min=1, help="Answer length cap for the model under test.")] = 200,
+    max_tokens: MaxTokensOption = 200,
     api_base: Annotated[str | None, typer.Option(help="Endpoint for --model.")] = None,
-    judge_api_base: Annotated[str | None, typer.Option(help="Endpoint for --judge.")] = None,
+    judge_api_base: JudgeApiBaseOption = None,
     program: Annotated[
         Path | None, typer.Option(help="A `persona optimize` program.json, evaluated as an extra mode 'program'.")
     ] = None,
@@ -405,10 +421,7 @@ def bench_run(
             summary_analysis=summary_analysis,
             slices=slices or [],
             program=str(program) if program else None,
-            models={
-                "responder": model_config(model, api_base, max_tokens),
-                "judge": model_config(judge or model, judge_api_base if judge else judge_api_base or api_base, 160),
-            },
+            models=_tested_and_judge(model, judge, api_base, judge_api_base, max_tokens),
         )
         with _progress() as progress:
             result = run_bench(spec, out=out, progress=progress, concurrency=concurrency)
@@ -426,8 +439,8 @@ def bench_run(
 
 @bench_app.command("passk")
 def bench_passk(
-    model: Annotated[str | None, typer.Option(help="Model under test (default local/smollm2).")] = None,
-    judge: Annotated[str | None, typer.Option(help="Judge model (default: the model under test's).")] = None,
+    model: TestedModelOption = None,
+    judge: JudgeOption = None,
     mode: Annotated[str, typer.Option(help="Responder mode: baseline, no_cot, cot or summary.")] = "no_cot",
     n: Annotated[int, typer.Option("--n", min=1, help="Personas drawn from a census source.")] = 10,
     questions: Annotated[int, typer.Option(min=1, help="Questions per persona (items = personas x questions).")] = 1,
@@ -438,9 +451,9 @@ def bench_passk(
     prompts: PromptsOption = "embedded",
     split: SplitOption = "heldout",
     seed: Annotated[int, typer.Option(help="Everything random derives from it.")] = 0,
-    max_tokens: Annotated[int, typer.Option(min=1, help="Answer length cap for the model under test.")] = 200,
+    max_tokens: MaxTokensOption = 200,
     api_base: Annotated[str | None, typer.Option(help="Endpoint for --model.")] = None,
-    judge_api_base: Annotated[str | None, typer.Option(help="Endpoint for --judge.")] = None,
+    judge_api_base: JudgeApiBaseOption = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="Run dir (default: outputs/passk-<model>-seed<seed>).")
     ] = None,
@@ -459,10 +472,7 @@ def bench_passk(
             samples=samples,
             k_max=k_max,
             temperature=temperature,
-            models={
-                "responder": model_config(model, api_base, max_tokens),
-                "judge": model_config(judge or model, judge_api_base if judge else judge_api_base or api_base, 160),
-            },
+            models=_tested_and_judge(model, judge, api_base, judge_api_base, max_tokens),
         )
         with _progress() as progress:
             result = run_passk(spec, out=out, progress=progress, concurrency=concurrency)

@@ -23,7 +23,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from persona.data.io import atomic_write_text, read_jsonl, write_jsonl, write_parquet
 from persona.data.persona import ATTRIBUTES, Persona
-from persona.data.prompts import Prompt
 from persona.lm import ModelConfig, make_lm, model_config
 from persona.lm.adapter import DescribedJSONAdapter
 from persona.metrics import pass_rate
@@ -39,7 +38,7 @@ from persona.programs.bench import (
     judge_failure,
 )
 from persona.runs.cache import CallCounts, run_cache
-from persona.runs.execute import check_run_dir, estimate_record, redact, run_log
+from persona.runs.execute import Item, check_run_dir, estimate_record, redact, run_log
 from persona.runs.executor import ItemLog, StageResult, run_items
 from persona.runs.inputs import PARTS, load_personas, load_split_prompts
 from persona.runs.manifest import Manifest, ModelRecord, file_digest
@@ -156,22 +155,13 @@ def _model_slug(model: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in model).strip("-")
 
 
-class Question(NamedTuple):
-    persona: Persona
-    prompt: Prompt
-
-    @property
-    def key(self) -> str:
-        return f"{self.persona.id}|{self.prompt.id}"
-
-
 class BenchResult(NamedTuple):
     run_dir: Path
     records: list[dict[str, Any]]
     manifest: Manifest
 
 
-def plan_questions(spec: BenchInputs) -> tuple[list[Persona], list[Question]]:
+def plan_questions(spec: BenchInputs) -> tuple[list[Persona], list[Item]]:
     """Each persona's questions, drawn from the chosen split independently of who they are."""
     personas = load_personas(spec.personas, spec.n_personas, spec.seed, spec.min_age)
     parts = load_split_prompts(spec.prompts, spec.seed)
@@ -181,9 +171,7 @@ def plan_questions(spec: BenchInputs) -> tuple[list[Persona], list[Question]]:
     questions = []
     for index, persona in enumerate(personas):
         rng = np.random.default_rng([spec.seed, 5, index])
-        questions += [
-            Question(persona, pool[i]) for i in sorted(rng.choice(len(pool), size=spec.questions, replace=False))
-        ]
+        questions += [Item(persona, pool[i]) for i in sorted(rng.choice(len(pool), size=spec.questions, replace=False))]
     return personas, questions
 
 
@@ -269,7 +257,7 @@ def finish(
 
 
 class BenchCase(NamedTuple):
-    question: Question
+    question: Item
     mode: str
 
     @property

@@ -29,7 +29,6 @@ from persona.programs.optimize import JudgeMetric, proxy_metric
 from persona.runs.bench import (
     BenchInputs,
     BenchResult,
-    Question,
     _calls_line,
     _ci,
     _model_slug,
@@ -39,6 +38,7 @@ from persona.runs.bench import (
     load_program,
     write_results,
 )
+from persona.runs.execute import Item
 from persona.runs.executor import ItemLog, run_items
 from persona.runs.inputs import load_personas, load_split_prompts, split_personas
 from persona.runs.manifest import Manifest
@@ -79,7 +79,7 @@ class OptimizeSpec(BenchInputs):
         return Path("outputs") / f"optimize-{self.optimizer}-{self.mode}-{slug}-seed{self.seed}"
 
 
-def example(case: Question) -> dspy.Example:
+def example(case: Item) -> dspy.Example:
     """What an optimizer sees of one (persona, question): the responder's inputs, plus ids and attributes for the
     metrics and the leakage checks."""
     return dspy.Example(
@@ -92,16 +92,16 @@ def example(case: Question) -> dspy.Example:
 
 
 class Plan(NamedTuple):
-    train: list[Question]
-    val: list[Question]
-    evaluation: dict[str, list[Question]]
+    train: list[Item]
+    val: list[Item]
+    evaluation: dict[str, list[Item]]
 
 
-def _draw(personas: list[Persona], prompts: list[Prompt], size: int, rng: np.random.Generator) -> list[Question]:
+def _draw(personas: list[Persona], prompts: list[Prompt], size: int, rng: np.random.Generator) -> list[Item]:
     grid = [(p, q) for p in personas for q in prompts]
     if size > len(grid):
         raise ValueError(f"asked for {size} items from {len(personas)} personas x {len(prompts)} prompts")
-    return [Question(*grid[i]) for i in sorted(rng.choice(len(grid), size=size, replace=False))]
+    return [Item(*grid[i]) for i in sorted(rng.choice(len(grid), size=size, replace=False))]
 
 
 def plan(spec: OptimizeSpec) -> Plan:
@@ -185,7 +185,7 @@ def save_program(program: dspy.Module, path: Path) -> None:
 class EvalCase(NamedTuple):
     program: str
     split: str
-    case: Question
+    case: Item
 
     @property
     def key(self) -> str:

@@ -22,7 +22,6 @@ from persona.runs.bench import (
     ROLES,
     BenchInputs,
     BenchResult,
-    Question,
     _calls_line,
     _model_slug,
     bench_session,
@@ -30,6 +29,7 @@ from persona.runs.bench import (
     plan_questions,
     write_results,
 )
+from persona.runs.execute import Item
 from persona.runs.executor import ItemLog, run_items
 from persona.runs.manifest import Manifest
 from persona.runs.plots import passk_plot, save_figure
@@ -70,7 +70,7 @@ def run_passk(spec: PassKSpec, out: Path | None = None, progress: Any = None, co
     with bench_session(run_dir, spec.fingerprint(), lms) as state:
         item = BenchItem(lms["responder"], lms["judge"], spec.mode)
 
-        def work(question: Question) -> dict[str, Any]:
+        def work(question: Item) -> dict[str, Any]:
             result = item(
                 question=question.prompt.text,
                 persona=question.persona.as_prompt(),
