@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from persona.data.rules import apply_age_rules
+from persona.errors import InputError
 
 # Numeric attributes stay numbers in the table and become strings only for the personas drawn.
 NUMERIC = ("age", "income")
@@ -26,9 +27,9 @@ class CensusSample:
 
     def __post_init__(self) -> None:
         if len(self.frame) == 0:
-            raise ValueError(f"{self.name}: no census rows to sample from")
+            raise InputError(f"{self.name}: no census rows to sample from")
         if len(self.weights) != len(self.frame) or not np.all(self.weights >= 0) or self.weights.sum() <= 0:
-            raise ValueError(f"{self.name}: weights must be one non-negative number per row, not all zero")
+            raise InputError(f"{self.name}: weights must be one non-negative number per row, not all zero")
         self._cdf = np.cumsum(self.weights, dtype=float)
         self._cdf /= self._cdf[-1]
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 
+from persona.errors import InputError
+
 # The rows of the official 2023 dictionary for the variables we read (see reference/SOURCES.md).
 EMBEDDED_DICTIONARY = "pums_dictionary_2023.csv"
 
@@ -49,7 +51,7 @@ def parse_dictionary(text: str, source: str = "PUMS dictionary") -> dict[str, Va
         elif kind == "VAL" and len(row) >= 7:
             variable = variables.get(row[1])
             if variable is None:
-                raise ValueError(f"{source}:{number}: VAL row for {row[1]} before its NAME row")
+                raise InputError(f"{source}:{number}: VAL row for {row[1]} before its NAME row")
             low, high, label = row[4], row[5], row[6]
             if variable.kind == "N" and low != high and _is_int(low) and _is_int(high):
                 variable.ranges.append((int(low), int(high), label))
@@ -57,7 +59,7 @@ def parse_dictionary(text: str, source: str = "PUMS dictionary") -> dict[str, Va
                 variable.labels[low] = label
             # Ranged codes of C variables (serial numbers) carry no labels we decode.
         else:
-            raise ValueError(f"{source}:{number}: not a PUMS dictionary row: {row[:3]}")
+            raise InputError(f"{source}:{number}: not a PUMS dictionary row: {row[:3]}")
     return variables
 
 

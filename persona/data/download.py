@@ -13,6 +13,9 @@ import httpx
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
+from persona.data.io import make_folder
+from persona.errors import PersonaError
+
 PUMS_BASE_URL = "https://www2.census.gov/programs-surveys/acs/data/pums"
 FIRST_PUMS_YEAR = 2005  # the first year the ACS published PUMS files
 CHUNK_SIZE = 1 << 20  # bytes buffered per write to the part file
@@ -31,7 +34,7 @@ STATE_CODES: dict[str, str] = {
 _CONTENT_RANGE = re.compile(r"bytes\s+(?:(\d+)-\d+|\*)/(\d+|\*)")
 
 
-class DownloadError(Exception):
+class DownloadError(PersonaError):
     """A PUMS file could not be fetched; the message names the URL or file and what went wrong."""
 
 
@@ -60,12 +63,12 @@ def download_pums(
     state: str | None = None,
     national: bool = False,
     period: str = "1-Year",
-    base_url: str = PUMS_BASE_URL,
+    base_url: str | None = None,
     progress: bool = True,
     timeout: float = 60.0,
 ) -> list[Path]:
     """Fetch a release's person and housing zips into dest, so `--source pums:DIR` can read them offline afterwards."""
-    urls = pums_urls(year, state=state, national=national, period=period, base_url=base_url)
+    urls = pums_urls(year, state=state, national=national, period=period, base_url=base_url or PUMS_BASE_URL)
     dest = Path(dest)
     return [download_file(url, dest / url.rsplit("/", 1)[-1], progress=progress, timeout=timeout) for url in urls]
 
@@ -75,7 +78,7 @@ def download_file(url: str, path: Path, progress: bool = True, timeout: float = 
     path = Path(path)
     if path.is_file() and _zip_problem(path) is None:
         return path
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(path.parent)
     part = path.with_name(path.name + ".part")
     if not _fetch(url, part, path.name, progress, timeout):
         # The server's file has another size than our part (416), so the part belongs to an older file: start over.

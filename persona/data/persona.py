@@ -9,6 +9,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from persona.data.io import read_jsonl
+from persona.errors import InputError
 
 ATTRIBUTES: tuple[str, ...] = (
     "age",
@@ -110,5 +111,5 @@ def read_personas(path: Path) -> list[Persona]:
             personas.append(Persona.model_validate(record))
         except ValidationError as exc:
             problem = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-            raise ValueError(f"{path}: record {number}: not a persona ({problem})") from None
+            raise InputError(f"{path}: record {number}: not a persona ({problem})") from None
     return personas

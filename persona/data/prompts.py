@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import unicodedata
 from importlib.resources import files
 from pathlib import Path
@@ -11,12 +12,13 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from persona.data.io import iter_jsonl, read_jsonl
+from persona.errors import InputError
 
 PRISM_DATASET = ("HannahKirk/prism-alignment", "conversations")
 PRISM_FIELD = "opening_prompt"
 
 
-class PromptSourceError(ValueError):
+class PromptSourceError(InputError):
     """A prompt source that cannot be read; the message names the file (and line) and what is wrong."""
 
 
@@ -62,9 +64,15 @@ def load_prompts(source: str, column: str = "text") -> list[Prompt]:
 
 
 def _prompt(stem: str, number: int, row: dict, field: str) -> Prompt:
-    ident = row.get("id") or row.get("conversation_id") or f"{stem}-{number:05d}"
+    given = [row.get(key) for key in ("id", "conversation_id")]
+    ident = next((str(value) for value in given if _given(value)), f"{stem}-{number:05d}")
     topic = row.get("topic")
-    return Prompt(id=str(ident), topic=None if pd.isna(topic) else str(topic), text=str(row[field]))
+    return Prompt(id=ident, topic=None if pd.isna(topic) else str(topic), text=str(row[field]))
+
+
+def _given(value: object) -> bool:
+    """Whether a row holds an id (pandas reads a blank CSV cell as NaN); ``0`` is an id like any other."""
+    return value is not None and value != "" and not (isinstance(value, float) and math.isnan(value))
 
 
 def _jsonl_rows(path: Path, column: str) -> list[tuple[int, tuple[dict, str]]]:
@@ -84,7 +92,8 @@ def _jsonl_rows(path: Path, column: str) -> list[tuple[int, tuple[dict, str]]]:
 
 def _table_rows(path: Path, column: str) -> list[tuple[int, tuple[dict, str]]]:
     try:
-        frame = pd.read_parquet(path) if path.suffix.lower() == ".parquet" else pd.read_csv(path)
+        ids = {"id": "str", "conversation_id": "str"}  # as written: pandas would read "007" as the number 7
+        frame = pd.read_parquet(path) if path.suffix.lower() == ".parquet" else pd.read_csv(path, dtype=ids)
     except ImportError as exc:
         raise PromptSourceError(f"{path}: reading Parquet needs pyarrow ({exc})") from None
     except (ValueError, OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:

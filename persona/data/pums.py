@@ -16,9 +16,10 @@ import pandas as pd
 
 from persona.data.census import CensusSample
 from persona.data.dictionary import Variable, load_dictionary
+from persona.errors import InputError
 
 
-class PumsError(ValueError):
+class PumsError(InputError):
     """A PUMS file that cannot be used; the message names the file and what is wrong."""
 
 
@@ -167,8 +168,31 @@ def _members(path: Path, record: str) -> Iterator[tuple[str, IO[bytes]]]:
                 raise PumsError(f"{path}!{name}: corrupt zip member ({exc})") from None
 
 
+class _Tail(io.RawIOBase):
+    """Reads a binary handle through, keeping the last two reads, so the file's final line can be checked after."""
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        super().__init__()
+        self._handle = handle
+        self._reads = (b"", b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        data = self._handle.read(len(buffer))
+        buffer[: len(data)] = data
+        if data:
+            self._reads = (self._reads[1], data)
+        return len(data)
+
+    @property
+    def tail(self) -> bytes:
+        return b"".join(self._reads)
+
+
 def _read_table(name: str, handle: IO[bytes], record: str, dictionary: dict[str, Variable]) -> pd.DataFrame:
-    """Read only the needed columns, coded ones as categories so a million rows stay small."""
+    """Read only the needed columns, all as categories (numbers converted after) so a million rows stay small."""
     first = handle.readline()
     try:
         text = first.decode("utf-8-sig")
@@ -182,14 +206,45 @@ def _read_table(name: str, handle: IO[bytes], record: str, dictionary: dict[str,
     if missing:
         raise PumsError(f"{name}: missing required PUMS {record} columns {missing}")
     coded = {c for c in columns if dictionary[c].kind == "C"} - {KEY, ADJUSTMENT}
-    dtypes = {c: ("category" if c in coded else "float64") for c in columns}
-    dtypes[KEY] = "str"
+    dtypes = {c: "category" for c in columns} | {KEY: "str"}
+    tail = _Tail(handle)
     try:
-        return pd.read_csv(
-            io.TextIOWrapper(handle, encoding="utf-8"), header=None, names=header, usecols=columns, dtype=dtypes
+        table = pd.read_csv(
+            io.TextIOWrapper(io.BufferedReader(tail, 1 << 20), encoding="utf-8"),
+            header=None,
+            names=header,
+            usecols=columns,
+            dtype=dtypes,
         )
     except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise PumsError(f"{name}: cannot read as a PUMS {record} file ({exc})") from None
+    if len(table):
+        _check_last_line(name, tail.tail, len(header), len(table) + 1)
+    for column in set(columns) - coded - {KEY}:
+        table[column] = _numbers(name, table[column])
+    return table
+
+
+def _check_last_line(name: str, tail: bytes, fields: int, line: int) -> None:
+    """A download cut off mid-row leaves a short last line, which pandas would silently pad with blanks."""
+    last = next((text for text in reversed(tail.splitlines()) if text.strip()), b"")
+    count = len(next(csv.reader([last.decode("utf-8", "replace")]), []))
+    if count != fields:
+        raise PumsError(
+            f"{name}: line {line}: {count} fields where the header has {fields}; "
+            "the file looks truncated or malformed (re-download it)"
+        )
+
+
+def _numbers(name: str, column: pd.Series) -> np.ndarray:
+    """A numeric column read as categories, as floats, naming the line of the first value that is not a number."""
+    categories = column.cat.categories
+    numbers = pd.to_numeric(pd.Series(categories), errors="coerce").to_numpy(dtype=float)
+    if np.isnan(numbers).any():
+        raw = categories[int(np.argmax(np.isnan(numbers)))]
+        row = int(np.argmax((column == raw).to_numpy())) + 2
+        raise PumsError(f"{name}: line {row}: column {column.name} value {raw!r} is not a number")
+    return np.append(numbers, np.nan)[column.cat.codes.to_numpy()]  # code -1 (blank) picks the NaN at the end
 
 
 def _decode_labels(name: str, column: pd.Series, variable: Variable, rule: str) -> pd.Categorical:
@@ -238,6 +293,10 @@ def _check_numeric(name: str, values: pd.Series, variable: Variable) -> None:
         ok |= (numbers >= low) & (numbers <= high) & (numbers == np.floor(numbers))
     if not ok.all():
         row = int(np.argmin(ok))
+        if np.isnan(numbers[row]):
+            raise PumsError(
+                f"{name}: line {row + 2}: {variable.name} is blank, which the data dictionary does not allow"
+            )
         raise PumsError(
             f"{name}: line {row + 2}: {variable.name} value {numbers[row]:g} is outside the data dictionary's range"
         )
@@ -260,10 +319,12 @@ def _decode_table(name: str, table: pd.DataFrame, record: str, dictionary: dict[
                 raise PumsError(f"{name}: {ADJUSTMENT} is blank on a row with income, so it cannot be adjusted")
             decoded[field.attribute] = np.round(column.to_numpy(dtype=float) * adjustment)
     if record == "person":
-        weights = table[WEIGHT]
-        if weights.isna().any() or (weights < 0).any():
-            raise PumsError(f"{name}: {WEIGHT} must be a non-negative number on every row")
-        decoded[WEIGHT] = weights.to_numpy(dtype=float)
+        weights = table[WEIGHT].to_numpy(dtype=float)
+        bad = np.isnan(weights) | (weights < 0)
+        if bad.any():
+            row = int(np.argmax(bad)) + 2
+            raise PumsError(f"{name}: line {row}: {WEIGHT} must be a non-negative number on every row")
+        decoded[WEIGHT] = weights
     return decoded
 
 

@@ -6,9 +6,10 @@ from pathlib import Path
 
 from persona.data.census import CensusSample, acs12_sample
 from persona.data.pums import read_pums, resolve_source
+from persona.errors import InputError
 
 
-class SourceError(ValueError):
+class SourceError(InputError):
     """A source name that names no usable census sample."""
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import pandas as pd
 
+from persona.errors import InputError
 from persona.metrics.accuracy import pass_rate
 
 _COMPARE: dict[type, Callable[[Any, Any], bool]] = {
@@ -35,7 +36,11 @@ _COMPARE: dict[type, Callable[[Any, Any], bool]] = {
 }
 
 
-class PredicateError(ValueError):
+MAX_LENGTH = 2000  # characters of predicate text
+MAX_DEPTH = 50  # nested 'and' / 'or' / 'not'
+
+
+class PredicateError(InputError):
     """A slice predicate outside the documented syntax, or naming an unknown attribute."""
 
 
@@ -56,13 +61,18 @@ class Predicate:
 
     def __init__(self, text: str, names: tuple[str, ...] | None = None) -> None:
         self.text = text.strip()
+        if len(self.text) > MAX_LENGTH:
+            raise PredicateError(
+                f"slice {self.text[:40]!r}...: {len(self.text)} characters, over the limit of {MAX_LENGTH}"
+            )
         self._names = {name.replace(" ", "_"): name for name in names} if names is not None else None
         source = re.sub(r"`([^`]+)`", lambda m: m.group(1).replace(" ", "_"), self.text)
         try:
-            tree = ast.parse(source, mode="eval")
+            self._test = self._compile(ast.parse(source, mode="eval").body, 1)
         except SyntaxError as exc:
             raise PredicateError(f"slice {self.text!r}: not a predicate ({exc.msg})") from None
-        self._test = self._compile(tree.body)
+        except (RecursionError, MemoryError):  # Python's own parser gives up on very deep nesting
+            raise PredicateError(f"slice {self.text!r}: nested too deeply (the limit is {MAX_DEPTH} levels)") from None
 
     def __call__(self, attributes: Attributes) -> bool:
         return bool(self._test(attributes))
@@ -73,14 +83,16 @@ class Predicate:
     def _fail(self, node: ast.AST, why: str) -> PredicateError:
         return PredicateError(f"slice {self.text!r}: {why} at column {getattr(node, 'col_offset', 0) + 1}")
 
-    def _compile(self, node: ast.AST) -> Callable[[Attributes], Any]:
+    def _compile(self, node: ast.AST, depth: int) -> Callable[[Attributes], Any]:
+        if depth > MAX_DEPTH:
+            raise self._fail(node, f"nested deeper than the limit of {MAX_DEPTH} levels of 'and', 'or' and 'not'")
         if isinstance(node, ast.BoolOp):
-            parts = [self._compile(value) for value in node.values]
+            parts = [self._compile(value, depth + 1) for value in node.values]
             if isinstance(node.op, ast.And):
                 return lambda row: all(part(row) for part in parts)
             return lambda row: any(part(row) for part in parts)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
-            inner = self._compile(node.operand)
+            inner = self._compile(node.operand, depth + 1)
             return lambda row: not inner(row)
         if isinstance(node, ast.Compare):
             return self._compare(node)
@@ -175,19 +187,21 @@ def slice_accuracy(
 
     ``records`` has ``persona_id``, ``passed`` (None for an unjudged answer, which is left out) and ``by``;
     ``personas`` maps persona id to attributes. A record whose persona is unknown is an error, not a silent drop.
+    A slice without judged answers gets a row per ``by`` group of the judged records, with no answers and no rate.
     """
     missing = {"persona_id", "passed", by} - set(records.columns)
     if missing:
         raise ValueError(f"bench records need persona_id, passed, {by}; missing {sorted(missing)}")
     unknown = sorted(set(records["persona_id"]) - set(personas))
     if unknown:
-        raise ValueError(f"bench records name personas not in the persona file, e.g. {unknown[0]}")
+        raise InputError(f"bench records name personas not in the persona file, e.g. {unknown[0]}")
     judged = records[records["passed"].notna()]
+    groups = sorted(judged[by].unique(), key=str)
     rows = []
     for predicate in predicates:
         members = {pid for pid, attributes in personas.items() if predicate(attributes)}
         inside = judged[judged["persona_id"].isin(members)]
-        for group, part in sorted(inside.groupby(by), key=lambda kv: str(kv[0])) or [(None, inside)]:
+        for group, part in sorted(inside.groupby(by), key=lambda kv: str(kv[0])) or [(g, inside) for g in groups]:
             estimate = pass_rate(part["passed"].astype(bool).tolist(), confidence, resamples, seed)
             rows.append(
                 {

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
+from persona.data.io import make_folder, temp_sibling
 from persona.metrics.fidelity import BANDS, MISSING, Fidelity
 
 TOP = 12  # attributes with many values (birthplace, ancestry) show their most common ones
@@ -49,14 +51,13 @@ def _bars(axes, result: Fidelity, source_label: str, top: int) -> None:
 
 def save_figure(figure: Figure, path: Path) -> None:
     """Write a PNG atomically, like every other result file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
-    os.close(fd)
+    make_folder(path.parent)
+    tmp = temp_sibling(path)
     try:
-        figure.savefig(tmp, dpi=110, bbox_inches="tight")
+        figure.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 
@@ -95,12 +96,35 @@ def topic_plot(counts: Counter, path: Path) -> None:
     axes.barh(y, heldout, left=train, color="#d1813b", label="held out")
     axes.set_yticks(y, topics, fontsize=7)
     axes.invert_yaxis()
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_xlabel("prompts")
+    axes.set_ylabel("topic")
     axes.legend(fontsize=7)
     save_figure(figure, path)
 
 
 PALETTE = ("#7a8fa6", "#d1813b", "#5b9a68", "#b05a7a", "#8c7ab8", "#c9b037")
+INK = "#333333"
+
+
+def _column(records: list[dict], key: str) -> np.ndarray:
+    """Missing or undefined fields become NaN so numpy can carry them through the arithmetic."""
+    return np.array([np.nan if r.get(key) is None else r[key] for r in records], dtype=float)
+
+
+def _label_bars(axes: Axes, xs: np.ndarray, ys: np.ndarray, values: np.ndarray, vertical: bool) -> None:
+    """Write each value (or n/a) just past its bar's end, so a zero-height bar still reads as 0.00, not as nothing."""
+    for x, y, value in zip(xs, np.nan_to_num(ys), values, strict=True):
+        axes.annotate(
+            "n/a" if np.isnan(value) else f"{value:.2f}",
+            (x, y) if vertical else (y, x),
+            xytext=(0, 2) if vertical else (3, 0),
+            textcoords="offset points",
+            ha="center" if vertical else "left",
+            va="bottom" if vertical else "center",
+            fontsize=7,
+            color=INK,
+        )
 
 
 def accuracy_plot(models: dict[str, dict[str, dict]], confidence: float) -> Figure:
@@ -110,27 +134,33 @@ def accuracy_plot(models: dict[str, dict[str, dict]], confidence: float) -> Figu
     """
     modes = list(dict.fromkeys(mode for per_mode in models.values() for mode in per_mode))
     width = 0.8 / max(len(models), 1)
-    figure = Figure(figsize=(1.6 * len(modes) + 2.5, 3.6))
+    # Wider groups for more models keep every bar wide enough for its value label.
+    figure = Figure(figsize=(max(1.6, 0.4 * len(models)) * len(modes) + 2.5, 3.6))
     axes = figure.add_subplot()
     x = np.arange(len(modes))
     for i, (model, per_mode) in enumerate(models.items()):
         estimates = [per_mode.get(mode, {}).get("accuracy") or {} for mode in modes]
-        values = np.array([e.get("value") if e.get("value") is not None else np.nan for e in estimates])
-        low = np.array([e.get("low") if e.get("low") is not None else np.nan for e in estimates])
-        high = np.array([e.get("high") if e.get("high") is not None else np.nan for e in estimates])
+        values, low, high = (_column(estimates, key) for key in ("value", "low", "high"))
         errors = np.nan_to_num(np.vstack([values - low, high - values]))
-        offset = (i - (len(models) - 1) / 2) * width
-        axes.bar(
-            x + offset,
-            np.nan_to_num(values),
-            width,
+        positions = x + (i - (len(models) - 1) / 2) * width
+        color = PALETTE[i % len(PALETTE)]
+        axes.bar(positions, np.nan_to_num(values), width, label=model, color=color)
+        axes.errorbar(
+            positions,
+            values,
             yerr=errors,
+            fmt="o",
+            markersize=4,
+            markerfacecolor=color,
+            color=INK,
             capsize=3,
-            label=model,
-            color=PALETTE[i % len(PALETTE)],
+            zorder=3,
+            clip_on=False,
         )
+        _label_bars(axes, positions, np.fmax(high, values), values, vertical=True)
     axes.set_xticks(x, modes)
-    axes.set_ylim(0, 1.05)
+    axes.set_ylim(0, 1.12)
+    axes.set_yticks(np.linspace(0, 1, 6))
     axes.set_ylabel(f"accuracy ({round(confidence * 100)}% CI)")
     axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1, 1))
     return figure
@@ -146,12 +176,16 @@ def dropped_plot(rows: list[dict]) -> Figure:
         (-0.2, "dropped_llm_share", "LLM judge", PALETTE[0]),
         (0.2, "dropped_match_share", "exact/synonym match", PALETTE[1]),
     ):
-        axes.barh(y + offset, [r[key] or 0 for r in rows], height=0.4, label=label, color=color)
+        shares = _column(rows, key)
+        axes.barh(y + offset, np.nan_to_num(shares), height=0.4, label=label, color=color)
+        _label_bars(axes, y + offset, shares, shares, vertical=False)
     axes.set_yticks(y, [r["attribute"] for r in rows], fontsize=7)
     axes.invert_yaxis()
-    axes.set_xlim(0, 1)
+    axes.set_xlim(0, 1.1)
+    axes.set_xticks(np.linspace(0, 1, 6))
     axes.set_xlabel("share of summaries that dropped the attribute")
-    axes.legend(fontsize=7, loc="lower right")
+    axes.set_ylabel("attribute")
+    axes.legend(fontsize=7, loc="lower left", bbox_to_anchor=(0, 1), ncols=2, frameon=False)
     return figure
 
 
@@ -161,7 +195,10 @@ def passk_plot(curves: dict[str, dict[int, float]]) -> Figure:
     axes = figure.add_subplot()
     for i, (label, curve) in enumerate(curves.items()):
         ks = sorted(curve)
-        axes.plot(ks, [curve[k] for k in ks], marker="o", label=label, color=PALETTE[i % len(PALETTE)])
+        color = PALETTE[i % len(PALETTE)]
+        # Unclipped and above the spines, so a curve at 0 or 1 keeps its whole markers.
+        axes.plot(ks, [curve[k] for k in ks], marker="o", label=label, color=color, zorder=3, clip_on=False)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))  # one k alone still ticks at k
     axes.set_xlabel("k")
     axes.set_ylabel("pass@k")
     axes.set_ylim(0, 1.05)
@@ -182,10 +219,20 @@ def loo_plot(kappas: dict[str, list[float]]) -> Figure:
     axes.boxplot(
         data, orientation="horizontal", tick_labels=[f"{n} (n={len(d)})" for n, d in zip(names, data, strict=True)]
     )
+    for row, values in enumerate(data, start=1):
+        if not values:
+            axes.text(0, row, "no defined kappa", ha="center", va="center", fontsize=7, color=INK)
     axes.invert_yaxis()
     axes.set_xlim(-1.05, 1.05)
     axes.set_xlabel("Cohen's kappa, without vs with the attribute (lower = more influence)")
+    axes.set_ylabel("left-out attribute")
     return figure
+
+
+def _ink_on(rgba: tuple[float, ...]) -> str:
+    """White text on dark cells and black on light ones, by the cell colour's luma (ITU-R BT.601)."""
+    red, green, blue = rgba[:3]
+    return "white" if 0.299 * red + 0.587 * green + 0.114 * blue < 0.5 else "black"
 
 
 def kappa_heatmap(matrix, title: str) -> Figure:
@@ -200,9 +247,10 @@ def kappa_heatmap(matrix, title: str) -> Figure:
         for j in range(len(names)):
             value = matrix.iat[i, j]
             if np.isfinite(value):
-                axes.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=7)
+                color = _ink_on(image.cmap(image.norm(value)))
+                axes.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=7, color=color)
     axes.set_title(title, fontsize=9)
-    figure.colorbar(image, ax=axes, shrink=0.8)
+    figure.colorbar(image, ax=axes, shrink=0.8).set_label("Cohen's kappa", fontsize=7)
     return figure
 
 
@@ -216,7 +264,12 @@ def kappa_histograms(distributions: dict[str, list[float]]) -> Figure:
         axes = figure.add_subplot(rows, columns, i + 1)
         values = [v for v in distributions[name] if np.isfinite(v)]
         axes.hist(values, bins=np.linspace(-1, 1, 21), color=PALETTE[i % len(PALETTE)])
+        if not values:
+            axes.set_ylim(0, 1)  # an empty histogram would otherwise span negative counts
+            axes.text(0.5, 0.5, "no defined kappa", ha="center", va="center", fontsize=7, transform=axes.transAxes)
+        axes.yaxis.set_major_locator(MaxNLocator(integer=True))
         axes.set_title(f"{name} (n={len(values)})", fontsize=8)
         axes.set_xlabel("kappa per persona", fontsize=7)
+        axes.set_ylabel("personas", fontsize=7)
     figure.tight_layout()
     return figure
