@@ -19,7 +19,7 @@ import random
 import signal
 import threading
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,6 +96,7 @@ class FakeOpenAI:
         self.stats = Stats()
         self.frozen = False  # hold every answer (tests use it to kill a client with nothing in flight)
         self.api_keys: Counter = Counter()
+        self.headers: defaultdict[str, set[str]] = defaultdict(set)  # custom (X-) request headers, by lower-case name
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
@@ -117,6 +118,9 @@ class FakeOpenAI:
         body = await request.json()
         self.stats.received += 1
         self.api_keys[request.headers.get("Authorization", "")] += 1
+        for name, value in request.headers.items():
+            if name.lower().startswith("x-"):
+                self.headers[name.lower()].add(value)
         fault = self.faults.draw(self.rng)
         if fault:
             self.stats.faults[fault] += 1

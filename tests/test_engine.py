@@ -139,14 +139,21 @@ def test_failed_items_run_again_on_resume(server, tmp_path):
     assert second.manifest.failures == {"pairs.jsonl": 0, "bench.jsonl": 0}
 
 
+def _value(value: object) -> str:
+    """A TOML value: scalars as JSON, dicts as inline tables."""
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{json.dumps(k)} = {_value(v)}" for k, v in value.items()) + " }"
+    return json.dumps(value)
+
+
 def _toml(data: dict) -> str:
-    """Just enough TOML for these specs (tables of scalars)."""
+    """Just enough TOML for these specs (tables of scalars and inline tables)."""
     lines = [f"{k} = {json.dumps(v)}" for k, v in data.items() if not isinstance(v, dict)]
     for section, table in data.items():
         if section == "models":
             for role, model in table.items():
                 lines.append(f"[models.{role}]")
-                lines += [f"{k} = {json.dumps(v).replace('true', 'true')}" for k, v in model.items()]
+                lines += [f"{k} = {_value(v)}" for k, v in model.items()]
         elif isinstance(table, dict):
             lines.append(f"[{section}]")
             lines += [f"{k} = {json.dumps(v)}" for k, v in table.items()]
@@ -224,6 +231,54 @@ def test_a_planted_key_reaches_the_backend_and_no_artifact(server, tmp_path):
     assert any("cache" in path.relative_to(tmp_path).parts for path in files)
     leaked = [str(path) for path in files if PLANTED_KEY.encode() in path.read_bytes()]
     assert leaked == [] and PLANTED_KEY not in result.output
+
+
+def test_a_key_in_extra_headers_reaches_the_backend_and_no_artifact(server, tmp_path):
+    model = _model(server, extra={"extra_headers": {"X-Gateway-Key": PLANTED_KEY}})
+    data = _spec_data(server, per_persona=1) | {"models": {"generator": model, "persona": model, "judge": model}}
+    spec_path = tmp_path / "spec.toml"
+    spec_path.write_text(_toml(data))
+    result = CliRunner().invoke(app, ["run", str(spec_path), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert server.headers["x-gateway-key"] == {PLANTED_KEY}  # sent as given
+    files = [path for path in (tmp_path / "out").rglob("*") if path.is_file()]
+    leaked = [str(path) for path in files if PLANTED_KEY.encode() in path.read_bytes()]
+    assert leaked == [] and PLANTED_KEY not in result.output
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["models"]["judge"]["args"]["extra_headers"] == {"X-Gateway-Key": "***"}
+
+
+def test_two_processes_never_run_into_one_run_dir_and_a_killed_holder_is_taken_over(tmp_path):
+    """The second process is refused while the first runs; after kill -9 of the first, a third resumes the run."""
+    slow = FakeOpenAI(latency=0.6).start()  # 40 calls one at a time: the first run outlives the second's start
+    try:
+        spec_path = tmp_path / "spec.toml"
+        spec_path.write_text(_toml(_spec_data(slow, personas=2, per_persona=4, run={"concurrency": 1})))
+        env = {**os.environ, KEY_ENV: PLANTED_KEY}
+        command = _persona_cli("run", str(spec_path), "--out", str(tmp_path / "run"))
+        first = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        while slow.stats.answered < 1:  # the first run is under way, holding the run dir
+            assert time.monotonic() < deadline and first.poll() is None
+            time.sleep(0.05)
+        second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+        assert second.returncode == 2
+        assert second.stderr.strip().splitlines() == [
+            f"error: {tmp_path / 'run'}: run dir in use by PID {first.pid}; wait for that run to finish, or give "
+            "another --out"
+        ]
+        first.kill()
+        assert first.wait(timeout=30) == -9
+        asked = slow.stats.answered
+        third = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+        assert third.returncode == 0, third.stderr[-2000:]
+    finally:
+        slow.stop()
+    assert slow.stats.duplicates() == 0 and slow.stats.answered > asked  # resumed, re-asking nothing
+    pairs = read_jsonl(tmp_path / "run" / "pairs.jsonl")
+    assert len(pairs) == 8 and all(r["error"] is None for r in pairs)
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert manifest["resumed_items"]["pairs"] > 0
 
 
 def test_transient_errors_are_retried_sync_and_async_with_attempts_on_the_final_error(server):

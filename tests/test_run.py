@@ -103,8 +103,9 @@ def test_a_run_dir_of_another_spec_is_refused(tmp_path, fake_provider):
 
 def test_too_many_prompts_per_persona_is_a_clear_error(tmp_path, fake_provider):
     available = len(load_embedded_prompts())
-    with pytest.raises(ValueError, match=f"exceeds the {available} prompts"):
+    with pytest.raises(ValueError, match=f"per_persona\n.*at most {available}"):
         run(_spec(prompts={"per_persona": available + 1}), out=tmp_path)
+    assert not any(tmp_path.iterdir())
 
 
 def test_run_spec_draws_personas_from_pums_files(tmp_path, fake_provider):

@@ -23,6 +23,8 @@ import litellm
 from litellm import CustomLLM
 from litellm.types.utils import ModelResponse
 
+from persona.errors import InputError
+
 logger = logging.getLogger(__name__)
 
 PROVIDER = "local"
@@ -37,7 +39,7 @@ LIST_ITEM_CHARS = 40  # an item of a list output: a name or a phrase, not prose
 LIST_ITEM_OVERHEAD = 4  # quotes, comma and space around each item
 
 
-class LocalModelError(ValueError):
+class LocalModelError(InputError):
     """A ``local/...`` model string that names no embedded model and no readable GGUF file."""
 
 

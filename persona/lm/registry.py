@@ -11,17 +11,18 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from typing import Any, NamedTuple
 
 import dspy
 import litellm
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator, model_validator
 
+from persona.errors import InputError
 from persona.lm import local
 from persona.lm.retry import backoff_delay, is_transient, retry_after
-from persona.lm.secrets import SecretError, resolve_key
+from persona.lm.secrets import SecretError, redact_arguments, resolve_key, secret_values
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ REMOTE_EXAMPLES: tuple[tuple[str, str | None, str], ...] = (
 )
 
 
-class ModelStringError(ValueError):
+class ModelStringError(InputError):
     """A model string whose provider neither litellm nor we know."""
 
 
@@ -124,9 +125,14 @@ class ModelConfig(BaseModel):
         """The fields that can change answers, for spec fingerprints: not credentials, retries or rate limits."""
         return self.model_dump(mode="json", exclude=OPERATIONAL_FIELDS)
 
+    @field_serializer("extra")
+    def _redacted(self, extra: dict[str, Any]) -> dict[str, Any]:
+        # Headers such as Authorization reach the backend, never a manifest, spec dump or fingerprint.
+        return redact_arguments(extra)
+
     def lm_args(self) -> dict[str, Any]:
-        """The arguments that shape outputs, safe to record in manifests (no credentials)."""
-        args = {"temperature": self.temperature, "max_tokens": self.max_tokens, **self.extra}
+        """The arguments that shape outputs, safe to record in manifests (credentials redacted)."""
+        args = {"temperature": self.temperature, "max_tokens": self.max_tokens, **redact_arguments(self.extra)}
         if self.api_base:
             args["api_base"] = self.api_base
         return args
@@ -252,6 +258,11 @@ def make_lm(config: ModelConfig | str, role: str | None = None) -> RoleLM:
         max_tokens=config.max_tokens,
         **kwargs,
     )
+
+
+def lm_secrets(lms: Iterable[dspy.LM]) -> list[str]:
+    """Every credential these LMs send (API keys, credential headers), to scrub from logs and error messages."""
+    return [secret for lm in lms for secret in secret_values(lm.kwargs)]
 
 
 class Backend(NamedTuple):

@@ -15,6 +15,7 @@ from persona.data.attributes import sample_big_five, sample_politics, sample_rel
 from persona.data.census import CensusSample, acs12_sample
 from persona.data.persona import Persona
 from persona.data.rules import apply_age_rules
+from persona.errors import InputError
 from persona.programs.retrying import ReaskingPredict
 from persona.signatures import CheckProfileConsistency, DescribeAttribute
 
@@ -53,7 +54,7 @@ def draw_profile(source: CensusSample, seed: int, slot: int, draw: int = 0, min_
         if int(person["age"] or 0) >= min_age:
             break
     else:
-        raise ValueError(f"{source.name}: found nobody aged >= {min_age} in {MAX_AGE_REDRAWS} draws")
+        raise InputError(f"{source.name}: found nobody aged >= {min_age} in {MAX_AGE_REDRAWS} draws; lower min_age")
     age = int(person["age"] or 0)
     person |= sample_traits(rng, age)
     if age >= ADULT_AGE:

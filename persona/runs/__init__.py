@@ -1,11 +1,12 @@
 """Run specs, execution, manifests and the run-dir cache."""
 
 from persona.runs.cache import CallCounts, RunCache, run_cache
-from persona.runs.execute import RunDirError, RunResult, plan_items, run, summarize
+from persona.runs.execute import RunResult, plan_items, run, summarize
 from persona.runs.executor import ItemLog, LogCorruptError, StageResult, run_items
 from persona.runs.manifest import Manifest
 from persona.runs.population import PopulationSpec
 from persona.runs.population import generate as generate_personas
+from persona.runs.rundir import RunDirError, claim_run_dir
 from persona.runs.spec import ROLES, RunSpec, SpecError, load_spec, quickstart_spec_path
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "RunSpec",
     "SpecError",
     "StageResult",
+    "claim_run_dir",
     "generate_personas",
     "load_spec",
     "plan_items",

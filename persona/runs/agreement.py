@@ -18,8 +18,9 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from persona.data.io import atomic_write_text, read_jsonl, write_jsonl
+from persona.data.io import atomic_write_text, make_folder, read_jsonl, write_jsonl
 from persona.data.persona import Persona
+from persona.errors import InputError
 from persona.lm import ModelConfig, make_lm
 from persona.metrics import kappa, kappa_matrix
 from persona.programs.bench import RolePlayAnnotator
@@ -28,12 +29,14 @@ from persona.runs.executor import ItemLog, run_items
 from persona.runs.inputs import load_personas
 from persona.runs.manifest import Manifest, ModelRecord, file_digest
 from persona.runs.plots import kappa_heatmap, kappa_histograms, save_figure
+from persona.runs.rundir import claim_run_dir
 from persona.runs.spec import digest
 
 COLUMNS = ("annotator", "persona_id", "item_id", "choice")
+CHOICES = ("A", "B")  # exactly as the annotator signature writes them; kappa would count "b" as a third label
 
 
-class AnnotationError(ValueError):
+class AnnotationError(InputError):
     """An annotation file that cannot be read as annotator, persona id, item id, choice rows."""
 
 
@@ -42,15 +45,19 @@ def read_annotations(path: Path) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         raise AnnotationError(f"{path}: no such file")
+    if path.suffix not in (".csv", ".jsonl", ".json"):
+        raise AnnotationError(f"{path}: expected a .csv or .jsonl file")
     try:
         if path.suffix == ".csv":
             frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-        elif path.suffix in (".jsonl", ".json"):
-            frame = pd.DataFrame(read_jsonl(path))
         else:
-            raise AnnotationError(f"{path}: expected a .csv or .jsonl file")
+            frame = pd.DataFrame(read_jsonl(path))
+    except InputError as exc:  # read_jsonl's message names the file and line already
+        raise AnnotationError(str(exc)) from None
     except (ValueError, pd.errors.ParserError) as exc:
         raise AnnotationError(f"{path}: {exc}") from None
+    if frame.empty:
+        raise AnnotationError(f"{path}: no annotation rows")
     missing = [column for column in COLUMNS if column not in frame.columns]
     if missing:
         raise AnnotationError(f"{path}: missing columns {missing}; annotations need {', '.join(COLUMNS)}")
@@ -59,6 +66,14 @@ def read_annotations(path: Path) -> pd.DataFrame:
     if blank.any():
         row = int(np.flatnonzero(blank.to_numpy())[0])
         raise AnnotationError(f"{path}: row {row + 1} has an empty field ({frame.iloc[row].to_dict()})")
+    choices = frame["choice"].str.strip()
+    wrong = ~choices.isin(CHOICES)
+    if wrong.any():
+        row = int(np.flatnonzero(wrong.to_numpy())[0])
+        raise AnnotationError(
+            f"{path}: row {row + 1}: choice {frame['choice'].iloc[row]!r} is not allowed; a choice is A or B"
+        )
+    frame["choice"] = choices
     twice = frame.duplicated(["annotator", "persona_id", "item_id"])
     if twice.any():
         row = frame[twice].iloc[0]
@@ -104,7 +119,7 @@ def agreement(annotations: pd.DataFrame) -> Agreement:
 def write_agreement(annotations: pd.DataFrame, out: Path, sources: list[str]) -> Agreement:
     """kappa_matrix.csv, per_persona.csv, the heatmap and histograms, and agreement.md into ``out``."""
     result = agreement(annotations)
-    out.mkdir(parents=True, exist_ok=True)
+    make_folder(out)
     atomic_write_text(out / "kappa_matrix.csv", result.matrix.to_csv(float_format="%.6f"))
     atomic_write_text(out / "per_persona.csv", result.per_persona.to_csv(index=False, float_format="%.6f"))
     save_figure(kappa_heatmap(result.matrix, "Cohen's kappa, pooled over personas and items"), out / "kappa_matrix.png")
@@ -209,49 +224,51 @@ def annotate(spec: AnnotateSpec, out: Path, progress: Any = None, concurrency: i
     else:
         tasks = [Task(persona, item) for persona in personas.values() for item in items.values()]
     lm = make_lm(spec.model, "annotator")
-    with bench_session(out, spec.fingerprint(), {"annotator": lm}) as state:
-        annotator = RolePlayAnnotator(lm)
+    with claim_run_dir(out, spec.fingerprint()):
+        with bench_session(out, {"annotator": lm}) as state:
+            annotator = RolePlayAnnotator(lm)
 
-        def work(task: Task) -> dict[str, Any]:
-            verdict = annotator(
-                persona=task.persona.as_prompt(),
-                question=task.item["question"],
-                answer_a=task.item["answer_a"],
-                answer_b=task.item["answer_b"],
+            def work(task: Task) -> dict[str, Any]:
+                verdict = annotator(
+                    persona=task.persona.as_prompt(),
+                    question=task.item["question"],
+                    answer_a=task.item["answer_a"],
+                    answer_b=task.item["answer_b"],
+                )
+                return {"choice": verdict.choice, "reasoning": verdict.reasoning}
+
+            stage = run_items(
+                tasks,
+                key=lambda task: task.key,
+                work=work,
+                log=ItemLog(out / "log" / "annotations.jsonl"),
+                label="annotations",
+                concurrency=concurrency,
+                progress=progress,
+                describe_error=state["describe_error"],
             )
-            return {"choice": verdict.choice, "reasoning": verdict.reasoning}
-
-        stage = run_items(
-            tasks,
-            key=lambda task: task.key,
-            work=work,
-            log=ItemLog(out / "log" / "annotations.jsonl"),
-            label="annotations",
+        rows = [
+            {"annotator": spec.name or spec.model.model, "persona_id": t.persona.id, "item_id": str(t.item["id"])}
+            | {"choice": e["record"]["choice"], "reasoning": e["record"]["reasoning"]}
+            for t, e in zip(tasks, stage.entries, strict=True)
+            if e["ok"]
+        ]
+        write_jsonl(out / "annotations.jsonl", rows)
+        manifest = Manifest.build(
+            run_dir=out,
+            spec=spec.model_dump(mode="json"),
+            spec_path=None,
+            models={"annotator": ModelRecord(model=spec.model.model, args=spec.model.lm_args())},
+            seed=spec.seed,
             concurrency=concurrency,
-            progress=progress,
-            describe_error=state["describe_error"],
+            calls=state["calls"],
+            failures={"annotations.jsonl": stage.failed},
+            resumed_items={"annotations": stage.resumed},
+            aborted=False,
+            wall_time_s=round(time.perf_counter() - clock, 3),
+            started_at=started_at,
+            files={"annotations.jsonl": file_digest(out / "annotations.jsonl")},
+            metrics={"kind": "annotations", "tasks": len(tasks), "annotated": len(rows), "failed": stage.failed},
         )
-    rows = [
-        {"annotator": spec.name or spec.model.model, "persona_id": t.persona.id, "item_id": str(t.item["id"])}
-        | {"choice": e["record"]["choice"], "reasoning": e["record"]["reasoning"]}
-        for t, e in zip(tasks, stage.entries, strict=True)
-        if e["ok"]
-    ]
-    write_jsonl(out / "annotations.jsonl", rows)
-    manifest = Manifest.build(
-        spec=spec.model_dump(mode="json"),
-        spec_path=None,
-        models={"annotator": ModelRecord(model=spec.model.model, args=spec.model.lm_args())},
-        seed=spec.seed,
-        concurrency=concurrency,
-        calls=state["calls"],
-        failures={"annotations.jsonl": stage.failed},
-        resumed_items={"annotations": stage.resumed},
-        aborted=False,
-        wall_time_s=round(time.perf_counter() - clock, 3),
-        started_at=started_at,
-        files={"annotations.jsonl": file_digest(out / "annotations.jsonl")},
-        metrics={"kind": "annotations", "tasks": len(tasks), "annotated": len(rows), "failed": stage.failed},
-    )
-    atomic_write_text(out / "manifest.json", manifest.model_dump_json(indent=2) + "\n")
-    return out / "annotations.jsonl", manifest
+        atomic_write_text(out / "manifest.json", manifest.model_dump_json(indent=2) + "\n")
+        return out / "annotations.jsonl", manifest

@@ -23,7 +23,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from persona.data.io import atomic_write_text, read_jsonl, write_jsonl, write_parquet
 from persona.data.persona import ATTRIBUTES, Persona
-from persona.lm import ModelConfig, make_lm, model_config
+from persona.errors import InputError
+from persona.lm import ModelConfig, lm_secrets, make_lm, model_config
 from persona.lm.adapter import DescribedJSONAdapter
 from persona.metrics import pass_rate
 from persona.metrics.mentions import drop_frequency, dropped_by_match
@@ -37,12 +38,14 @@ from persona.programs.bench import (
     is_output_failure,
     judge_failure,
 )
+from persona.reports import format_estimate, slices_table, small_sample_note
 from persona.runs.cache import CallCounts, run_cache
-from persona.runs.execute import Item, check_run_dir, estimate_record, redact, run_log
+from persona.runs.execute import Item, estimate_record, redact, run_log
 from persona.runs.executor import ItemLog, StageResult, run_items
 from persona.runs.inputs import PARTS, load_personas, load_split_prompts
 from persona.runs.manifest import Manifest, ModelRecord, file_digest
 from persona.runs.plots import accuracy_plot, dropped_plot, save_figure
+from persona.runs.rundir import claim_run_dir
 from persona.runs.spec import digest
 
 ROLES = ("responder", "judge")
@@ -167,7 +170,7 @@ def plan_questions(spec: BenchInputs) -> tuple[list[Persona], list[Item]]:
     parts = load_split_prompts(spec.prompts, spec.seed)
     pool = parts["train"] + parts["heldout"] if spec.split == "all" else parts[spec.split]
     if spec.questions > len(pool):
-        raise ValueError(f"{spec.questions} questions per persona, but the {spec.split} prompts number {len(pool)}")
+        raise InputError(f"{spec.questions} questions per persona, but the {spec.split} prompts number {len(pool)}")
     questions = []
     for index, persona in enumerate(personas):
         rng = np.random.default_rng([spec.seed, 5, index])
@@ -176,10 +179,9 @@ def plan_questions(spec: BenchInputs) -> tuple[list[Persona], list[Item]]:
 
 
 @contextlib.contextmanager
-def bench_session(run_dir: Path, fingerprint: str, lms: dict[str, dspy.LM]) -> Iterator[dict[str, Any]]:
-    """Claim the run dir, log to it, cache every LM call in it; yields the run_items arguments every stage shares."""
-    secrets = [key for lm in lms.values() if (key := lm.kwargs.get("api_key"))]
-    check_run_dir(run_dir, fingerprint)
+def bench_session(run_dir: Path, lms: dict[str, dspy.LM]) -> Iterator[dict[str, Any]]:
+    """Log to a claimed run dir, cache every LM call in it; yields the run_items arguments every stage shares."""
+    secrets = lm_secrets(lms.values())
     state: dict[str, Any] = {"describe_error": lambda exc: redact(str(exc), secrets)}
     with (
         run_log(run_dir / "run.log", secrets),
@@ -236,6 +238,7 @@ def finish(
 ) -> Manifest:
     """Write report.md, then the manifest (last, atomically), for any bench run."""
     manifest = Manifest.build(
+        run_dir=run_dir,
         spec=spec.model_dump(mode="json"),
         spec_path=None,
         models={role: ModelRecord(model=lms[role].model, args=spec.models[role].lm_args()) for role in lms},
@@ -290,83 +293,86 @@ def run_bench(spec: BenchSpec, out: Path | None = None, progress: Any = None, co
     run_dir = Path(out or spec.default_dir())
     lms = {role: make_lm(spec.models[role], role) for role in ROLES}
 
-    with bench_session(run_dir, spec.fingerprint(), lms) as state:
-        items = {mode: BenchItem(lms["responder"], lms["judge"], mode) for mode in spec.modes if mode != PROGRAM_MODE}
-        if spec.program is not None:
-            compiled = BenchItem(lms["responder"], lms["judge"], spec.program_mode)
-            compiled.respond = load_program(Path(spec.program), spec.program_mode, lms["responder"])
-            items[PROGRAM_MODE] = compiled
-        subtlety = SubtletyJudge(lms["judge"])
-        dropped = DroppedAttributes(lms["judge"])
-
-        def work(case: BenchCase) -> dict[str, Any]:
-            persona, text = case.question.persona, case.question.persona.as_prompt()
-            question = case.question.prompt.text
-            record = dict.fromkeys(RECORD_FIELDS)
-            sample = items[case.mode](question=question, persona=text).samples[0]
-            record |= {key: value for key, value in sample.items() if key != "sample"}
-            if spec.subtlety:
-                record |= judged(
-                    lambda: subtlety(question=question, persona=text, answer=sample["answer"]),
-                    ("subtle", "named_attributes"),
-                    "subtlety_error",
-                )
-            if case.mode == "summary" and spec.summary_analysis:
-                record["dropped_match"] = dropped_by_match(persona.known(), sample["summary"])
-                verdict = judged(
-                    lambda: dropped(persona=persona.known(), summary=sample["summary"]),
-                    ("dropped", "unknown"),
-                    "dropped_error",
-                )
-                record |= {"dropped_llm": verdict["dropped"], "dropped_unknown": verdict["unknown"]}
-                record["dropped_error"] = verdict["dropped_error"]
-            return record
-
-        stage = run_items(
-            cases,
-            key=lambda case: case.key,
-            work=work,
-            log=ItemLog(run_dir / "log" / "bench.jsonl"),
-            label="bench",
-            concurrency=concurrency,
-            progress=progress,
-            describe_error=state["describe_error"],
-        )
-
-    models = {"responder": spec.models["responder"].model, "judge": spec.models["judge"].model}
-    records = item_records(
-        cases,
-        stage,
-        lambda case: (
-            {
-                "persona_id": case.question.persona.id,
-                "prompt_id": case.question.prompt.id,
-                "topic": case.question.prompt.topic,
-                "question": case.question.prompt.text,
-                "mode": case.mode,
+    with claim_run_dir(run_dir, spec.fingerprint()):
+        with bench_session(run_dir, lms) as state:
+            items = {
+                mode: BenchItem(lms["responder"], lms["judge"], mode) for mode in spec.modes if mode != PROGRAM_MODE
             }
-            | models
-        ),
-        RECORD_FIELDS,
-    )
-    write_jsonl(run_dir / "personas.jsonl", (p.model_dump() for p in personas))
-    files = ["personas.jsonl", *write_results(run_dir, "bench", records)]
-    metrics = bench_metrics(records, personas, spec)
-    files += write_plots(run_dir, metrics, spec)
-    manifest = finish(
-        run_dir,
-        spec,
-        lms,
-        state,
-        {"bench.jsonl": stage},
-        files,
-        metrics,
-        clock,
-        started_at,
-        lambda manifest: render_report(manifest),
-        concurrency,
-    )
-    return BenchResult(run_dir, records, manifest)
+            if spec.program is not None:
+                compiled = BenchItem(lms["responder"], lms["judge"], spec.program_mode)
+                compiled.respond = load_program(Path(spec.program), spec.program_mode, lms["responder"])
+                items[PROGRAM_MODE] = compiled
+            subtlety = SubtletyJudge(lms["judge"])
+            dropped = DroppedAttributes(lms["judge"])
+
+            def work(case: BenchCase) -> dict[str, Any]:
+                persona, text = case.question.persona, case.question.persona.as_prompt()
+                question = case.question.prompt.text
+                record = dict.fromkeys(RECORD_FIELDS)
+                sample = items[case.mode](question=question, persona=text).samples[0]
+                record |= {key: value for key, value in sample.items() if key != "sample"}
+                if spec.subtlety:
+                    record |= judged(
+                        lambda: subtlety(question=question, persona=text, answer=sample["answer"]),
+                        ("subtle", "named_attributes"),
+                        "subtlety_error",
+                    )
+                if case.mode == "summary" and spec.summary_analysis:
+                    record["dropped_match"] = dropped_by_match(persona.known(), sample["summary"])
+                    verdict = judged(
+                        lambda: dropped(persona=persona.known(), summary=sample["summary"]),
+                        ("dropped", "unknown"),
+                        "dropped_error",
+                    )
+                    record |= {"dropped_llm": verdict["dropped"], "dropped_unknown": verdict["unknown"]}
+                    record["dropped_error"] = verdict["dropped_error"]
+                return record
+
+            stage = run_items(
+                cases,
+                key=lambda case: case.key,
+                work=work,
+                log=ItemLog(run_dir / "log" / "bench.jsonl"),
+                label="bench",
+                concurrency=concurrency,
+                progress=progress,
+                describe_error=state["describe_error"],
+            )
+
+        models = {"responder": spec.models["responder"].model, "judge": spec.models["judge"].model}
+        records = item_records(
+            cases,
+            stage,
+            lambda case: (
+                {
+                    "persona_id": case.question.persona.id,
+                    "prompt_id": case.question.prompt.id,
+                    "topic": case.question.prompt.topic,
+                    "question": case.question.prompt.text,
+                    "mode": case.mode,
+                }
+                | models
+            ),
+            RECORD_FIELDS,
+        )
+        write_jsonl(run_dir / "personas.jsonl", (p.model_dump() for p in personas))
+        files = ["personas.jsonl", *write_results(run_dir, "bench", records)]
+        metrics = bench_metrics(records, personas, spec)
+        files += write_plots(run_dir, metrics, spec)
+        manifest = finish(
+            run_dir,
+            spec,
+            lms,
+            state,
+            {"bench.jsonl": stage},
+            files,
+            metrics,
+            clock,
+            started_at,
+            lambda manifest: render_report(manifest),
+            concurrency,
+        )
+        return BenchResult(run_dir, records, manifest)
 
 
 def _rate(values: list[bool], spec: BenchInputs) -> dict[str, Any]:
@@ -427,12 +433,6 @@ def write_plots(run_dir: Path, metrics: dict[str, Any], spec: BenchSpec) -> list
     return files
 
 
-def _ci(estimate: dict[str, Any]) -> str:
-    if estimate["value"] is None:
-        return "n/a"
-    return f"{estimate['value']:.3f} [{estimate['low']:.3f}, {estimate['high']:.3f}]"
-
-
 def render_report(manifest: Manifest) -> str:
     spec, m = manifest.spec, manifest.metrics
     level = round(m["confidence"] * 100)
@@ -447,13 +447,15 @@ def render_report(manifest: Manifest) -> str:
     ]
     for mode, row in m["modes"].items():
         lines.append(
-            f"| {mode} | {_ci(row['accuracy'])} | {row['accuracy']['n']} | {_ci(row['subtle'])} | "
-            f"{row['failed_items']} | {row['judge_failures']} revision, {row['subtlety_failures']} subtlety |"
+            f"| {mode} | {format_estimate(row['accuracy'])} | {row['accuracy']['n']} | "
+            f"{format_estimate(row['subtle'])} | {row['failed_items']} | "
+            f"{row['judge_failures']} revision, {row['subtlety_failures']} subtlety |"
         )
     lines += [
         "",
         "Unparseable judge outputs (after re-asks) are excluded from the rates, never counted as passes or fails.",
         "",
+        *small_sample_note(e for row in m["modes"].values() for e in (row["accuracy"], row["subtle"])),
         "![accuracy per mode](accuracy.png)",
         "",
     ]
@@ -475,19 +477,7 @@ def render_report(manifest: Manifest) -> str:
             "",
         ]
     if m["slices"]:
-        lines += [
-            "## Intersections",
-            "",
-            f"| slice | mode | personas | answers | accuracy | {level}% CI |",
-            "|---|---|---|---|---|---|",
-        ]
-        for row in m["slices"]:
-            value = "n/a" if row["pass_rate"] is None else f"{row['pass_rate']:.3f}"
-            ci = "n/a" if row["low"] is None else f"[{row['low']:.3f}, {row['high']:.3f}]"
-            lines.append(
-                f"| `{row['slice']}` | {row['mode']} | {row['personas']} | {row['answers']} | {value} | {ci} |"
-            )
-        lines.append("")
+        lines += ["## Intersections", "", *slices_table(m["slices"], level)]
     lines += [_calls_line(manifest), ""]
     return "\n".join(lines)
 
@@ -497,14 +487,11 @@ def _calls_line(manifest: Manifest) -> str:
         f"{role} {manifest.calls.get(role, CallCounts()).misses}/{manifest.calls.get(role, CallCounts()).hits}"
         for role in manifest.models
     )
-    return (
-        f"LM: {manifest.model_calls} model calls, {manifest.cache_hits} cache hits (per role, calls/hits: {roles}); "
-        f"{manifest.wall_time_s:.1f} s."
-    )
+    return f"{manifest.cost_line()} Per role, calls/hits this session: {roles}."
 
 
 def load_records(run_dir: Path, name: str) -> list[dict[str, Any]]:
     path = run_dir / f"{name}.jsonl"
     if not path.exists():
-        raise FileNotFoundError(f"{run_dir}: no {name}.jsonl; is this a finished `persona bench` run dir?")
+        raise InputError(f"{run_dir}: no {name}.jsonl; is this a finished `persona bench` run dir?")
     return read_jsonl(path)

@@ -24,22 +24,20 @@ from persona.data.io import atomic_write_text, write_jsonl
 from persona.data.persona import Persona
 from persona.data.prompts import Prompt, load_embedded_prompts
 from persona.data.sources import load_source
-from persona.lm import make_lm
+from persona.errors import InputError
+from persona.lm import lm_secrets, make_lm
 from persona.lm.adapter import DescribedJSONAdapter
 from persona.metrics import Estimate, pass_rate
 from persona.programs import BenchItem, DPFPair, sample_personas
+from persona.reports import format_estimate, small_sample_note
 from persona.runs.cache import CallCounts, run_cache
 from persona.runs.executor import ItemLog, StageResult, run_items
 from persona.runs.limits import RateLimiter
 from persona.runs.manifest import Manifest, ModelRecord, file_digest
+from persona.runs.rundir import claim_run_dir
 from persona.runs.spec import RunSpec
 
 RESULT_FILES = ("personas.jsonl", "prompts.jsonl", "pairs.jsonl", "bench.jsonl")
-FINGERPRINT = "spec.sha256"
-
-
-class RunDirError(ValueError):
-    """A run dir that holds the results of a different spec."""
 
 
 class Item(NamedTuple):
@@ -59,7 +57,7 @@ class RunResult(NamedTuple):
 def plan_items(personas: list[Persona], prompts: list[Prompt], per_persona: int, seed: int) -> list[Item]:
     """Pair each persona with prompts drawn independently of who they are, as the paper does."""
     if per_persona > len(prompts):
-        raise ValueError(f"prompts.per_persona={per_persona} exceeds the {len(prompts)} prompts available")
+        raise InputError(f"prompts.per_persona={per_persona} exceeds the {len(prompts)} prompts available")
     rng = np.random.default_rng([seed, 1])
     return [
         Item(persona, prompts[index])
@@ -101,17 +99,6 @@ def run_log(path: Path, secrets: list[str]) -> Iterator[None]:
         for logger in loggers:
             logger.removeHandler(handler)
         handler.close()
-
-
-def check_run_dir(run_dir: Path, fingerprint: str) -> None:
-    """Claim ``run_dir`` for results with this fingerprint; refuse one that holds another spec's results."""
-    marker = run_dir / FINGERPRINT
-    if marker.exists() and marker.read_text().strip() != fingerprint:
-        raise RunDirError(
-            f"{run_dir} holds results of a different spec; give another --out, or delete it to start over"
-        )
-    run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(marker, fingerprint + "\n")
 
 
 def _pair_work(program: DPFPair) -> Any:
@@ -206,85 +193,83 @@ def run(
     max_failures = max_failures or spec.run.max_failures
     run_dir = spec.run_dir(out)
     lms = {role: make_lm(config, role) for role, config in spec.models.items()}
-    secrets = [key for lm in lms.values() if (key := lm.kwargs.get("api_key"))]
+    secrets = lm_secrets(lms.values())
     limiters = {role: RateLimiter(c.rpm) for role, c in spec.models.items() if c.rpm}
 
     source = load_source(spec.personas.source)
     personas = sample_personas(spec.personas.n, seed=spec.seed, min_age=spec.personas.min_age, source=source)
     items = plan_items(personas, load_embedded_prompts(), spec.prompts.per_persona, spec.seed)
     used_prompts = {item.prompt.id: item.prompt for item in items}
-    check_run_dir(run_dir, spec.fingerprint())
-
-    stages: dict[str, StageResult] = {}
-    common = {
-        "key": lambda item: item.key,
-        "concurrency": concurrency,
-        "progress": progress,
-        "describe_error": lambda exc: redact(str(exc), secrets),
-    }
-    with (
-        run_log(run_dir / "run.log", secrets),
-        run_cache(run_dir / "cache", limiters) as cache,
-        # Per-call history is for interactive inspection; a batch run keeps its record in the logs instead.
-        dspy.context(adapter=DescribedJSONAdapter(), disable_history=True),
-    ):
-        dpf = DPFPair(generator=lms["generator"], critic=lms["persona"])
-        stages["pairs"] = run_items(
-            items,
-            work=_pair_work(dpf),
-            log=ItemLog(run_dir / "log" / "pairs.jsonl"),
-            label="preference pairs",
-            max_failures=max_failures,
-            **common,
-        )
-        remaining = None if max_failures is None else max(1, max_failures - stages["pairs"].failed)
-        if not stages["pairs"].aborted:
-            bench = BenchItem(responder=lms["generator"], judge=lms["judge"])
-            stages["bench"] = run_items(
+    with claim_run_dir(run_dir, spec.fingerprint()):
+        stages: dict[str, StageResult] = {}
+        common = {
+            "key": lambda item: item.key,
+            "concurrency": concurrency,
+            "progress": progress,
+            "describe_error": lambda exc: redact(str(exc), secrets),
+        }
+        with (
+            run_log(run_dir / "run.log", secrets),
+            run_cache(run_dir / "cache", limiters) as cache,
+            # Per-call history is for interactive inspection; a batch run keeps its record in the logs instead.
+            dspy.context(adapter=DescribedJSONAdapter(), disable_history=True),
+        ):
+            dpf = DPFPair(generator=lms["generator"], critic=lms["persona"])
+            stages["pairs"] = run_items(
                 items,
-                work=_bench_work(bench, spec),
-                log=ItemLog(run_dir / "log" / "bench.jsonl"),
-                label="bench",
-                max_failures=remaining,
+                work=_pair_work(dpf),
+                log=ItemLog(run_dir / "log" / "pairs.jsonl"),
+                label="preference pairs",
+                max_failures=max_failures,
                 **common,
             )
-        counts = cache.counts()
+            remaining = None if max_failures is None else max(1, max_failures - stages["pairs"].failed)
+            if not stages["pairs"].aborted:
+                bench = BenchItem(responder=lms["generator"], judge=lms["judge"])
+                stages["bench"] = run_items(
+                    items,
+                    work=_bench_work(bench, spec),
+                    log=ItemLog(run_dir / "log" / "bench.jsonl"),
+                    label="bench",
+                    max_failures=remaining,
+                    **common,
+                )
+            counts = cache.counts()
 
-    aborted = any(stage.aborted for stage in stages.values()) or "bench" not in stages
-    pairs = stage_records(items, stages["pairs"], lambda record: [record], (*PAIR_FIELDS, "shorter"))
-    bench = (
-        stage_records(items, stages["bench"], lambda record: record["samples"], BENCH_SAMPLE_FIELDS)
-        if "bench" in stages
-        else []
-    )
-    write_jsonl(run_dir / "personas.jsonl", (p.model_dump() for p in personas))
-    write_jsonl(run_dir / "prompts.jsonl", (p.model_dump() for p in sorted(used_prompts.values(), key=lambda p: p.id)))
-    write_jsonl(run_dir / "pairs.jsonl", pairs)
-    write_jsonl(run_dir / "bench.jsonl", bench)
+        aborted = any(stage.aborted for stage in stages.values()) or "bench" not in stages
+        pairs = stage_records(items, stages["pairs"], lambda record: [record], (*PAIR_FIELDS, "shorter"))
+        bench = (
+            stage_records(items, stages["bench"], lambda record: record["samples"], BENCH_SAMPLE_FIELDS)
+            if "bench" in stages
+            else []
+        )
+        write_jsonl(run_dir / "personas.jsonl", (p.model_dump() for p in personas))
+        write_jsonl(
+            run_dir / "prompts.jsonl", (p.model_dump() for p in sorted(used_prompts.values(), key=lambda p: p.id))
+        )
+        write_jsonl(run_dir / "pairs.jsonl", pairs)
+        write_jsonl(run_dir / "bench.jsonl", bench)
 
-    metrics = summarize(pairs, bench, spec)
-    manifest = Manifest.build(
-        spec=spec.model_dump(mode="json"),
-        spec_path=str(spec_path) if spec_path else None,
-        models={role: ModelRecord(model=c.model, args=c.lm_args()) for role, c in spec.models.items()},
-        seed=spec.seed,
-        concurrency=concurrency,
-        calls=counts,
-        failures={"pairs.jsonl": metrics["pairs_failed"], "bench.jsonl": metrics["bench_failures"]},
-        resumed_items={name: stage.resumed for name, stage in stages.items()},
-        aborted=aborted,
-        wall_time_s=round(time.perf_counter() - clock, 3),
-        started_at=started_at,
-        files={name: file_digest(run_dir / name) for name in RESULT_FILES},
-        metrics=metrics,
-    )
-    atomic_write_text(run_dir / "report.md", render_report(manifest, len(personas), len(items)))
-    atomic_write_text(run_dir / "manifest.json", manifest.model_dump_json(indent=2) + "\n")
-    return RunResult(run_dir, manifest)
-
-
-def _fmt(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.3f}"
+        metrics = summarize(pairs, bench, spec)
+        manifest = Manifest.build(
+            run_dir=run_dir,
+            spec=spec.model_dump(mode="json"),
+            spec_path=str(spec_path) if spec_path else None,
+            models={role: ModelRecord(model=c.model, args=c.lm_args()) for role, c in spec.models.items()},
+            seed=spec.seed,
+            concurrency=concurrency,
+            calls=counts,
+            failures={"pairs.jsonl": metrics["pairs_failed"], "bench.jsonl": metrics["bench_failures"]},
+            resumed_items={name: stage.resumed for name, stage in stages.items()},
+            aborted=aborted,
+            wall_time_s=round(time.perf_counter() - clock, 3),
+            started_at=started_at,
+            files={name: file_digest(run_dir / name) for name in RESULT_FILES},
+            metrics=metrics,
+        )
+        atomic_write_text(run_dir / "report.md", render_report(manifest, len(personas), len(items)))
+        atomic_write_text(run_dir / "manifest.json", manifest.model_dump_json(indent=2) + "\n")
+        return RunResult(run_dir, manifest)
 
 
 def render_report(manifest: Manifest, n_personas: int, n_items: int) -> str:
@@ -303,11 +288,11 @@ def render_report(manifest: Manifest, n_personas: int, n_items: int) -> str:
     lines += [
         "## PERSONA Bench (judge: needs no revision = pass)",
         "",
-        f"| pass rate | {level}% CI | judged answers | failed items | unparseable judge outputs (excluded) |",
-        "|---|---|---|---|---|",
-        f"| {_fmt(rate['value'])} | [{_fmt(rate['low'])}, {_fmt(rate['high'])}] | {rate['n']} "
-        f"| {m['bench_failures']} | {m['bench_judge_failures']} |",
+        f"| pass rate, {level}% CI | judged answers | failed items | unparseable judge outputs (excluded) |",
+        "|---|---|---|---|",
+        f"| {format_estimate(rate)} | {rate['n']} | {m['bench_failures']} | {m['bench_judge_failures']} |",
         "",
+        *small_sample_note([rate]),
         "## DPF preference pairs",
         "",
         f"{m['pairs_built']} built, {m['pairs_failed']} failed; "
@@ -323,8 +308,7 @@ def render_report(manifest: Manifest, n_personas: int, n_items: int) -> str:
         lines.append(f"| {role} | `{record.model}` | {counts.misses} | {counts.hits} |")
     lines += [
         "",
-        f"Total: {manifest.model_calls} model calls, {manifest.cache_hits} served from the run cache; "
-        f"{manifest.wall_time_s:.1f} s wall time.",
+        manifest.cost_line(),
         "",
     ]
     return "\n".join(lines)

@@ -14,10 +14,12 @@ from typing import Any, NamedTuple, TypeVar
 
 from rich.progress import Progress
 
+from persona.errors import InputError
+
 T = TypeVar("T")
 
 
-class LogCorruptError(ValueError):
+class LogCorruptError(InputError):
     """An item log damaged somewhere other than its last line, which a crash cannot explain."""
 
 

@@ -11,6 +11,7 @@ from persona.data.io import read_jsonl
 from persona.data.persona import Persona, read_personas
 from persona.data.prompts import Prompt, load_embedded_prompts
 from persona.data.sources import load_source
+from persona.errors import InputError
 from persona.programs.population import sample_personas
 
 PARTS = ("train", "heldout")
@@ -38,7 +39,7 @@ def load_split_prompts(prompts: str, seed: int) -> dict[str, list[Prompt]]:
     rows = read_jsonl(path / "prompts.jsonl" if path.is_dir() else path)
     missing = [i for i, row in enumerate(rows, start=1) if "split" not in row or "text" not in row]
     if missing:
-        raise ValueError(f"{path}: record {missing[0]} has no split/text; give a `persona prompts curate` output")
+        raise InputError(f"{path}: record {missing[0]} has no split/text; give a `persona prompts curate` output")
     fields = set(Prompt.model_fields)
     parsed = [(Prompt.model_validate({k: v for k, v in row.items() if k in fields}), row["split"]) for row in rows]
     return {part: [p for p, s in parsed if s == part] for part in PARTS}

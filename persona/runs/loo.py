@@ -20,6 +20,7 @@ from pydantic import Field, field_validator
 
 from persona.data.io import read_jsonl, write_jsonl
 from persona.data.persona import ATTRIBUTES, Persona
+from persona.errors import InputError
 from persona.lm import make_lm
 from persona.metrics import loo_kappas
 from persona.programs.bench import PersonalizedResponder, RolePlayAnnotator
@@ -38,6 +39,7 @@ from persona.runs.executor import ItemLog, StageResult, run_items
 from persona.runs.inputs import load_personas, load_split_prompts
 from persona.runs.manifest import Manifest
 from persona.runs.plots import loo_plot, save_figure
+from persona.runs.rundir import claim_run_dir
 
 LOO_ROLES = ("responder", "annotator")  # writes the two answers per question; role-plays the personas
 ANSWER_REDRAWS = 3
@@ -107,7 +109,7 @@ def plan_pairs(spec: LooSpec, personas: list[Persona]) -> tuple[list[str], list[
     for a_index, attribute in enumerate(attributes):
         eligible = [i for i, names in enumerate(known) if attribute in names and len(names) > spec.base_size]
         if not eligible:
-            raise ValueError(
+            raise InputError(
                 f"no persona in the pool has {attribute!r} and {spec.base_size} other attributes; "
                 "leave it out of --attributes or use a source that fills it"
             )
@@ -128,12 +130,12 @@ def preference_questions(spec: LooSpec) -> list[PreferenceQuestion]:
         for number, row in enumerate(rows, start=1):
             missing = {"id", "question", "answer_a", "answer_b"} - set(row)
             if missing:
-                raise ValueError(f"{path}: record {number} lacks {sorted(missing)}")
+                raise InputError(f"{path}: record {number} lacks {sorted(missing)}")
         return [PreferenceQuestion(str(r["id"]), r["question"], (r["answer_a"], r["answer_b"])) for r in rows]
     parts = load_split_prompts(spec.prompts, spec.seed)
     pool = parts["train"] + parts["heldout"] if spec.split == "all" else parts[spec.split]
     if spec.questions > len(pool):
-        raise ValueError(f"{spec.questions} preference questions, but the {spec.split} prompts number {len(pool)}")
+        raise InputError(f"{spec.questions} preference questions, but the {spec.split} prompts number {len(pool)}")
     rng = np.random.default_rng([spec.seed, 6])
     return [
         PreferenceQuestion(pool[i].id, pool[i].text, None)
@@ -152,104 +154,110 @@ def run_loo(spec: LooSpec, out: Path | None = None, progress: Any = None, concur
     roles = LOO_ROLES if spec.answers == "generate" else LOO_ROLES[1:]
     lms = {role: make_lm(spec.models[role], role) for role in roles}
     stages: dict[str, StageResult] = {}
-    with bench_session(run_dir, spec.fingerprint(), lms) as state:
-        common = {"concurrency": concurrency, "progress": progress, "describe_error": state["describe_error"]}
-        if spec.answers == "generate":
-            responder = PersonalizedResponder(lms["responder"], "baseline")
+    with claim_run_dir(run_dir, spec.fingerprint()):
+        with bench_session(run_dir, lms) as state:
+            common = {"concurrency": concurrency, "progress": progress, "describe_error": state["describe_error"]}
+            if spec.answers == "generate":
+                responder = PersonalizedResponder(lms["responder"], "baseline")
 
-            def answer(question: PreferenceQuestion) -> dict[str, Any]:
-                drawn: list[str] = []
-                for rollout in range(2 + ANSWER_REDRAWS):
-                    config = {"rollout_id": rollout, "temperature": spec.temperature, "seed": rollout}
-                    text = responder(question=question.question, persona="", config=config).answer
-                    if text not in drawn:
-                        drawn.append(text)
-                    if len(drawn) == 2:
-                        return {"answer_a": drawn[0], "answer_b": drawn[1]}
-                raise ValueError(f"question {question.id}: {2 + ANSWER_REDRAWS} draws gave fewer than two answers")
+                def answer(question: PreferenceQuestion) -> dict[str, Any]:
+                    drawn: list[str] = []
+                    for rollout in range(2 + ANSWER_REDRAWS):
+                        config = {"rollout_id": rollout, "temperature": spec.temperature, "seed": rollout}
+                        text = responder(question=question.question, persona="", config=config).answer
+                        if text not in drawn:
+                            drawn.append(text)
+                        if len(drawn) == 2:
+                            return {"answer_a": drawn[0], "answer_b": drawn[1]}
+                    raise ValueError(f"question {question.id}: {2 + ANSWER_REDRAWS} draws gave fewer than two answers")
 
-            stages["answers.jsonl"] = run_items(
-                questions,
-                key=lambda q: q.id,
-                work=answer,
-                log=ItemLog(run_dir / "log" / "answers.jsonl"),
-                label="answers",
+                stages["answers.jsonl"] = run_items(
+                    questions,
+                    key=lambda q: q.id,
+                    work=answer,
+                    log=ItemLog(run_dir / "log" / "answers.jsonl"),
+                    label="answers",
+                    **common,
+                )
+                questions = [
+                    q._replace(answers=(e["record"]["answer_a"], e["record"]["answer_b"]))
+                    for q, e in zip(questions, stages["answers.jsonl"].entries, strict=True)
+                    if e["ok"]
+                ]
+            annotator = RolePlayAnnotator(lms["annotator"])
+
+            def annotate(item: Annotation) -> dict[str, Any]:
+                first, second = item.question.answers  # type: ignore[misc]
+                original_first = chosen_goes_first(
+                    spec.seed, f"{item.pair.attribute}|{item.pair.index}|{item.question.id}"
+                )
+                shown = (first, second) if original_first else (second, first)
+                verdict = annotator(
+                    persona=item.pair.text(item.variant),
+                    question=item.question.question,
+                    answer_a=shown[0],
+                    answer_b=shown[1],
+                )
+                picked_shown_first = verdict.choice == "A"
+                return {
+                    "shown_first": "answer_a" if original_first else "answer_b",
+                    "picked": verdict.choice,
+                    "choice": "answer_a" if picked_shown_first == original_first else "answer_b",
+                    "reasoning": verdict.reasoning,
+                }
+
+            annotations = [
+                Annotation(pair, variant, q) for pair in pairs for q in questions for variant in ("without", "with")
+            ]
+            stages["loo.jsonl"] = run_items(
+                annotations,
+                key=lambda a: a.key,
+                work=annotate,
+                log=ItemLog(run_dir / "log" / "loo.jsonl"),
+                label="annotations",
                 **common,
             )
-            questions = [
-                q._replace(answers=(e["record"]["answer_a"], e["record"]["answer_b"]))
-                for q, e in zip(questions, stages["answers.jsonl"].entries, strict=True)
-                if e["ok"]
-            ]
-        annotator = RolePlayAnnotator(lms["annotator"])
-
-        def annotate(item: Annotation) -> dict[str, Any]:
-            first, second = item.question.answers  # type: ignore[misc]
-            original_first = chosen_goes_first(spec.seed, f"{item.pair.attribute}|{item.pair.index}|{item.question.id}")
-            shown = (first, second) if original_first else (second, first)
-            verdict = annotator(
-                persona=item.pair.text(item.variant),
-                question=item.question.question,
-                answer_a=shown[0],
-                answer_b=shown[1],
-            )
-            picked_shown_first = verdict.choice == "A"
-            return {
-                "shown_first": "answer_a" if original_first else "answer_b",
-                "picked": verdict.choice,
-                "choice": "answer_a" if picked_shown_first == original_first else "answer_b",
-                "reasoning": verdict.reasoning,
-            }
-
-        annotations = [
-            Annotation(pair, variant, q) for pair in pairs for q in questions for variant in ("without", "with")
-        ]
-        stages["loo.jsonl"] = run_items(
+        records = item_records(
             annotations,
-            key=lambda a: a.key,
-            work=annotate,
-            log=ItemLog(run_dir / "log" / "loo.jsonl"),
-            label="annotations",
-            **common,
+            stages["loo.jsonl"],
+            lambda a: {
+                "attribute": a.pair.attribute,
+                "pair": a.pair.index,
+                "variant": a.variant,
+                "persona_id": a.pair.persona.id,
+                "persona": a.pair.text(a.variant),
+                "item": a.question.id,
+                "annotator": spec.models["annotator"].model,
+            },
+            ("shown_first", "picked", "choice", "reasoning"),
         )
-    records = item_records(
-        annotations,
-        stages["loo.jsonl"],
-        lambda a: {
-            "attribute": a.pair.attribute,
-            "pair": a.pair.index,
-            "variant": a.variant,
-            "persona_id": a.pair.persona.id,
-            "persona": a.pair.text(a.variant),
-            "item": a.question.id,
-            "annotator": spec.models["annotator"].model,
-        },
-        ("shown_first", "picked", "choice", "reasoning"),
-    )
-    files = write_results(run_dir, "loo", records)
-    write_jsonl(
-        run_dir / "questions.jsonl",
-        ({"id": q.id, "question": q.question, "answer_a": q.answers[0], "answer_b": q.answers[1]} for q in questions),
-    )
-    metrics = loo_metrics(records, attributes)
-    save_figure(
-        loo_plot(kappas_by_attribute(metrics)),
-        run_dir / "loo.png",
-    )
-    manifest = finish(
-        run_dir,
-        spec,
-        lms,
-        state,
-        stages,
-        [*files, "questions.jsonl", "loo.png"],
-        metrics,
-        clock,
-        started_at,
-        render_loo_report,
-        concurrency,
-    )
-    return BenchResult(run_dir, records, manifest)
+        files = write_results(run_dir, "loo", records)
+        write_jsonl(
+            run_dir / "questions.jsonl",
+            (
+                {"id": q.id, "question": q.question, "answer_a": q.answers[0], "answer_b": q.answers[1]}
+                for q in questions
+            ),
+        )
+        metrics = loo_metrics(records, attributes)
+        save_figure(
+            loo_plot(kappas_by_attribute(metrics)),
+            run_dir / "loo.png",
+        )
+        manifest = finish(
+            run_dir,
+            spec,
+            lms,
+            state,
+            stages,
+            [*files, "questions.jsonl", "loo.png"],
+            metrics,
+            clock,
+            started_at,
+            render_loo_report,
+            concurrency,
+        )
+        return BenchResult(run_dir, records, manifest)
 
 
 def loo_metrics(records: list[dict[str, Any]], attributes: list[str]) -> dict[str, Any]:

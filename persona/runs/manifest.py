@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import logging
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,8 @@ from pydantic import BaseModel, Field
 
 from persona.runs.cache import CallCounts
 
+logger = logging.getLogger(__name__)
+
 MANIFEST_VERSION = 1
 PACKAGES = ("persona-testbed", "dspy", "litellm", "llama-cpp-python", "pydantic", "pandas", "numpy", "scipy")
 
@@ -19,6 +22,15 @@ PACKAGES = ("persona-testbed", "dspy", "litellm", "llama-cpp-python", "pydantic"
 class ModelRecord(BaseModel):
     model: str
     args: dict[str, Any] = Field(description="output-shaping LM arguments; never credentials")
+
+
+class Session(BaseModel):
+    """One finished invocation of a run dir: a replay costs nothing, the first run what it cost."""
+
+    started_at: str
+    model_calls: int
+    cache_hits: int
+    wall_time_s: float
 
 
 class Manifest(BaseModel):
@@ -40,11 +52,18 @@ class Manifest(BaseModel):
     started_at: str
     files: dict[str, str] = Field(description="result file -> sha256 of its bytes")
     metrics: dict[str, Any]
+    sessions: list[Session] = Field(
+        default_factory=list, description="every finished invocation of this run dir, oldest first; the last is this"
+    )
 
     @classmethod
-    def build(cls, calls: dict[str, CallCounts], **fields: Any) -> Manifest:
-        """A manifest with the checkout, package versions and call totals filled in: the parts every run shares."""
-        return cls(
+    def build(cls, run_dir: Path, calls: dict[str, CallCounts], **fields: Any) -> Manifest:
+        """A manifest with the checkout, package versions and call totals filled in: the parts every run shares.
+
+        The sessions of the manifest already in ``run_dir`` are carried over, so a replay adds its own cost to the
+        original run's instead of replacing it.
+        """
+        manifest = cls(
             git_revision=git_revision(),
             packages=package_versions(),
             calls=calls,
@@ -52,6 +71,46 @@ class Manifest(BaseModel):
             cache_hits=sum(c.hits for c in calls.values()),
             **fields,
         )
+        session = Session(
+            started_at=manifest.started_at,
+            model_calls=manifest.model_calls,
+            cache_hits=manifest.cache_hits,
+            wall_time_s=manifest.wall_time_s,
+        )
+        manifest.sessions = [*previous_sessions(Path(run_dir) / "manifest.json"), session]
+        return manifest
+
+    @property
+    def total_model_calls(self) -> int:
+        return sum(s.model_calls for s in self.sessions) if self.sessions else self.model_calls
+
+    @property
+    def total_wall_time_s(self) -> float:
+        return sum(s.wall_time_s for s in self.sessions) if self.sessions else self.wall_time_s
+
+    def cost_line(self) -> str:
+        """What this invocation cost and, after a resume or replay, what every invocation of the run dir cost."""
+        line = f"LM: {self.model_calls} model calls, {self.cache_hits} cache hits; {self.wall_time_s:.1f} s"
+        if len(self.sessions) > 1:
+            line += (
+                f" (this session). Over all {len(self.sessions)} sessions of this run dir: "
+                f"{self.total_model_calls} model calls, {self.total_wall_time_s:.1f} s"
+            )
+        return line + "."
+
+
+def previous_sessions(path: Path) -> list[Session]:
+    """The sessions recorded by an earlier manifest (one, for a manifest written before sessions were kept)."""
+    if not path.is_file():
+        return []
+    try:
+        earlier = Manifest.model_validate_json(path.read_bytes())
+    except ValueError as exc:
+        logger.warning("%s: unreadable (%s); earlier sessions' cost is not carried over", path, exc)
+        return []
+    if earlier.sessions:
+        return earlier.sessions
+    return [Session(**earlier.model_dump(include={"started_at", "model_calls", "cache_hits", "wall_time_s"}))]
 
 
 def package_versions() -> dict[str, str | None]:

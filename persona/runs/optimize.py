@@ -23,14 +23,15 @@ from scipy import stats
 from persona.data.io import atomic_write_text
 from persona.data.persona import Persona
 from persona.data.prompts import Prompt
+from persona.errors import InputError
 from persona.lm import make_lm
 from persona.programs.bench import MODES, PersonalizedResponder, RevisionJudge, is_output_failure, judge_failure
 from persona.programs.optimize import JudgeMetric, proxy_metric
+from persona.reports import format_estimate, small_sample_note
 from persona.runs.bench import (
     BenchInputs,
     BenchResult,
     _calls_line,
-    _ci,
     _model_slug,
     _rate,
     bench_session,
@@ -42,6 +43,7 @@ from persona.runs.execute import Item
 from persona.runs.executor import ItemLog, run_items
 from persona.runs.inputs import load_personas, load_split_prompts, split_personas
 from persona.runs.manifest import Manifest
+from persona.runs.rundir import claim_run_dir
 
 OPTIMIZERS = ("bootstrap", "mipro", "gepa")
 PROGRAMS = ("baseline", "optimized")
@@ -100,7 +102,7 @@ class Plan(NamedTuple):
 def _draw(personas: list[Persona], prompts: list[Prompt], size: int, rng: np.random.Generator) -> list[Item]:
     grid = [(p, q) for p in personas for q in prompts]
     if size > len(grid):
-        raise ValueError(f"asked for {size} items from {len(personas)} personas x {len(prompts)} prompts")
+        raise InputError(f"asked for {size} items from {len(personas)} personas x {len(prompts)} prompts")
     return [Item(*grid[i]) for i in sorted(rng.choice(len(grid), size=size, replace=False))]
 
 
@@ -204,67 +206,68 @@ def run_optimize(
     roles = ("responder", "judge") if spec.optimizer == "bootstrap" else ("responder", "judge", "reflection")
     lms = {role: make_lm(spec.models[role], role) for role in roles}
     program_path = run_dir / "program.json"
-    with bench_session(run_dir, spec.fingerprint(), lms) as state:
-        if not program_path.exists():
-            compiled, compile_stats = compile_program(spec, plan_, lms)
-            save_program(compiled, program_path)
-            _write_json(run_dir / "compile.json", compile_stats)
-        programs = {
-            "baseline": PersonalizedResponder(lms["responder"], spec.mode),
-            "optimized": load_program(program_path, spec.mode, lms["responder"]),
+    with claim_run_dir(run_dir, spec.fingerprint()):
+        with bench_session(run_dir, lms) as state:
+            if not program_path.exists():
+                compiled, compile_stats = compile_program(spec, plan_, lms)
+                save_program(compiled, program_path)
+                _write_json(run_dir / "compile.json", compile_stats)
+            programs = {
+                "baseline": PersonalizedResponder(lms["responder"], spec.mode),
+                "optimized": load_program(program_path, spec.mode, lms["responder"]),
+            }
+            judge = RevisionJudge(lms["judge"])
+            cases = [EvalCase(p, s, c) for s in EVAL_SETS for c in plan_.evaluation[s] for p in PROGRAMS]
+
+            def work(item: EvalCase) -> dict[str, Any]:
+                question, persona = item.case.prompt.text, item.case.persona.as_prompt()
+                answer = programs[item.program](question=question, persona=persona).answer
+                try:
+                    verdict = judge(question=question, persona=persona, answer=answer)
+                except Exception as exc:
+                    if not is_output_failure(exc):
+                        raise
+                    return {"answer": answer, "passed": None, "judge_error": judge_failure(exc)}
+                return {"answer": answer, "passed": verdict.passed, "judge_error": None}
+
+            stage = run_items(
+                cases,
+                key=lambda c: c.key,
+                work=work,
+                log=ItemLog(run_dir / "log" / "eval.jsonl"),
+                label="evaluation",
+                concurrency=concurrency,
+                progress=progress,
+                describe_error=state["describe_error"],
+            )
+        records = []
+        for item, entry in zip(cases, stage.entries, strict=True):
+            base = {"program": item.program, "split": item.split, "persona_id": item.case.persona.id}
+            base |= {"prompt_id": item.case.prompt.id, "question": item.case.prompt.text}
+            fields = entry["record"] if entry["ok"] else {"answer": None, "passed": None, "judge_error": None}
+            records.append(base | fields | {"error": None if entry["ok"] else entry["error"]})
+        files = write_results(run_dir, "eval", records)
+        split_ids = {
+            "train": sorted({c.key for c in plan_.train}),
+            "val": sorted({c.key for c in plan_.val}),
+            **{name: sorted({c.key for c in cases_}) for name, cases_ in plan_.evaluation.items()},
         }
-        judge = RevisionJudge(lms["judge"])
-        cases = [EvalCase(p, s, c) for s in EVAL_SETS for c in plan_.evaluation[s] for p in PROGRAMS]
-
-        def work(item: EvalCase) -> dict[str, Any]:
-            question, persona = item.case.prompt.text, item.case.persona.as_prompt()
-            answer = programs[item.program](question=question, persona=persona).answer
-            try:
-                verdict = judge(question=question, persona=persona, answer=answer)
-            except Exception as exc:
-                if not is_output_failure(exc):
-                    raise
-                return {"answer": answer, "passed": None, "judge_error": judge_failure(exc)}
-            return {"answer": answer, "passed": verdict.passed, "judge_error": None}
-
-        stage = run_items(
-            cases,
-            key=lambda c: c.key,
-            work=work,
-            log=ItemLog(run_dir / "log" / "eval.jsonl"),
-            label="evaluation",
-            concurrency=concurrency,
-            progress=progress,
-            describe_error=state["describe_error"],
+        _write_json(run_dir / "splits.json", split_ids)
+        metrics = optimize_metrics(records, spec) | {"compile": _read_json(run_dir / "compile.json")}
+        manifest = finish(
+            run_dir,
+            spec,
+            lms,
+            state,
+            {"eval.jsonl": stage},
+            [*files, "program.json", "splits.json"],
+            metrics,
+            clock,
+            started_at,
+            render_optimize_report,
+            concurrency,
         )
-    records = []
-    for item, entry in zip(cases, stage.entries, strict=True):
-        base = {"program": item.program, "split": item.split, "persona_id": item.case.persona.id}
-        base |= {"prompt_id": item.case.prompt.id, "question": item.case.prompt.text}
-        fields = entry["record"] if entry["ok"] else {"answer": None, "passed": None, "judge_error": None}
-        records.append(base | fields | {"error": None if entry["ok"] else entry["error"]})
-    files = write_results(run_dir, "eval", records)
-    split_ids = {
-        "train": sorted({c.key for c in plan_.train}),
-        "val": sorted({c.key for c in plan_.val}),
-        **{name: sorted({c.key for c in cases_}) for name, cases_ in plan_.evaluation.items()},
-    }
-    _write_json(run_dir / "splits.json", split_ids)
-    metrics = optimize_metrics(records, spec) | {"compile": _read_json(run_dir / "compile.json")}
-    manifest = finish(
-        run_dir,
-        spec,
-        lms,
-        state,
-        {"eval.jsonl": stage},
-        [*files, "program.json", "splits.json"],
-        metrics,
-        clock,
-        started_at,
-        render_optimize_report,
-        concurrency,
-    )
-    return BenchResult(run_dir, records, manifest)
+        return BenchResult(run_dir, records, manifest)
 
 
 def _write_json(path: Path, value: Any) -> None:
@@ -321,13 +324,14 @@ def render_optimize_report(manifest: Manifest) -> str:
     for split, row in m["sets"].items():
         paired = row["paired"]
         lines.append(
-            f"| {split} | {_ci(row['baseline'])} | {_ci(row['optimized'])} | {paired['optimized_only']} | "
-            f"{paired['baseline_only']} | {fmt(paired['p_value'])} | {row['unjudged']} |"
+            f"| {split} | {format_estimate(row['baseline'])} | {format_estimate(row['optimized'])} | "
+            f"{paired['optimized_only']} | {paired['baseline_only']} | {fmt(paired['p_value'])} | {row['unjudged']} |"
         )
     lines += [
         "",
         "The compiled program is `program.json` (DSPy state); `splits.json` lists every item's ids.",
         "",
+        *small_sample_note(row[p] for row in m["sets"].values() for p in ("baseline", "optimized")),
         _calls_line(manifest),
         "",
     ]

@@ -19,15 +19,18 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from persona.data.io import atomic_write_text, write_jsonl
 from persona.data.persona import Persona
 from persona.data.prompts import Prompt
-from persona.lm import ModelConfig, make_lm
+from persona.errors import InputError
+from persona.lm import ModelConfig, lm_secrets, make_lm
 from persona.lm.adapter import DescribedJSONAdapter
 from persona.metrics import pass_rate
 from persona.programs.preferences import DPFPair, PreferenceAnnotator
+from persona.reports import format_estimate, small_sample_note
 from persona.runs.cache import run_cache
-from persona.runs.execute import PAIR_FIELDS, check_run_dir, estimate_record, pair_record, redact, run_log
+from persona.runs.execute import PAIR_FIELDS, estimate_record, pair_record, redact, run_log
 from persona.runs.executor import ItemLog, run_items
 from persona.runs.inputs import load_personas, load_split_prompts
 from persona.runs.manifest import Manifest, ModelRecord, file_digest
+from persona.runs.rundir import claim_run_dir
 from persona.runs.spec import digest
 
 SPLITS = ("train", "test_seen", "test_heldout")
@@ -88,7 +91,7 @@ def plan(personas: list[Persona], prompts: dict[str, list[Prompt]], spec: PairsS
     """Each persona's prompts, drawn independently of who they are, without repeats within a persona."""
     seen, heldout = spec.train + spec.test_seen, spec.heldout
     if seen > len(prompts["train"]) or heldout > len(prompts["heldout"]):
-        raise ValueError(
+        raise InputError(
             f"each persona needs {seen} train-split and {heldout} held-out prompts; the prompt set has "
             f"{len(prompts['train'])} and {len(prompts['heldout'])} (lower --train/--test-seen/--heldout)"
         )
@@ -114,89 +117,92 @@ def generate_pairs(spec: PairsSpec, out: Path | None = None, progress: Any = Non
     run_dir = Path(out or spec.default_dir())
     roles = ROLES if spec.verify else ROLES[:2]
     lms = {role: make_lm(spec.models[role], role) for role in roles}
-    secrets = [key for lm in lms.values() if (key := lm.kwargs.get("api_key"))]
-    check_run_dir(run_dir, spec.fingerprint())
-    common = {"key": lambda item: item.key, "concurrency": concurrency, "progress": progress}
-    common["describe_error"] = lambda exc: redact(str(exc), secrets)
+    secrets = lm_secrets(lms.values())
+    with claim_run_dir(run_dir, spec.fingerprint()):
+        common = {"key": lambda item: item.key, "concurrency": concurrency, "progress": progress}
+        common["describe_error"] = lambda exc: redact(str(exc), secrets)
 
-    with (
-        run_log(run_dir / "run.log", secrets),
-        run_cache(run_dir / "cache") as cache,
-        dspy.context(adapter=DescribedJSONAdapter(), disable_history=True),
-    ):
-        dpf = DPFPair(generator=lms["generator"], critic=lms["persona"])
-        built = run_items(
-            items,
-            work=lambda item: pair_record(dpf(question=item.prompt.text, persona=item.persona.as_prompt())),
-            log=ItemLog(run_dir / "log" / "pairs.jsonl"),
-            label="preference pairs",
-            **common,
-        )
-        ready = [(item, e["record"]) for item, e in zip(items, built.entries, strict=True) if e["ok"]]
-        checked = None
-        if spec.verify:
-            annotator = PreferenceAnnotator(lms["judge"], seed=spec.seed)
-
-            def annotate(pair: tuple[Item, dict[str, Any]]) -> dict[str, Any]:
-                item, record = pair
-                verdict = annotator(
-                    key=item.key,
-                    question=item.prompt.text,
-                    persona=item.persona.as_prompt(),
-                    chosen=record["chosen"],
-                    rejected=record["rejected"],
-                )
-                return {k: verdict[k] for k in ("prefers_chosen", "picked_first", "chosen_shown_first", "reasoning")}
-
-            checked = run_items(
-                ready,
-                work=annotate,
-                log=ItemLog(run_dir / "log" / "verification.jsonl"),
-                label="verification",
-                **{**common, "key": lambda pair: pair[0].key},
+        with (
+            run_log(run_dir / "run.log", secrets),
+            run_cache(run_dir / "cache") as cache,
+            dspy.context(adapter=DescribedJSONAdapter(), disable_history=True),
+        ):
+            dpf = DPFPair(generator=lms["generator"], critic=lms["persona"])
+            built = run_items(
+                items,
+                work=lambda item: pair_record(dpf(question=item.prompt.text, persona=item.persona.as_prompt())),
+                log=ItemLog(run_dir / "log" / "pairs.jsonl"),
+                label="preference pairs",
+                **common,
             )
-        calls = cache.counts()
+            ready = [(item, e["record"]) for item, e in zip(items, built.entries, strict=True) if e["ok"]]
+            checked = None
+            if spec.verify:
+                annotator = PreferenceAnnotator(lms["judge"], seed=spec.seed)
 
-    models = {"generator": spec.models["generator"].model, "critic": spec.models["persona"].model}
-    pairs = []
-    for item, entry in zip(items, built.entries, strict=True):
-        fields = entry["record"] if entry["ok"] else dict.fromkeys((*PAIR_FIELDS, "shorter"))
-        pairs.append(
-            {"persona_id": item.persona.id, "prompt_id": item.prompt.id, "split": item.split}
-            | {"topic": item.prompt.topic, "prompt": item.prompt.text, **fields, **models}
-            | {"error": None if entry["ok"] else entry["error"]}
-        )
-    verification = []
-    if checked is not None:
-        for (item, _), entry in zip(ready, checked.entries, strict=True):
-            verdict = entry["record"] if entry["ok"] else dict.fromkeys(("prefers_chosen", "picked_first"))
-            verification.append(
-                {"persona_id": item.persona.id, "prompt_id": item.prompt.id, **verdict}
+                def annotate(pair: tuple[Item, dict[str, Any]]) -> dict[str, Any]:
+                    item, record = pair
+                    verdict = annotator(
+                        key=item.key,
+                        question=item.prompt.text,
+                        persona=item.persona.as_prompt(),
+                        chosen=record["chosen"],
+                        rejected=record["rejected"],
+                    )
+                    return {
+                        k: verdict[k] for k in ("prefers_chosen", "picked_first", "chosen_shown_first", "reasoning")
+                    }
+
+                checked = run_items(
+                    ready,
+                    work=annotate,
+                    log=ItemLog(run_dir / "log" / "verification.jsonl"),
+                    label="verification",
+                    **{**common, "key": lambda pair: pair[0].key},
+                )
+            calls = cache.counts()
+
+        models = {"generator": spec.models["generator"].model, "critic": spec.models["persona"].model}
+        pairs = []
+        for item, entry in zip(items, built.entries, strict=True):
+            fields = entry["record"] if entry["ok"] else dict.fromkeys((*PAIR_FIELDS, "shorter"))
+            pairs.append(
+                {"persona_id": item.persona.id, "prompt_id": item.prompt.id, "split": item.split}
+                | {"topic": item.prompt.topic, "prompt": item.prompt.text, **fields, **models}
                 | {"error": None if entry["ok"] else entry["error"]}
             )
-    write_jsonl(run_dir / "personas.jsonl", (p.model_dump() for p in personas))
-    write_jsonl(run_dir / "pairs.jsonl", pairs)
-    write_jsonl(run_dir / "verification.jsonl", verification)
-    metrics = pair_metrics(pairs, verification, spec.seed)
-    manifest = Manifest.build(
-        spec=spec.model_dump(mode="json"),
-        spec_path=None,
-        models={role: ModelRecord(model=lms[role].model, args=spec.models[role].lm_args()) for role in lms},
-        seed=spec.seed,
-        concurrency=concurrency,
-        calls=calls,
-        failures={"pairs.jsonl": built.failed, "verification.jsonl": checked.failed if checked else 0},
-        resumed_items={"pairs": built.resumed, "verification": checked.resumed if checked else 0},
-        aborted=False,
-        wall_time_s=round(time.perf_counter() - clock, 3),
-        started_at=started_at,
-        files={},
-        metrics=metrics,
-    )
-    atomic_write_text(run_dir / "report.md", render_report(manifest, len(personas)))
-    manifest.files = {name: file_digest(run_dir / name) for name in RESULT_FILES}
-    atomic_write_text(run_dir / "manifest.json", manifest.model_dump_json(indent=2) + "\n")
-    return PairsResult(run_dir, pairs, manifest)
+        verification = []
+        if checked is not None:
+            for (item, _), entry in zip(ready, checked.entries, strict=True):
+                verdict = entry["record"] if entry["ok"] else dict.fromkeys(("prefers_chosen", "picked_first"))
+                verification.append(
+                    {"persona_id": item.persona.id, "prompt_id": item.prompt.id, **verdict}
+                    | {"error": None if entry["ok"] else entry["error"]}
+                )
+        write_jsonl(run_dir / "personas.jsonl", (p.model_dump() for p in personas))
+        write_jsonl(run_dir / "pairs.jsonl", pairs)
+        write_jsonl(run_dir / "verification.jsonl", verification)
+        metrics = pair_metrics(pairs, verification, spec.seed)
+        manifest = Manifest.build(
+            run_dir=run_dir,
+            spec=spec.model_dump(mode="json"),
+            spec_path=None,
+            models={role: ModelRecord(model=lms[role].model, args=spec.models[role].lm_args()) for role in lms},
+            seed=spec.seed,
+            concurrency=concurrency,
+            calls=calls,
+            failures={"pairs.jsonl": built.failed, "verification.jsonl": checked.failed if checked else 0},
+            resumed_items={"pairs": built.resumed, "verification": checked.resumed if checked else 0},
+            aborted=False,
+            wall_time_s=round(time.perf_counter() - clock, 3),
+            started_at=started_at,
+            files={},
+            metrics=metrics,
+        )
+        atomic_write_text(run_dir / "report.md", render_report(manifest, len(personas)))
+        manifest.files = {name: file_digest(run_dir / name) for name in RESULT_FILES}
+        atomic_write_text(run_dir / "manifest.json", manifest.model_dump_json(indent=2) + "\n")
+        return PairsResult(run_dir, pairs, manifest)
 
 
 def _estimate(values: list[bool], seed: int) -> dict[str, float | int | None]:
@@ -218,12 +224,6 @@ def pair_metrics(pairs: list[dict], verification: list[dict], seed: int) -> dict
     }
 
 
-def _ci(estimate: dict[str, Any]) -> str:
-    if estimate["value"] is None:
-        return "n/a"
-    return f"{estimate['value']:.3f} [{estimate['low']:.3f}, {estimate['high']:.3f}] (n={estimate['n']})"
-
-
 def render_report(manifest: Manifest, n_personas: int) -> str:
     m = manifest.metrics
     lines = [
@@ -235,14 +235,20 @@ def render_report(manifest: Manifest, n_personas: int) -> str:
         "",
         "| measure | value, 95% CI |",
         "|---|---|",
-        f"| revision shorter than the original (tokens) | {_ci(m['shorter'])} |",
-        f"| annotator prefers the chosen side (paper: 0.96) | {_ci(m['agreement_with_chosen'])} |",
-        f"| annotator picks the first-shown answer (0.5 = no position bias) | {_ci(m['picked_first'])} |",
+        *(
+            f"| {label} | {format_estimate(m[key], with_n=True)} |"
+            for label, key in (
+                ("revision shorter than the original (tokens)", "shorter"),
+                ("annotator prefers the chosen side (paper: 0.96)", "agreement_with_chosen"),
+                ("annotator picks the first-shown answer (0.5 = no position bias)", "picked_first"),
+            )
+        ),
         "",
         f"{m['revision_retries']} revisions were redrawn once for not being shorter; "
         f"{m['verification_failed']} verifications failed.",
         "",
-        f"LM: {manifest.model_calls} model calls, {manifest.cache_hits} cache hits; {manifest.wall_time_s:.1f} s.",
+        *small_sample_note([m["shorter"], m["agreement_with_chosen"], m["picked_first"]]),
+        manifest.cost_line(),
         "",
     ]
     return "\n".join(lines)

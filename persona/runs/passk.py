@@ -33,6 +33,7 @@ from persona.runs.execute import Item
 from persona.runs.executor import ItemLog, run_items
 from persona.runs.manifest import Manifest
 from persona.runs.plots import passk_plot, save_figure
+from persona.runs.rundir import claim_run_dir
 
 SAMPLE_FIELDS = ("sample", "answer", "summary", "critique", "passed", "judge_error")
 
@@ -67,56 +68,65 @@ def run_passk(spec: PassKSpec, out: Path | None = None, progress: Any = None, co
     personas, questions = plan_questions(spec)
     run_dir = Path(out or spec.default_dir())
     lms = {role: make_lm(spec.models[role], role) for role in ROLES}
-    with bench_session(run_dir, spec.fingerprint(), lms) as state:
-        item = BenchItem(lms["responder"], lms["judge"], spec.mode)
+    with claim_run_dir(run_dir, spec.fingerprint()):
+        with bench_session(run_dir, lms) as state:
+            item = BenchItem(lms["responder"], lms["judge"], spec.mode)
 
-        def work(question: Item) -> dict[str, Any]:
-            result = item(
-                question=question.prompt.text,
-                persona=question.persona.as_prompt(),
-                samples=spec.samples,
-                temperature=spec.temperature,
+            def work(question: Item) -> dict[str, Any]:
+                result = item(
+                    question=question.prompt.text,
+                    persona=question.persona.as_prompt(),
+                    samples=spec.samples,
+                    temperature=spec.temperature,
+                )
+                return {"samples": result.samples}
+
+            stage = run_items(
+                questions,
+                key=lambda question: question.key,
+                work=work,
+                log=ItemLog(run_dir / "log" / "passk.jsonl"),
+                label="pass@k samples",
+                concurrency=concurrency,
+                progress=progress,
+                describe_error=state["describe_error"],
             )
-            return {"samples": result.samples}
-
-        stage = run_items(
-            questions,
-            key=lambda question: question.key,
-            work=work,
-            log=ItemLog(run_dir / "log" / "passk.jsonl"),
-            label="pass@k samples",
-            concurrency=concurrency,
-            progress=progress,
-            describe_error=state["describe_error"],
+        records = []
+        for question, entry in zip(questions, stage.entries, strict=True):
+            base = {
+                "persona_id": question.persona.id,
+                "prompt_id": question.prompt.id,
+                "question": question.prompt.text,
+            }
+            base |= {
+                "mode": spec.mode,
+                "responder": spec.models["responder"].model,
+                "judge": spec.models["judge"].model,
+            }
+            if entry["ok"]:
+                records += [base | sample | {"error": None} for sample in entry["record"]["samples"]]
+            else:
+                records.append(base | dict.fromkeys(SAMPLE_FIELDS) | {"error": entry["error"]})
+        write_jsonl(run_dir / "personas.jsonl", (p.model_dump() for p in personas))
+        files = ["personas.jsonl", *write_results(run_dir, "passk", records)]
+        metrics = passk_metrics(records, spec.k_max)
+        save_figure(
+            passk_plot({f"{spec.models['responder'].model} ({spec.mode})": metrics["curve"]}), run_dir / "passk.png"
         )
-    records = []
-    for question, entry in zip(questions, stage.entries, strict=True):
-        base = {"persona_id": question.persona.id, "prompt_id": question.prompt.id, "question": question.prompt.text}
-        base |= {"mode": spec.mode, "responder": spec.models["responder"].model, "judge": spec.models["judge"].model}
-        if entry["ok"]:
-            records += [base | sample | {"error": None} for sample in entry["record"]["samples"]]
-        else:
-            records.append(base | dict.fromkeys(SAMPLE_FIELDS) | {"error": entry["error"]})
-    write_jsonl(run_dir / "personas.jsonl", (p.model_dump() for p in personas))
-    files = ["personas.jsonl", *write_results(run_dir, "passk", records)]
-    metrics = passk_metrics(records, spec.k_max)
-    save_figure(
-        passk_plot({f"{spec.models['responder'].model} ({spec.mode})": metrics["curve"]}), run_dir / "passk.png"
-    )
-    manifest = finish(
-        run_dir,
-        spec,
-        lms,
-        state,
-        {"passk.jsonl": stage},
-        [*files, "passk.png"],
-        metrics,
-        clock,
-        started_at,
-        render_passk_report,
-        concurrency,
-    )
-    return BenchResult(run_dir, records, manifest)
+        manifest = finish(
+            run_dir,
+            spec,
+            lms,
+            state,
+            {"passk.jsonl": stage},
+            [*files, "passk.png"],
+            metrics,
+            clock,
+            started_at,
+            render_passk_report,
+            concurrency,
+        )
+        return BenchResult(run_dir, records, manifest)
 
 
 def passk_metrics(records: list[dict[str, Any]], k_max: int) -> dict[str, Any]:

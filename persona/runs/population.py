@@ -20,7 +20,7 @@ from persona.data.census import CensusSample
 from persona.data.io import atomic_write_text, write_jsonl
 from persona.data.persona import Persona, read_personas
 from persona.data.sources import SourceError, load_source
-from persona.lm import ModelConfig, make_lm, model_config
+from persona.lm import ModelConfig, lm_secrets, make_lm, model_config
 from persona.lm.adapter import DescribedJSONAdapter
 from persona.metrics.fidelity import Fidelity, compare
 from persona.programs.population import (
@@ -31,10 +31,11 @@ from persona.programs.population import (
     profile_plan,
 )
 from persona.runs.cache import run_cache
-from persona.runs.execute import check_run_dir, redact, run_log
+from persona.runs.execute import redact, run_log
 from persona.runs.executor import ItemLog, run_items
 from persona.runs.manifest import Manifest, ModelRecord, file_digest
 from persona.runs.plots import fidelity_overview, fidelity_plot
+from persona.runs.rundir import claim_run_dir
 from persona.runs.spec import digest
 
 SPEC_FILE = "population.json"
@@ -95,74 +96,75 @@ def generate(
     source = load_source(spec.source, spec.dictionary)
     run_dir = Path(out or spec.default_dir())
     lm = make_lm(spec.model, "persona") if spec.check or spec.fill else None
-    secrets = [key] if lm is not None and (key := lm.kwargs.get("api_key")) else []
-    check_run_dir(run_dir, spec.fingerprint())
-    atomic_write_text(run_dir / SPEC_FILE, spec.model_dump_json(indent=2) + "\n")
+    secrets = lm_secrets([lm] if lm is not None else [])
+    with claim_run_dir(run_dir, spec.fingerprint()):
+        atomic_write_text(run_dir / SPEC_FILE, spec.model_dump_json(indent=2) + "\n")
 
-    builder = PersonaBuilder(
-        source,
-        spec.seed,
-        min_age=spec.min_age,
-        max_draws=spec.max_draws,
-        checker=ConsistencyCheck(lm) if spec.check else None,
-        filler=OpenEndedFiller(lm) if spec.fill else None,
-    )
-    plan = profile_plan(spec.n, spec.seed, spec.categories_per_persona if spec.fill else 0)
-    slots = list(enumerate(plan))
-
-    def work(slot: tuple[int, tuple[str, ...]]) -> dict[str, Any]:
-        built = builder(slot=slot[0], categories=slot[1])
-        return {"persona": built.persona.model_dump(), "draws": built.draws}
-
-    with (
-        run_log(run_dir / "run.log", secrets),
-        run_cache(run_dir / "cache") as cache,
-        dspy.context(adapter=DescribedJSONAdapter(), disable_history=True),
-    ):
-        stage = run_items(
-            slots,
-            key=lambda slot: f"slot-{slot[0]}",
-            work=work,
-            log=ItemLog(run_dir / "log" / "personas.jsonl"),
-            concurrency=concurrency,
-            label="personas",
-            progress=progress,
-            max_failures=max_failures,
-            describe_error=lambda exc: redact(str(exc), secrets),
+        builder = PersonaBuilder(
+            source,
+            spec.seed,
+            min_age=spec.min_age,
+            max_draws=spec.max_draws,
+            checker=ConsistencyCheck(lm) if spec.check else None,
+            filler=OpenEndedFiller(lm) if spec.fill else None,
         )
-        counts = cache.counts()
+        plan = profile_plan(spec.n, spec.seed, spec.categories_per_persona if spec.fill else 0)
+        slots = list(enumerate(plan))
 
-    personas, draws, failures = [], [], []
-    for (slot, _), entry in zip(slots, stage.entries, strict=True):
-        if entry["ok"]:
-            personas.append(Persona.model_validate(entry["record"]["persona"]))
-            draws += [{"slot": slot, **draw, "accepted": draw["consistent"]} for draw in entry["record"]["draws"]]
-        else:
-            failures.append({"slot": slot, **entry["error"]})
-    write_jsonl(run_dir / "personas.jsonl", (p.model_dump() for p in personas))
-    write_jsonl(run_dir / "draws.jsonl", draws)
-    metrics = population_metrics(draws, failures, spec)
-    fidelity = write_fidelity_report(run_dir, source, personas, spec.min_age)
-    metrics["fidelity_mean_tvd"] = _round(sum(f.tvd for f in fidelity) / len(fidelity)) if fidelity else None
+        def work(slot: tuple[int, tuple[str, ...]]) -> dict[str, Any]:
+            built = builder(slot=slot[0], categories=slot[1])
+            return {"persona": built.persona.model_dump(), "draws": built.draws}
 
-    manifest = Manifest.build(
-        spec=spec.model_dump(mode="json"),
-        spec_path=None,
-        models={"persona": ModelRecord(model=spec.model.model, args=spec.model.lm_args())} if lm else {},
-        seed=spec.seed,
-        concurrency=concurrency,
-        calls=counts,
-        failures={"personas.jsonl": len(failures)},
-        resumed_items={"personas": stage.resumed},
-        aborted=stage.aborted,
-        wall_time_s=round(time.perf_counter() - clock, 3),
-        started_at=started_at,
-        files={name: file_digest(run_dir / name) for name in RESULT_FILES},
-        metrics={**metrics, "failed_slots": failures},
-    )
-    atomic_write_text(run_dir / "report.md", render_report(manifest, source, fidelity))
-    atomic_write_text(run_dir / "manifest.json", manifest.model_dump_json(indent=2) + "\n")
-    return PopulationResult(run_dir, personas, manifest)
+        with (
+            run_log(run_dir / "run.log", secrets),
+            run_cache(run_dir / "cache") as cache,
+            dspy.context(adapter=DescribedJSONAdapter(), disable_history=True),
+        ):
+            stage = run_items(
+                slots,
+                key=lambda slot: f"slot-{slot[0]}",
+                work=work,
+                log=ItemLog(run_dir / "log" / "personas.jsonl"),
+                concurrency=concurrency,
+                label="personas",
+                progress=progress,
+                max_failures=max_failures,
+                describe_error=lambda exc: redact(str(exc), secrets),
+            )
+            counts = cache.counts()
+
+        personas, draws, failures = [], [], []
+        for (slot, _), entry in zip(slots, stage.entries, strict=True):
+            if entry["ok"]:
+                personas.append(Persona.model_validate(entry["record"]["persona"]))
+                draws += [{"slot": slot, **draw, "accepted": draw["consistent"]} for draw in entry["record"]["draws"]]
+            else:
+                failures.append({"slot": slot, **entry["error"]})
+        write_jsonl(run_dir / "personas.jsonl", (p.model_dump() for p in personas))
+        write_jsonl(run_dir / "draws.jsonl", draws)
+        metrics = population_metrics(draws, failures, spec)
+        fidelity = write_fidelity_report(run_dir, source, personas, spec.min_age)
+        metrics["fidelity_mean_tvd"] = _round(sum(f.tvd for f in fidelity) / len(fidelity)) if fidelity else None
+
+        manifest = Manifest.build(
+            run_dir=run_dir,
+            spec=spec.model_dump(mode="json"),
+            spec_path=None,
+            models={"persona": ModelRecord(model=spec.model.model, args=spec.model.lm_args())} if lm else {},
+            seed=spec.seed,
+            concurrency=concurrency,
+            calls=counts,
+            failures={"personas.jsonl": len(failures)},
+            resumed_items={"personas": stage.resumed},
+            aborted=stage.aborted,
+            wall_time_s=round(time.perf_counter() - clock, 3),
+            started_at=started_at,
+            files={name: file_digest(run_dir / name) for name in RESULT_FILES},
+            metrics={**metrics, "failed_slots": failures},
+        )
+        atomic_write_text(run_dir / "report.md", render_report(manifest, source, fidelity))
+        atomic_write_text(run_dir / "manifest.json", manifest.model_dump_json(indent=2) + "\n")
+        return PopulationResult(run_dir, personas, manifest)
 
 
 def population_metrics(draws: list[dict], failures: list[dict], spec: PopulationSpec) -> dict[str, Any]:
@@ -258,7 +260,7 @@ def render_report(manifest: Manifest, source: CensusSample, fidelity: list[Fidel
     lines += [
         f"Mean TVD over {len(fidelity)} attributes: {m.get('fidelity_mean_tvd')}. See [fidelity.md](fidelity.md).",
         "",
-        f"LM: {manifest.model_calls} model calls, {manifest.cache_hits} cache hits; {manifest.wall_time_s:.1f} s.",
+        manifest.cost_line(),
         "",
     ]
     return "\n".join(lines)

@@ -7,9 +7,11 @@ from typing import Any
 
 import pandas as pd
 
-from persona.data.io import atomic_write_text, write_jsonl
+from persona.data.io import atomic_write_text, make_folder, write_jsonl
 from persona.data.persona import ATTRIBUTES, read_personas
+from persona.errors import InputError
 from persona.metrics.slices import Predicate, slice_accuracy
+from persona.reports import slices_table
 from persona.runs.bench import load_records, render_report
 from persona.runs.loo import kappas_by_attribute, render_loo_report
 from persona.runs.manifest import Manifest
@@ -22,10 +24,13 @@ RENDER = {"bench": render_report, "passk": render_passk_report, "loo": render_lo
 def load_manifest(run_dir: Path) -> Manifest:
     path = Path(run_dir) / "manifest.json"
     if not path.exists():
-        raise FileNotFoundError(f"{run_dir}: no manifest.json; is this a finished `persona bench` run dir?")
-    manifest = Manifest.model_validate_json(path.read_text())
+        raise InputError(f"{run_dir}: no manifest.json; is this a finished `persona bench` run dir?")
+    try:
+        manifest = Manifest.model_validate_json(path.read_bytes())
+    except ValueError:
+        raise InputError(f"{path}: not a readable run manifest") from None
     if manifest.metrics.get("kind") not in RENDER:
-        raise ValueError(f"{run_dir}: not a bench, pass@k or LOO run (kind {manifest.metrics.get('kind')!r})")
+        raise InputError(f"{run_dir}: not a bench, pass@k or LOO run (kind {manifest.metrics.get('kind')!r})")
     return manifest
 
 
@@ -56,11 +61,14 @@ def report_runs(run_dirs: list[Path], out: Path | None = None) -> list[Path]:
     manifests = [load_manifest(run_dir) for run_dir in run_dirs]
     if len(manifests) == 1:
         target = Path(out or run_dirs[0])
-        target.mkdir(parents=True, exist_ok=True)
+        make_folder(target)
         atomic_write_text(target / "report.md", RENDER[manifests[0].metrics["kind"]](manifests[0]))
         return [target / "report.md", *(target / name for name in _plots(manifests[0], target))]
+    loo = [str(run_dir) for run_dir, m in zip(run_dirs, manifests, strict=True) if m.metrics["kind"] == "loo"]
+    if loo:
+        raise InputError(f"{loo[0]}: a leave-one-out run has no model comparison; compare bench or pass@k run dirs")
     target = Path(out or Path("outputs") / "bench-report")
-    target.mkdir(parents=True, exist_ok=True)
+    make_folder(target)
     return compare_runs(list(zip(run_dirs, manifests, strict=True)), target)
 
 
@@ -124,7 +132,7 @@ def run_slices(run_dir: Path, predicates: list[str], out: Path | None = None, se
     manifest = load_manifest(run_dir)
     kind = manifest.metrics["kind"]
     if kind == "loo":
-        raise ValueError(f"{run_dir}: slices need a bench or pass@k run, not a LOO run")
+        raise InputError(f"{run_dir}: slices need a bench or pass@k run, not a LOO run")
     records = pd.DataFrame(
         [r for r in load_records(run_dir, "bench" if kind == "bench" else "passk") if r["error"] is None],
         columns=["persona_id", "passed", "mode"],
@@ -139,14 +147,4 @@ def run_slices(run_dir: Path, predicates: list[str], out: Path | None = None, se
 
 
 def _slices_markdown(rows: list[dict[str, Any]]) -> str:
-    lines = [
-        "# Intersections",
-        "",
-        "| slice | mode | personas | answers | accuracy | 95% CI |",
-        "|---|---|---|---|---|---|",
-    ]
-    for row in rows:
-        value = "n/a" if row["pass_rate"] is None else f"{row['pass_rate']:.3f}"
-        ci = "n/a" if row["low"] is None else f"[{row['low']:.3f}, {row['high']:.3f}]"
-        lines.append(f"| `{row['slice']}` | {row['mode']} | {row['personas']} | {row['answers']} | {value} | {ci} |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(["# Intersections", "", *slices_table(rows)])

@@ -9,8 +9,10 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from persona.data.prompts import load_embedded_prompts
+from persona.errors import InputError, validation_message
 from persona.lm import ModelConfig
 
 Role = Literal["generator", "judge", "persona"]
@@ -18,7 +20,7 @@ ROLES: tuple[Role, ...] = ("generator", "judge", "persona")
 OUTPUTS = Path("outputs")
 
 
-class SpecError(ValueError):
+class SpecError(InputError):
     """A run spec that cannot be read or does not validate; the message names the file and the field."""
 
 
@@ -35,6 +37,14 @@ class PersonaSection(_Section):
 class PromptSection(_Section):
     source: Literal["embedded"] = "embedded"
     per_persona: int = Field(default=3, gt=0, description="prompts drawn independently for each persona")
+
+    @field_validator("per_persona")
+    @classmethod
+    def _available(cls, value: int) -> int:
+        available = len(load_embedded_prompts())
+        if value > available:
+            raise ValueError(f"at most {available}, the embedded prompts there are; got {value}")
+        return value
 
 
 class BenchSection(_Section):
@@ -84,10 +94,6 @@ def digest(content: dict) -> str:
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 
-def _location(error: dict) -> str:
-    return ".".join(str(part) for part in error["loc"]) or "(top level)"
-
-
 def load_spec(path: Path | str) -> RunSpec:
     """Read and validate a spec; every problem becomes one ``SpecError`` naming the file and field."""
     path = Path(path)
@@ -95,13 +101,16 @@ def load_spec(path: Path | str) -> RunSpec:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise SpecError(f"{path}: no such run spec") from None
+    except IsADirectoryError:
+        raise SpecError(f"{path}: a folder, not a run spec; give a .toml file such as runs/quickstart.toml") from None
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot read the run spec ({exc.strerror})") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SpecError(f"{path}: not valid TOML ({exc})") from None
     try:
         return RunSpec.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(f"{_location(e)}: {e['msg']}" for e in exc.errors())
-        raise SpecError(f"{path}: {problems}") from None
+        raise SpecError(f"{path}: {validation_message(exc)}") from None
 
 
 def quickstart_spec_path() -> Path:
