@@ -1,71 +1,72 @@
 """persona-testbed: census-grounded personas, DPF preference pairs and PERSONA Bench on any LM.
 
 Importing the package must not touch the network: litellm (imported lazily by DSPy) otherwise fetches its model
-cost map at import time, so the local copy is forced here, before anything imports it.
+cost map at import time, so the local copy is forced here, before anything imports it. The public names load on
+first use, so that the command line starts without DSPy, litellm and pandas.
 """
 
+import importlib
 import os
+from typing import Any
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-from persona.data import ATTRIBUTES, Persona, Prompt, load_embedded_prompts, read_personas, read_pums
-from persona.data.sources import load_source
-from persona.lm import DEFAULT_MODEL, ModelConfig, list_backends, make_lm
-from persona.metrics import Estimate, pass_rate
-from persona.programs import (
-    BenchItem,
-    ConsistencyCheck,
-    DPFPair,
-    OpenEndedFiller,
-    PersonaBuilder,
-    PersonalizedResponder,
-    RevisionJudge,
-    sample_personas,
-)
-from persona.runs import Manifest, PopulationSpec, RunResult, RunSpec, SpecError, generate_personas, load_spec, run
-from persona.runs.agreement import agreement, load_annotations
-from persona.runs.bench import BenchSpec, run_bench
-from persona.runs.loo import LooSpec, run_loo
-from persona.runs.passk import PassKSpec, run_passk
-
 __version__ = "0.1.0"
 
-__all__ = [
-    "ATTRIBUTES",
-    "DEFAULT_MODEL",
-    "BenchItem",
-    "BenchSpec",
-    "ConsistencyCheck",
-    "DPFPair",
-    "Estimate",
-    "LooSpec",
-    "Manifest",
-    "ModelConfig",
-    "OpenEndedFiller",
-    "PassKSpec",
-    "Persona",
-    "PersonaBuilder",
-    "PersonalizedResponder",
-    "PopulationSpec",
-    "Prompt",
-    "RevisionJudge",
-    "RunResult",
-    "RunSpec",
-    "SpecError",
-    "agreement",
-    "generate_personas",
-    "list_backends",
-    "load_annotations",
-    "load_embedded_prompts",
-    "load_source",
-    "load_spec",
-    "make_lm",
-    "pass_rate",
-    "read_personas",
-    "read_pums",
-    "run",
-    "run_bench",
-    "run_loo",
-    "run_passk",
-    "sample_personas",
-]
+# public name -> the module that defines it
+_PUBLIC = {
+    "ATTRIBUTES": "persona.data",
+    "BenchItem": "persona.programs",
+    "BenchSpec": "persona.runs.bench",
+    "ConsistencyCheck": "persona.programs",
+    "DEFAULT_MODEL": "persona.lm",
+    "DPFPair": "persona.programs",
+    "Estimate": "persona.metrics",
+    "LooSpec": "persona.runs.loo",
+    "Manifest": "persona.runs",
+    "ModelConfig": "persona.lm",
+    "InputError": "persona.errors",
+    "PersonaError": "persona.errors",
+    "RunDirError": "persona.runs",
+    "OpenEndedFiller": "persona.programs",
+    "PassKSpec": "persona.runs.passk",
+    "Persona": "persona.data",
+    "PersonaBuilder": "persona.programs",
+    "PersonalizedResponder": "persona.programs",
+    "PopulationSpec": "persona.runs",
+    "Prompt": "persona.data",
+    "RevisionJudge": "persona.programs",
+    "RunResult": "persona.runs",
+    "RunSpec": "persona.runs",
+    "SpecError": "persona.runs",
+    "agreement": "persona.runs.agreement",
+    "generate_personas": "persona.runs",
+    "list_backends": "persona.lm",
+    "load_annotations": "persona.runs.agreement",
+    "load_embedded_prompts": "persona.data",
+    "load_source": "persona.data.sources",
+    "load_spec": "persona.runs",
+    "make_lm": "persona.lm",
+    "pass_rate": "persona.metrics",
+    "read_personas": "persona.data",
+    "read_pums": "persona.data",
+    "run": "persona.runs",
+    "run_bench": "persona.runs.bench",
+    "run_loo": "persona.runs.loo",
+    "run_passk": "persona.runs.passk",
+    "sample_personas": "persona.programs",
+}
+
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'persona' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_PUBLIC[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_PUBLIC])

@@ -1,71 +1,86 @@
-"""The `persona` command line: parses, calls the library, prints. No logic lives here."""
+"""The `persona` command line: parses, calls the library, prints. No logic lives here.
+
+DSPy, litellm and pandas are imported inside the commands that use them, so that `persona --help` and a mistyped
+flag answer at once. Every user mistake the library reports (the ``PersonaError`` family, or a spec that does not
+validate) ends in one place, ``_Command.invoke``: one line naming the file, key or flag, and exit status 2.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
+import click
 import typer
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from rich.markup import escape
 from rich.table import Table
-from rich.text import Text
+from typer.core import TyperCommand
 
-from persona.data.download import PUMS_BASE_URL, DownloadError, download_pums
-from persona.data.export import FORMATS, PairsFormatError, export_pairs
-from persona.data.prompts import PromptSourceError
-from persona.data.pums import PumsError
-from persona.data.sources import SourceError
-from persona.lm import LocalModelError, ModelConfig, ModelStringError, list_backends, model_config
-from persona.runs import LogCorruptError, RunDirError, RunResult, SpecError, load_spec, quickstart_spec_path, run
-from persona.runs.agreement import AnnotateSpec, AnnotationError, annotate, load_annotations, write_agreement
-from persona.runs.bench import BenchSpec, run_bench
-from persona.runs.curation import CurationSpec, curate
-from persona.runs.loo import LooSpec, run_loo
-from persona.runs.optimize import OptimizeSpec, run_optimize
-from persona.runs.pairs import PairsSpec, generate_pairs
-from persona.runs.passk import PassKSpec, run_passk
-from persona.runs.population import PopulationSpec, generate, population_model, report
-from persona.runs.report import report_runs, run_slices
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
-app = typer.Typer(
+    from persona.runs import RunResult
+
+EXIT_BAD_INPUT = 2
+EXIT_FAILED_ITEMS = 1
+EXIT_ABORTED = 3
+console = Console()
+errors = Console(stderr=True, soft_wrap=True)  # an error message stays one line, whole, for grep and logs
+
+
+def _fail(message: str) -> NoReturn:
+    errors.print(f"[bold red]error:[/] {escape(' '.join(message.split()))}", highlight=False)
+    raise typer.Exit(code=EXIT_BAD_INPUT)
+
+
+class _Command(TyperCommand):
+    """A command whose user mistakes end as one line and exit 2, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from pydantic import ValidationError
+
+        from persona.errors import PersonaError, validation_message
+
+        try:
+            return super().invoke(ctx)
+        except PersonaError as exc:
+            _fail(str(exc))
+        except ValidationError as exc:
+            flags = {param.name: param.opts[0] for param in self.params if param.name and param.opts}
+            _fail(validation_message(exc, flags))
+
+
+class _App(typer.Typer):
+    """A Typer whose commands are ``_Command``s."""
+
+    def command(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("cls", _Command)
+        return super().command(*args, **kwargs)
+
+
+app = _App(
     help="persona-testbed: census-grounded personas, DPF preference pairs and PERSONA Bench on any LM.",
     no_args_is_help=True,
     add_completion=False,
 )
-personas_app = typer.Typer(help="Census-grounded persona populations.", no_args_is_help=True)
-census_app = typer.Typer(help="ACS PUMS census files.", no_args_is_help=True)
-prompts_app = typer.Typer(help="Prompt sets: curation and splits.", no_args_is_help=True)
+personas_app = _App(help="Census-grounded persona populations.", no_args_is_help=True)
+census_app = _App(help="ACS PUMS census files.", no_args_is_help=True)
+prompts_app = _App(help="Prompt sets: curation and splits.", no_args_is_help=True)
 app.add_typer(prompts_app, name="prompts")
-pairs_app = typer.Typer(help="Per-persona DPF preference pairs: build, verify, export.", no_args_is_help=True)
+pairs_app = _App(help="Per-persona DPF preference pairs: build, verify, export.", no_args_is_help=True)
 app.add_typer(pairs_app, name="pairs")
 app.add_typer(personas_app, name="personas")
 app.add_typer(census_app, name="census")
-bench_app = typer.Typer(help="PERSONA Bench: how well a model personalizes, judged by another.", no_args_is_help=True)
+bench_app = _App(help="PERSONA Bench: how well a model personalizes, judged by another.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
-agreement_app = typer.Typer(help="Human/model agreement: kappa between annotators playing the same personas.")
+agreement_app = _App(help="Human/model agreement: kappa between annotators playing the same personas.")
 agreement_app.no_args_is_help = True
 app.add_typer(agreement_app, name="agreement")
-console = Console()
-errors = Console(stderr=True, soft_wrap=True)  # an error message stays one line, whole, for grep and logs
 
 OutOption = Annotated[
     Path | None, typer.Option("--out", help="Run dir for results (default: outputs/<spec name>).", show_default=False)
 ]
-
-
-def _fail(message: str) -> None:
-    errors.print(f"[bold red]error:[/] {message}", highlight=False)
-    raise typer.Exit(code=2)
 
 
 ConcurrencyOption = Annotated[
@@ -74,19 +89,54 @@ ConcurrencyOption = Annotated[
 MaxFailuresOption = Annotated[
     int | None, typer.Option("--max-failures", min=1, help="Stop starting items once this many have failed.")
 ]
-EXIT_FAILED_ITEMS = 1
-EXIT_ABORTED = 3
 
 
-class RateColumn(ProgressColumn):
-    """Items per second, which rich's stock columns only show for bytes."""
-
-    def render(self, task: Task) -> Text:
-        return Text(f"{task.speed:.1f}/s" if task.speed else "-/s", style="progress.data.speed")
+def rate_text(speed: float | None) -> str:
+    """Items per second, or per minute or seconds per item when slow, so a slow model never reads as '0.1/s'."""
+    if not speed:
+        return ""
+    if speed >= 1:
+        return f"{speed:.1f}/s"
+    if speed * 60 >= 1:
+        return f"{speed * 60:.1f}/min"
+    return f"{1 / speed:.0f} s/item"
 
 
 def _progress() -> Progress:
-    return Progress(
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        ProgressColumn,
+        Task,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+    from rich.text import Text
+
+    class RateColumn(ProgressColumn):
+        """Items per second, which rich's stock columns only show for bytes."""
+
+        def render(self, task: Task) -> Text:
+            return Text(rate_text(task.speed), style="progress.data.speed")
+
+    class LazyProgress(Progress):
+        """Draws nothing until the first task, so an input error found before any work prints its one line alone."""
+
+        def __enter__(self) -> LazyProgress:
+            return self
+
+        def add_task(self, *args: Any, **kwargs: Any) -> Any:
+            if not self.live.is_started:
+                self.start()
+            return super().add_task(*args, **kwargs)
+
+        def stop(self) -> None:
+            if self.live.is_started:
+                super().stop()
+
+    return LazyProgress(
         TextColumn("{task.description:<17}"),
         BarColumn(),
         MofNCompleteColumn(),
@@ -99,19 +149,18 @@ def _progress() -> Progress:
 
 
 def _run_spec(spec_path: Path, out: Path | None, concurrency: int | None, max_failures: int | None) -> RunResult:
-    try:
-        spec = load_spec(spec_path)
-        with _progress() as progress:
-            result = run(
-                spec,
-                out=out,
-                spec_path=spec_path,
-                progress=progress,
-                concurrency=concurrency,
-                max_failures=max_failures,
-            )
-    except (SpecError, SourceError, PumsError, ModelStringError, LocalModelError, RunDirError, LogCorruptError) as exc:
-        _fail(str(exc))
+    from persona.runs import load_spec, run
+
+    spec = load_spec(spec_path)
+    with _progress() as progress:
+        result = run(
+            spec,
+            out=out,
+            spec_path=spec_path,
+            progress=progress,
+            concurrency=concurrency,
+            max_failures=max_failures,
+        )
     manifest = result.manifest
     rate = manifest.metrics["bench_pass_rate"]
     shown = "n/a" if rate["value"] is None else f"{rate['value']:.3f} [{rate['low']:.3f}, {rate['high']:.3f}]"
@@ -150,12 +199,16 @@ def quickstart(
     out: OutOption = None, concurrency: ConcurrencyOption = None, max_failures: MaxFailuresOption = None
 ) -> None:
     """Run the bundled quickstart spec on the embedded SmolLM2-135M model."""
+    from persona.runs import quickstart_spec_path
+
     _run_spec(quickstart_spec_path(), out, concurrency, max_failures)
 
 
 @app.command()
 def models() -> None:
     """List backends and whether the embedded model is installed."""
+    from persona.lm import list_backends
+
     table = Table("model string", "ready", "detail", title="Backends (any litellm model string works)")
     for backend in list_backends():
         table.add_row(backend.model, "[green]yes[/]" if backend.available else "[red]no[/]", backend.detail)
@@ -182,23 +235,22 @@ def personas_generate(
     max_failures: MaxFailuresOption = None,
 ) -> None:
     """Draw census-grounded personas, vet and fill them with an LM, and write the census fidelity report."""
-    try:
-        spec = PopulationSpec(
-            source=source,
-            n=n,
-            seed=seed,
-            min_age=min_age,
-            check=check,
-            max_draws=max_draws,
-            fill=fill,
-            categories_per_persona=categories,
-            dictionary=str(dictionary) if dictionary else None,
-            model=population_model(model, api_base),
-        )
-        with _progress() as progress:
-            result = generate(spec, out=out, progress=progress, concurrency=concurrency, max_failures=max_failures)
-    except (SourceError, PumsError, ModelStringError, LocalModelError, RunDirError, LogCorruptError, ValueError) as exc:
-        _fail(str(exc))
+    from persona.runs.population import PopulationSpec, generate, population_model
+
+    spec = PopulationSpec(
+        source=source,
+        n=n,
+        seed=seed,
+        min_age=min_age,
+        check=check,
+        max_draws=max_draws,
+        fill=fill,
+        categories_per_persona=categories,
+        dictionary=str(dictionary) if dictionary else None,
+        model=population_model(model, api_base),
+    )
+    with _progress() as progress:
+        result = generate(spec, out=out, progress=progress, concurrency=concurrency, max_failures=max_failures)
     m = result.manifest.metrics
     pruning = "" if m["pruning_rate"] is None else f"; pruned {m['pruning_rate']:.1%} of {m['profiles_checked']} drawn"
     console.print(
@@ -216,10 +268,9 @@ def personas_generate(
 @personas_app.command("report")
 def personas_report(run_dir: Annotated[Path, typer.Argument(help="A `persona personas generate` run dir.")]) -> None:
     """Rewrite the census fidelity report (fidelity.md and PNG plots) of a population run."""
-    try:
-        results = report(run_dir)
-    except (SourceError, PumsError, ValueError, FileNotFoundError) as exc:
-        _fail(str(exc))
+    from persona.runs.population import report
+
+    results = report(run_dir)
     table = Table("attribute", "personas", "TVD", "p-value", title=f"Census fidelity: {run_dir}")
     for r in results:
         table.add_row(r.attribute, str(r.personas), f"{r.tvd:.3f}", f"{r.p_value:.3f}")
@@ -234,13 +285,14 @@ def census_download(
     national: Annotated[bool, typer.Option("--national", help="The whole US (several GB).")] = False,
     period: Annotated[str, typer.Option(help="'1-Year' or '5-Year'.")] = "1-Year",
     out: Annotated[Path, typer.Option("--out", help="Folder for the zips.")] = Path("outputs/pums"),
-    base_url: Annotated[str, typer.Option(help="Mirror of the Census Bureau's PUMS tree.")] = PUMS_BASE_URL,
+    base_url: Annotated[
+        str | None, typer.Option(help="Mirror of the Census Bureau's PUMS tree (default: the Bureau's own).")
+    ] = None,
 ) -> None:
     """Download the Census Bureau's PUMS person and housing csv zips (resumes partial downloads)."""
-    try:
-        paths = download_pums(year, out, state=state, national=national, period=period, base_url=base_url)
-    except DownloadError as exc:
-        _fail(str(exc))
+    from persona.data.download import download_pums
+
+    paths = download_pums(year, out, state=state, national=national, period=period, base_url=base_url)
     for path in paths:
         console.print(f"[green]ok[/] {path}")
     console.print(f"use them with: persona personas generate --source pums:{out}")
@@ -263,19 +315,24 @@ def prompts_curate(
     concurrency: Annotated[int, typer.Option(min=1, help="Prompts in flight.")] = 1,
 ) -> None:
     """Filter (question mark, five words), de-duplicate, LM-classify and split a prompt set; every drop is listed."""
-    try:
-        train, heldout = (int(part) for part in split.split(":"))
-    except ValueError:
-        _fail(f"--split must look like 3000:868, got {split!r}")
-    try:
-        config = ModelConfig(model=model or ModelConfig().model, api_base=api_base, max_tokens=96)
-        spec = CurationSpec(
-            source=source, column=column, seed=seed, train=train, heldout=heldout, classify=classify, model=config
-        )
-        with _progress() as progress:
-            result = curate(spec, out=out, progress=progress, concurrency=concurrency)
-    except (PromptSourceError, ModelStringError, LocalModelError, RunDirError, LogCorruptError, ValueError) as exc:
-        _fail(str(exc))
+    from persona.lm import ModelConfig
+    from persona.runs.curation import CurationSpec, curate
+
+    train, _, heldout = split.partition(":")
+    if not (train.strip().isdigit() and heldout.strip().isdigit() and int(train) > 0 and int(heldout) > 0):
+        _fail(f"--split must be two positive whole numbers, train:held-out, such as 3000:868; got {split!r}")
+    config = ModelConfig(model=model or ModelConfig().model, api_base=api_base, max_tokens=96)
+    spec = CurationSpec(
+        source=source,
+        column=column,
+        seed=seed,
+        train=int(train),
+        heldout=int(heldout),
+        classify=classify,
+        model=config,
+    )
+    with _progress() as progress:
+        result = curate(spec, out=out, progress=progress, concurrency=concurrency)
     steps = ", ".join(f"{step} {n}" for step, n in result.manifest.metrics["counts"].items())
     console.print(f"{steps}; {result.manifest.metrics['train']} train, {result.manifest.metrics['heldout']} held out")
     console.print(f"results in [cyan]{result.run_dir}[/] (prompts.jsonl, dropped.jsonl, curation.md, topics.png)")
@@ -298,32 +355,32 @@ def pairs_generate(
     concurrency: Annotated[int, typer.Option(min=1, help="Pairs in flight.")] = 1,
 ) -> None:
     """Build DPF pairs per persona (train / seen-test / held-out prompts), verify them by role-play, report."""
-    try:
-        default = model or ModelConfig().model
-        models = {
-            role: ModelConfig(model=name or default, max_tokens=200)
-            for role, name in (("generator", model), ("persona", critic), ("judge", annotator))
-        }
-        spec = PairsSpec(
-            personas=personas,
-            n_personas=n_personas,
-            prompts=prompts,
-            train=train,
-            test_seen=test_seen,
-            heldout=heldout,
-            seed=seed,
-            verify=verify,
-            models=models,
-        )
-        with _progress() as progress:
-            result = generate_pairs(spec, out=out, progress=progress, concurrency=concurrency)
-    except (SourceError, PumsError, ModelStringError, LocalModelError, RunDirError, LogCorruptError, ValueError) as exc:
-        _fail(str(exc))
+    from persona.lm import ModelConfig
+    from persona.runs.pairs import PairsSpec, generate_pairs
+
+    default = model or ModelConfig().model
+    models = {
+        role: ModelConfig(model=name or default, max_tokens=200)
+        for role, name in (("generator", model), ("persona", critic), ("judge", annotator))
+    }
+    spec = PairsSpec(
+        personas=personas,
+        n_personas=n_personas,
+        prompts=prompts,
+        train=train,
+        test_seen=test_seen,
+        heldout=heldout,
+        seed=seed,
+        verify=verify,
+        models=models,
+    )
+    with _progress() as progress:
+        result = generate_pairs(spec, out=out, progress=progress, concurrency=concurrency)
     m = result.manifest.metrics
-    agreement = m["agreement_with_chosen"]["value"]
-    console.print(
-        f"pairs {m['pairs']}; shorter {m['shorter']['value']}; annotator agrees with chosen "
-        f"{'n/a' if agreement is None else f'{agreement:.3f}'}; {result.manifest.model_calls} model calls"
+    counts = ", ".join(f"{n} {split}" for split, n in m["pairs"].items())
+    console.print(f"pairs: {counts}; {m['pairs_failed']} failed; {result.manifest.model_calls} model calls")
+    _print_estimates(
+        "DPF pairs", {"chosen shorter": m["shorter"], "annotator agrees with chosen": m["agreement_with_chosen"]}
     )
     console.print(f"results in [cyan]{result.run_dir}[/] (pairs.jsonl, verification.jsonl, report.md)")
     if m["pairs_failed"] or m["verification_failed"]:
@@ -333,14 +390,13 @@ def pairs_generate(
 @pairs_app.command("export")
 def pairs_export(
     run_dir: Annotated[Path, typer.Argument(help="A `persona pairs generate` run dir.")],
-    fmt: Annotated[str, typer.Option("--format", help=f"One of: {', '.join(FORMATS)}.")] = "parquet",
+    fmt: Annotated[str, typer.Option("--format", help="parquet (one file per split), hf or trl.")] = "parquet",
     out: Annotated[Path | None, typer.Option("--out", help="Folder (default: RUN_DIR/export).")] = None,
 ) -> None:
     """Export the pairs: Parquet per split, a Hugging Face DatasetDict, or TRL DPO JSONL (persona as system)."""
-    try:
-        paths = export_pairs(run_dir, fmt, out or run_dir / "export")
-    except (PairsFormatError, ValueError, FileNotFoundError, ImportError) as exc:
-        _fail(str(exc))
+    from persona.data.export import export_pairs
+
+    paths = export_pairs(run_dir, fmt, out or run_dir / "export")
     for path in paths:
         console.print(f"[green]written[/] {path}")
 
@@ -369,15 +425,14 @@ JudgeApiBaseOption = Annotated[str | None, typer.Option(help="Endpoint for --jud
 
 def _tested_and_judge(
     model: str | None, judge: str | None, api_base: str | None, judge_api_base: str | None, max_tokens: int
-) -> dict[str, ModelConfig]:
+) -> dict[str, Any]:
     """The responder and judge roles; without --judge the model under test judges, at the same endpoint."""
+    from persona.lm import model_config
+
     return {
         "responder": model_config(model, api_base, max_tokens),
         "judge": model_config(judge or model, judge_api_base if judge else judge_api_base or api_base, 160),
     }
-
-
-BENCH_ERRORS = (SourceError, PumsError, ModelStringError, LocalModelError, RunDirError, LogCorruptError, ValueError)
 
 
 @bench_app.command("run")
@@ -408,25 +463,24 @@ def bench_run(
     concurrency: Annotated[int, typer.Option(min=1, help="Items in flight.")] = 1,
 ) -> None:
     """Answer every persona x question in each mode, judge each answer, report accuracy per mode with CIs."""
-    try:
-        spec = BenchSpec(
-            personas=personas,
-            n_personas=n,
-            prompts=prompts,
-            split=split,
-            questions=questions,
-            seed=seed,
-            modes=[mode.strip() for mode in modes.split(",")],
-            subtlety=subtlety,
-            summary_analysis=summary_analysis,
-            slices=slices or [],
-            program=str(program) if program else None,
-            models=_tested_and_judge(model, judge, api_base, judge_api_base, max_tokens),
-        )
-        with _progress() as progress:
-            result = run_bench(spec, out=out, progress=progress, concurrency=concurrency)
-    except BENCH_ERRORS as exc:
-        _fail(str(exc))
+    from persona.runs.bench import BenchSpec, run_bench
+
+    spec = BenchSpec(
+        personas=personas,
+        n_personas=n,
+        prompts=prompts,
+        split=split,
+        questions=questions,
+        seed=seed,
+        modes=[mode.strip() for mode in modes.split(",")],
+        subtlety=subtlety,
+        summary_analysis=summary_analysis,
+        slices=slices or [],
+        program=str(program) if program else None,
+        models=_tested_and_judge(model, judge, api_base, judge_api_base, max_tokens),
+    )
+    with _progress() as progress:
+        result = run_bench(spec, out=out, progress=progress, concurrency=concurrency)
     m = result.manifest.metrics
     _print_estimates("accuracy per mode", {mode: row["accuracy"] for mode, row in m["modes"].items()})
     console.print(
@@ -460,24 +514,23 @@ def bench_passk(
     concurrency: Annotated[int, typer.Option(min=1, help="Items in flight.")] = 1,
 ) -> None:
     """pass@k for k = 1..k_max: n independent answers per item, each judged on its own, unbiased estimator."""
-    try:
-        spec = PassKSpec(
-            personas=personas,
-            n_personas=n,
-            prompts=prompts,
-            split=split,
-            questions=questions,
-            seed=seed,
-            mode=mode,
-            samples=samples,
-            k_max=k_max,
-            temperature=temperature,
-            models=_tested_and_judge(model, judge, api_base, judge_api_base, max_tokens),
-        )
-        with _progress() as progress:
-            result = run_passk(spec, out=out, progress=progress, concurrency=concurrency)
-    except BENCH_ERRORS as exc:
-        _fail(str(exc))
+    from persona.runs.passk import PassKSpec, run_passk
+
+    spec = PassKSpec(
+        personas=personas,
+        n_personas=n,
+        prompts=prompts,
+        split=split,
+        questions=questions,
+        seed=seed,
+        mode=mode,
+        samples=samples,
+        k_max=k_max,
+        temperature=temperature,
+        models=_tested_and_judge(model, judge, api_base, judge_api_base, max_tokens),
+    )
+    with _progress() as progress:
+        result = run_passk(spec, out=out, progress=progress, concurrency=concurrency)
     curve = result.manifest.metrics["curve"]
     console.print("pass@k: " + ", ".join(f"k={k} {v:.3f}" for k, v in curve.items() if v is not None))
     console.print(f"{result.manifest.model_calls} model calls; results in [cyan]{result.run_dir}[/] (passk.png)")
@@ -510,27 +563,27 @@ def bench_loo(
     concurrency: Annotated[int, typer.Option(min=1, help="Annotations in flight.")] = 1,
 ) -> None:
     """Leave-one-out: kappa between personas with and without each attribute, per pair; box plot per attribute."""
-    try:
-        spec = LooSpec(
-            personas=personas,
-            n_personas=pool,
-            prompts=prompts,
-            split=split,
-            questions=questions,
-            seed=seed,
-            attributes=[a.strip() for a in attributes.split(",")] if attributes else [],
-            pairs=pairs,
-            base_size=base_size,
-            answers=answers,
-            models={
-                "annotator": model_config(annotator, api_base, 160),
-                "responder": model_config(model or annotator, None if model else api_base, 200),
-            },
-        )
-        with _progress() as progress:
-            result = run_loo(spec, out=out, progress=progress, concurrency=concurrency)
-    except BENCH_ERRORS as exc:
-        _fail(str(exc))
+    from persona.lm import model_config
+    from persona.runs.loo import LooSpec, run_loo
+
+    spec = LooSpec(
+        personas=personas,
+        n_personas=pool,
+        prompts=prompts,
+        split=split,
+        questions=questions,
+        seed=seed,
+        attributes=[a.strip() for a in attributes.split(",")] if attributes else [],
+        pairs=pairs,
+        base_size=base_size,
+        answers=answers,
+        models={
+            "annotator": model_config(annotator, api_base, 160),
+            "responder": model_config(model or annotator, None if model else api_base, 200),
+        },
+    )
+    with _progress() as progress:
+        result = run_loo(spec, out=out, progress=progress, concurrency=concurrency)
     table = Table(title="kappa per pair, without vs with the attribute")
     for column in ("attribute", "pairs", "defined", "median", "mean"):
         table.add_column(column)
@@ -550,16 +603,16 @@ def bench_slices(
     out: Annotated[Path | None, typer.Option("--out", help="Folder (default: RUN_DIR/slices).")] = None,
 ) -> None:
     """Accuracy per intersection of attributes, with CIs and slice sizes (syntax: see persona.metrics.slices)."""
-    try:
-        table = run_slices(run_dir, slices, out)
-    except (FileNotFoundError, ValueError) as exc:
-        _fail(str(exc))
+    from persona.runs.report import run_slices
+
+    table = run_slices(run_dir, slices, out)
     shown = Table(title="accuracy per slice")
     for column in table.columns:
         shown.add_column(str(column))
     for row in table.itertuples(index=False):
         shown.add_row(*("n/a" if v is None or v != v else f"{v:.3f}" if isinstance(v, float) else str(v) for v in row))
     console.print(shown)
+    console.print(f"written: [cyan]{out or run_dir / 'slices'}[/] (slices.md, slices.jsonl)")
 
 
 @bench_app.command("report")
@@ -570,10 +623,9 @@ def bench_report(
     ] = None,
 ) -> None:
     """Markdown report and PNG plots from finished bench, pass@k or LOO run dirs; no model is called."""
-    try:
-        paths = report_runs(run_dirs, out)
-    except (FileNotFoundError, ValueError) as exc:
-        _fail(str(exc))
+    from persona.runs.report import report_runs
+
+    paths = report_runs(run_dirs, out)
     for path in paths:
         console.print(f"[green]written[/] {path}")
 
@@ -588,10 +640,9 @@ def agreement_compute(
     ),
 ) -> None:
     """Pairwise Cohen's kappa between annotators: pooled matrix and per-persona histograms (Figures 6 to 9)."""
-    try:
-        result = write_agreement(load_annotations(files), out, [str(f) for f in files])
-    except (AnnotationError, ValueError) as exc:
-        _fail(str(exc))
+    from persona.runs.agreement import load_annotations, write_agreement
+
+    result = write_agreement(load_annotations(files), out, [str(f) for f in files])
     console.print(result.matrix.round(3).to_string())
     console.print(f"results in [cyan]{out}[/] (agreement.md, kappa_matrix.png, kappa_hist.png)")
 
@@ -611,18 +662,18 @@ def agreement_annotate(
     concurrency: Annotated[int, typer.Option(min=1, help="Annotations in flight.")] = 1,
 ) -> None:
     """Model annotations by role-play, in the same format as human ones, ready for `persona agreement compute`."""
-    try:
-        spec = AnnotateSpec(
-            items=str(items),
-            personas=personas,
-            like=str(like) if like else None,
-            name=name,
-            model=model_config(model, api_base, 160).model_copy(update={"temperature": temperature}),
-        )
-        with _progress() as progress:
-            path, manifest = annotate(spec, out, progress=progress, concurrency=concurrency)
-    except (AnnotationError, *BENCH_ERRORS) as exc:
-        _fail(str(exc))
+    from persona.lm import model_config
+    from persona.runs.agreement import AnnotateSpec, annotate
+
+    spec = AnnotateSpec(
+        items=str(items),
+        personas=personas,
+        like=str(like) if like else None,
+        name=name,
+        model=model_config(model, api_base, 160).model_copy(update={"temperature": temperature}),
+    )
+    with _progress() as progress:
+        path, manifest = annotate(spec, out, progress=progress, concurrency=concurrency)
     console.print(f"{manifest.metrics['annotated']} annotations, {manifest.model_calls} model calls: [cyan]{path}[/]")
     if manifest.metrics["failed"]:
         raise typer.Exit(code=EXIT_FAILED_ITEMS)
@@ -653,33 +704,33 @@ def optimize_command(
     concurrency: Annotated[int, typer.Option(min=1, help="Evaluation items in flight.")] = 1,
 ) -> None:
     """Compile a responder against the bench metric; compare it with the unoptimized one on held-out personas."""
-    try:
-        judge_config = model_config(judge or model, None, 160)
-        spec = OptimizeSpec(
-            personas=personas,
-            n_personas=n,
-            heldout_personas=heldout_personas,
-            prompts=prompts,
-            seed=seed,
-            mode=mode,
-            optimizer=optimizer,
-            metric=metric,
-            train=train,
-            val=val,
-            eval_items=eval_items,
-            max_demos=max_demos,
-            max_metric_calls=budget,
-            threads=threads,
-            models={
-                "responder": model_config(model, None, 200),
-                "judge": judge_config,
-                "reflection": model_config(reflection, None, 400) if reflection else judge_config,
-            },
-        )
-        with _progress() as progress:
-            result = run_optimize(spec, out=out, progress=progress, concurrency=concurrency)
-    except BENCH_ERRORS as exc:
-        _fail(str(exc))
+    from persona.lm import model_config
+    from persona.runs.optimize import OptimizeSpec, run_optimize
+
+    judge_config = model_config(judge or model, None, 160)
+    spec = OptimizeSpec(
+        personas=personas,
+        n_personas=n,
+        heldout_personas=heldout_personas,
+        prompts=prompts,
+        seed=seed,
+        mode=mode,
+        optimizer=optimizer,
+        metric=metric,
+        train=train,
+        val=val,
+        eval_items=eval_items,
+        max_demos=max_demos,
+        max_metric_calls=budget,
+        threads=threads,
+        models={
+            "responder": model_config(model, None, 200),
+            "judge": judge_config,
+            "reflection": model_config(reflection, None, 400) if reflection else judge_config,
+        },
+    )
+    with _progress() as progress:
+        result = run_optimize(spec, out=out, progress=progress, concurrency=concurrency)
     for split, row in result.manifest.metrics["sets"].items():
         _print_estimates(f"{split}: accuracy", {p: row[p] for p in ("baseline", "optimized")})
         console.print(f"paired (McNemar exact) p = {row['paired']['p_value']:.3f}")

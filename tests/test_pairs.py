@@ -110,7 +110,7 @@ def test_cli_pairs_generate_and_export(tmp_path, fake_provider):
     args = ["pairs", "generate", "--model", "fake/model", "--n-personas", "2", "--train", "2", "--test-seen", "1"]
     result = CliRunner().invoke(app, [*args, "--heldout", "1", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert "pairs {'train': 4, 'test_seen': 2, 'test_heldout': 2}" in result.output
+    assert "pairs: 4 train, 2 test_seen, 2 test_heldout; 0 failed" in result.output
     exported = CliRunner().invoke(app, ["pairs", "export", str(out), "--format", "trl"])
     assert exported.exit_code == 0 and (out / "export" / "train.jsonl").exists()
     bad = CliRunner().invoke(app, ["pairs", "export", str(out), "--format", "csv"])
