@@ -274,6 +274,7 @@ def test_cli_passk_loo_and_slices(tmp_path, fake_provider, bench):
     assert unknown.exit_code == 2 and "height" in unknown.output
     sliced = runner.invoke(app, ["bench", "slices", str(bench.run_dir), "--slice", "age >= 18", "--out", str(tmp_path)])
     assert sliced.exit_code == 0, sliced.output
+    assert "written:" in sliced.output and "slices.md" in sliced.output
     rows = [json.loads(line) for line in (tmp_path / "slices.jsonl").read_text().splitlines()]
     assert {r["mode"] for r in rows} == {"baseline", "no_cot", "cot", "summary"}
     assert all(r["answers"] == 6 for r in rows)  # every persona is an adult

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from pums_files import write_pums
 from typer.testing import CliRunner
 
 from persona.cli import app, rate_text
@@ -109,6 +110,30 @@ def test_bench_inputs_that_cannot_be_read(tmp_path):
     deep = "not " * 3000 + 'sex == "Female"'
     _refused(["bench", "run", "--slice", deep, "--out", str(out)], says="--slice")
     assert not out.exists()
+
+
+def test_census_files_that_cannot_be_used_name_file_line_and_column(tmp_path):
+    person, _ = write_pums(tmp_path / "pums", rows=5)
+    frame = pd.read_csv(person, dtype=str, keep_default_na=False)
+    frame.loc[2, "PWGTP"] = "12x"
+    frame.to_csv(person, index=False)
+    out = tmp_path / "out"
+    args = ["personas", "generate", "--source", f"pums:{person}", "--n", "2", "--no-check", "--no-fill"]
+    _refused([*args, "--out", str(out)], says="psam_p06.csv: line 4: column PWGTP value '12x' is not a number")
+    frame.loc[2, "PWGTP"] = "10"
+    text = frame.to_csv(index=False).rstrip("\n")
+    person.write_text(text[: text.rindex("\n") + 20])  # a download cut off inside its last row
+    _refused([*args, "--out", str(out)], says="the file looks truncated or malformed")
+    assert not out.exists()
+
+
+def test_prompt_files_keep_their_ids_through_the_cli(tmp_path):
+    prompts = tmp_path / "asks.csv"
+    prompts.write_text("id,text\n0,Should cities ban cars from their centres on weekends?\n")
+    args = ["prompts", "curate", "--source", str(prompts), "--no-classify", "--split", "1:1"]
+    result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "c")])
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line)["id"] for line in (tmp_path / "c" / "prompts.jsonl").open()] == ["0"]
 
 
 def test_flag_values_the_spec_rejects_name_the_flag_without_pydantic_noise(tmp_path):
