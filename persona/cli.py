@@ -148,6 +148,17 @@ def _progress() -> Progress:
     )
 
 
+def _exit(manifest: Any) -> None:
+    """End with the run's exit status, saying why when it is not 0."""
+    failed = sum(manifest.failures.values())
+    if manifest.exit_code == EXIT_ABORTED:
+        errors.print(f"[bold red]stopped early:[/] {failed} items failed or never ran (limit reached)")
+    elif manifest.exit_code == EXIT_FAILED_ITEMS:
+        errors.print(f"[yellow]{failed} items failed[/]; see their error field in the result files and run.log")
+    if manifest.exit_code:
+        raise typer.Exit(code=manifest.exit_code)
+
+
 def _run_spec(spec_path: Path, out: Path | None, concurrency: int | None, max_failures: int | None) -> RunResult:
     from persona.runs import load_spec, run
 
@@ -168,14 +179,8 @@ def _run_spec(spec_path: Path, out: Path | None, concurrency: int | None, max_fa
         f"[bold]{manifest.spec['name']}[/]: bench pass rate {shown} over {rate['n']} answers; "
         f"{manifest.model_calls} model calls, {manifest.cache_hits} cache hits, {manifest.wall_time_s:.1f} s"
     )
-    failed = sum(manifest.failures.values())
     console.print(f"results in [cyan]{result.run_dir}[/] (report.md, manifest.json)")
-    if manifest.aborted:
-        errors.print(f"[bold red]stopped early:[/] {failed} items failed or never ran (limit reached)")
-        raise typer.Exit(code=EXIT_ABORTED)
-    if failed:
-        errors.print(f"[yellow]{failed} items failed[/]; see their error field in the JSONL files and run.log")
-        raise typer.Exit(code=EXIT_FAILED_ITEMS)
+    _exit(manifest)
     return result
 
 
@@ -258,11 +263,7 @@ def personas_generate(
         f"{result.manifest.model_calls} model calls, {result.manifest.wall_time_s:.1f} s"
     )
     console.print(f"results in [cyan]{result.run_dir}[/] (personas.jsonl, fidelity.md, report.md)")
-    if result.manifest.aborted:
-        raise typer.Exit(code=EXIT_ABORTED)
-    if m["slots_failed"]:
-        errors.print(f"[yellow]{m['slots_failed']} personas failed[/]; see manifest.json and run.log")
-        raise typer.Exit(code=EXIT_FAILED_ITEMS)
+    _exit(result.manifest)
 
 
 @personas_app.command("report")
@@ -336,6 +337,7 @@ def prompts_curate(
     steps = ", ".join(f"{step} {n}" for step, n in result.manifest.metrics["counts"].items())
     console.print(f"{steps}; {result.manifest.metrics['train']} train, {result.manifest.metrics['heldout']} held out")
     console.print(f"results in [cyan]{result.run_dir}[/] (prompts.jsonl, dropped.jsonl, curation.md, topics.png)")
+    _exit(result.manifest)
 
 
 @pairs_app.command("generate")
@@ -383,8 +385,7 @@ def pairs_generate(
         "DPF pairs", {"chosen shorter": m["shorter"], "annotator agrees with chosen": m["agreement_with_chosen"]}
     )
     console.print(f"results in [cyan]{result.run_dir}[/] (pairs.jsonl, verification.jsonl, report.md)")
-    if m["pairs_failed"] or m["verification_failed"]:
-        raise typer.Exit(code=EXIT_FAILED_ITEMS)
+    _exit(result.manifest)
 
 
 @pairs_app.command("export")
@@ -487,8 +488,7 @@ def bench_run(
         f"{result.manifest.model_calls} model calls, {result.manifest.cache_hits} cache hits; "
         f"results in [cyan]{result.run_dir}[/] (bench.jsonl/.parquet, report.md, accuracy.png)"
     )
-    if any(row["failed_items"] for row in m["modes"].values()):
-        raise typer.Exit(code=EXIT_FAILED_ITEMS)
+    _exit(result.manifest)
 
 
 @bench_app.command("passk")
@@ -534,8 +534,7 @@ def bench_passk(
     curve = result.manifest.metrics["curve"]
     console.print("pass@k: " + ", ".join(f"k={k} {v:.3f}" for k, v in curve.items() if v is not None))
     console.print(f"{result.manifest.model_calls} model calls; results in [cyan]{result.run_dir}[/] (passk.png)")
-    if result.manifest.metrics["failed_items"]:
-        raise typer.Exit(code=EXIT_FAILED_ITEMS)
+    _exit(result.manifest)
 
 
 @bench_app.command("loo")
@@ -592,8 +591,7 @@ def bench_loo(
         table.add_row(name, str(row["pairs"]), str(row["defined"]), *shown)
     console.print(table)
     console.print(f"{result.manifest.model_calls} model calls; results in [cyan]{result.run_dir}[/] (loo.png)")
-    if result.manifest.metrics["failed_annotations"]:
-        raise typer.Exit(code=EXIT_FAILED_ITEMS)
+    _exit(result.manifest)
 
 
 @bench_app.command("slices")
@@ -675,8 +673,7 @@ def agreement_annotate(
     with _progress() as progress:
         path, manifest = annotate(spec, out, progress=progress, concurrency=concurrency)
     console.print(f"{manifest.metrics['annotated']} annotations, {manifest.model_calls} model calls: [cyan]{path}[/]")
-    if manifest.metrics["failed"]:
-        raise typer.Exit(code=EXIT_FAILED_ITEMS)
+    _exit(manifest)
 
 
 @app.command("optimize")
@@ -735,3 +732,4 @@ def optimize_command(
         _print_estimates(f"{split}: accuracy", {p: row[p] for p in ("baseline", "optimized")})
         console.print(f"paired (McNemar exact) p = {row['paired']['p_value']:.3f}")
     console.print(f"{result.manifest.model_calls} model calls; results in [cyan]{result.run_dir}[/] (program.json)")
+    _exit(result.manifest)

@@ -154,3 +154,18 @@ def test_cli_curate_embedded_without_lm_and_bad_source(tmp_path):
         app, ["prompts", "curate", "--source", str(tmp_path / "nope.csv"), "--out", str(out / "x")]
     )
     assert bad.exit_code == 2 and "no such prompt file" in bad.output and not (out / "x").exists()
+
+
+def test_cli_curate_exits_1_when_the_classifier_fails_an_item(tmp_path, fake_provider):
+    from fakes import FAIL_MARKER
+
+    source = tmp_path / "mine.jsonl"
+    texts = [f"Should people in town number {i} pay more local taxes?" for i in range(4)]
+    texts.append(f"Should {FAIL_MARKER} be allowed to vote in local elections?")
+    source.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts))
+    args = ["prompts", "curate", "--source", str(source), "--model", "fake/model", "--split", "3:1"]
+    result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "run")])
+    assert result.exit_code == 1, result.output
+    assert "1 items failed" in result.stderr
+    dropped = [json.loads(line) for line in (tmp_path / "run" / "dropped.jsonl").open()]
+    assert [d["reason"].split(":")[0] for d in dropped if FAIL_MARKER in d["text"]] == ["classifier failed"]

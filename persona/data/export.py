@@ -54,6 +54,8 @@ def pairs_table(run_dir: Path) -> pd.DataFrame:
         prompts = {r["id"]: r for r in read_jsonl(run_dir / "prompts.jsonl")}
         frame["prompt"] = frame["prompt_id"].map(lambda i: prompts.get(i, {}).get("text"))
         frame["topic"] = frame["prompt_id"].map(lambda i: prompts.get(i, {}).get("topic"))
+    if "split" not in frame.columns:
+        frame["split"] = UNSPLIT
     frame = frame.reindex(columns=[c for c in COLUMNS if c != "persona"])
     frame["split"] = frame["split"].fillna(UNSPLIT)
     unknown = sorted(set(frame["split"]) - {*SPLITS, UNSPLIT})

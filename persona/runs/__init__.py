@@ -7,6 +7,7 @@ from persona.runs.manifest import Manifest
 from persona.runs.population import PopulationSpec
 from persona.runs.population import generate as generate_personas
 from persona.runs.rundir import RunDirError, claim_run_dir
+from persona.runs.session import Session
 from persona.runs.spec import ROLES, RunSpec, SpecError, load_spec, quickstart_spec_path
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "RunDirError",
     "RunResult",
     "RunSpec",
+    "Session",
     "SpecError",
     "StageResult",
     "claim_run_dir",

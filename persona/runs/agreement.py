@@ -9,8 +9,6 @@ how often two annotators agree when playing the same person).
 from __future__ import annotations
 
 import itertools
-import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -21,15 +19,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from persona.data.io import atomic_write_text, make_folder, read_jsonl, write_jsonl
 from persona.data.persona import Persona
 from persona.errors import InputError
-from persona.lm import ModelConfig, make_lm
+from persona.lm import ModelConfig
 from persona.metrics import kappa, kappa_matrix
 from persona.programs.bench import RolePlayAnnotator
-from persona.runs.bench import bench_session
-from persona.runs.executor import ItemLog, run_items
 from persona.runs.inputs import load_personas
-from persona.runs.manifest import Manifest, ModelRecord, file_digest
+from persona.runs.manifest import Manifest
 from persona.runs.plots import kappa_heatmap, kappa_histograms, save_figure
-from persona.runs.rundir import claim_run_dir
+from persona.runs.session import Session
 from persona.runs.spec import digest
 
 COLUMNS = ("annotator", "persona_id", "item_id", "choice")
@@ -210,8 +206,6 @@ def read_items(path: Path) -> dict[str, dict[str, Any]]:
 
 def annotate(spec: AnnotateSpec, out: Path, progress: Any = None, concurrency: int = 1) -> tuple[Path, Manifest]:
     """Role-play every (persona, item) task and write annotations.jsonl with the model string as annotator."""
-    clock = time.perf_counter()
-    started_at = datetime.now(UTC).isoformat(timespec="seconds")
     items = read_items(Path(spec.items))
     personas = {p.id: p for p in load_personas(spec.personas, spec.n_personas, spec.seed, spec.min_age)}
     if spec.like:
@@ -223,30 +217,20 @@ def annotate(spec: AnnotateSpec, out: Path, progress: Any = None, concurrency: i
         tasks = [Task(personas[p], items[i]) for p, i in wanted.itertuples(index=False)]
     else:
         tasks = [Task(persona, item) for persona in personas.values() for item in items.values()]
-    lm = make_lm(spec.model, "annotator")
-    with claim_run_dir(out, spec.fingerprint()):
-        with bench_session(out, {"annotator": lm}) as state:
-            annotator = RolePlayAnnotator(lm)
+    session = Session(out, spec.fingerprint(), {"annotator": spec.model}, concurrency=concurrency, progress=progress)
+    with session:
+        annotator = RolePlayAnnotator(session.lms["annotator"])
 
-            def work(task: Task) -> dict[str, Any]:
-                verdict = annotator(
-                    persona=task.persona.as_prompt(),
-                    question=task.item["question"],
-                    answer_a=task.item["answer_a"],
-                    answer_b=task.item["answer_b"],
-                )
-                return {"choice": verdict.choice, "reasoning": verdict.reasoning}
-
-            stage = run_items(
-                tasks,
-                key=lambda task: task.key,
-                work=work,
-                log=ItemLog(out / "log" / "annotations.jsonl"),
-                label="annotations",
-                concurrency=concurrency,
-                progress=progress,
-                describe_error=state["describe_error"],
+        def work(task: Task) -> dict[str, Any]:
+            verdict = annotator(
+                persona=task.persona.as_prompt(),
+                question=task.item["question"],
+                answer_a=task.item["answer_a"],
+                answer_b=task.item["answer_b"],
             )
+            return {"choice": verdict.choice, "reasoning": verdict.reasoning}
+
+        stage = session.stage("annotations", tasks, key=lambda task: task.key, work=work, label="annotations")
         rows = [
             {"annotator": spec.name or spec.model.model, "persona_id": t.persona.id, "item_id": str(t.item["id"])}
             | {"choice": e["record"]["choice"], "reasoning": e["record"]["reasoning"]}
@@ -254,21 +238,14 @@ def annotate(spec: AnnotateSpec, out: Path, progress: Any = None, concurrency: i
             if e["ok"]
         ]
         write_jsonl(out / "annotations.jsonl", rows)
-        manifest = Manifest.build(
-            run_dir=out,
-            spec=spec.model_dump(mode="json"),
-            spec_path=None,
-            models={"annotator": ModelRecord(model=spec.model.model, args=spec.model.lm_args())},
+        manifest = session.finish(
+            spec,
             seed=spec.seed,
-            concurrency=concurrency,
-            calls=state["calls"],
-            failures={"annotations.jsonl": stage.failed},
-            resumed_items={"annotations": stage.resumed},
-            aborted=False,
-            wall_time_s=round(time.perf_counter() - clock, 3),
-            started_at=started_at,
-            files={"annotations.jsonl": file_digest(out / "annotations.jsonl")},
+            files=["annotations.jsonl"],
             metrics={"kind": "annotations", "tasks": len(tasks), "annotated": len(rows), "failed": stage.failed},
+            report=lambda manifest: (
+                f"# Role-play annotations by `{manifest.models['annotator'].model}`\n\n"
+                f"{len(rows)} of {len(tasks)} tasks annotated, {stage.failed} failed.\n\n{manifest.cost_line()}\n"
+            ),
         )
-        atomic_write_text(out / "manifest.json", manifest.model_dump_json(indent=2) + "\n")
         return out / "annotations.jsonl", manifest

@@ -8,11 +8,8 @@ its re-asks is recorded as a judge failure: excluded from the rates and counted 
 
 from __future__ import annotations
 
-import contextlib
 import json
-import time
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
@@ -21,11 +18,10 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from persona.data.io import atomic_write_text, read_jsonl, write_jsonl, write_parquet
+from persona.data.io import read_jsonl, write_jsonl, write_parquet
 from persona.data.persona import ATTRIBUTES, Persona
 from persona.errors import InputError
-from persona.lm import ModelConfig, lm_secrets, make_lm, model_config
-from persona.lm.adapter import DescribedJSONAdapter
+from persona.lm import ModelConfig, model_config
 from persona.metrics import pass_rate
 from persona.metrics.mentions import drop_frequency, dropped_by_match
 from persona.metrics.slices import Predicate, slice_accuracy
@@ -39,13 +35,13 @@ from persona.programs.bench import (
     judge_failure,
 )
 from persona.reports import format_estimate, slices_table, small_sample_note
-from persona.runs.cache import CallCounts, run_cache
-from persona.runs.execute import Item, estimate_record, redact, run_log
-from persona.runs.executor import ItemLog, StageResult, run_items
+from persona.runs.cache import CallCounts
+from persona.runs.execute import Item, estimate_record
+from persona.runs.executor import StageResult
 from persona.runs.inputs import PARTS, load_personas, load_split_prompts
-from persona.runs.manifest import Manifest, ModelRecord, file_digest
+from persona.runs.manifest import Manifest, file_digest
 from persona.runs.plots import accuracy_plot, dropped_plot, save_figure
-from persona.runs.rundir import claim_run_dir
+from persona.runs.session import Session
 from persona.runs.spec import digest
 
 ROLES = ("responder", "judge")
@@ -178,21 +174,6 @@ def plan_questions(spec: BenchInputs) -> tuple[list[Persona], list[Item]]:
     return personas, questions
 
 
-@contextlib.contextmanager
-def bench_session(run_dir: Path, lms: dict[str, dspy.LM]) -> Iterator[dict[str, Any]]:
-    """Log to a claimed run dir, cache every LM call in it; yields the run_items arguments every stage shares."""
-    secrets = lm_secrets(lms.values())
-    state: dict[str, Any] = {"describe_error": lambda exc: redact(str(exc), secrets)}
-    with (
-        run_log(run_dir / "run.log", secrets),
-        run_cache(run_dir / "cache") as cache,
-        dspy.context(adapter=DescribedJSONAdapter(), disable_history=True),
-    ):
-        state["cache"] = cache
-        yield state
-        state["calls"] = cache.counts()
-
-
 def judged(call: Callable[[], dspy.Prediction], fields: tuple[str, ...], error_field: str) -> dict[str, Any]:
     """Run one judge: its ``fields``, or Nones plus a recorded judge failure when its output never parsed."""
     try:
@@ -223,42 +204,6 @@ def write_results(run_dir: Path, name: str, records: list[dict[str, Any]]) -> li
     return [f"{name}.jsonl", f"{name}.parquet"]
 
 
-def finish(
-    run_dir: Path,
-    spec: BenchInputs,
-    lms: dict[str, dspy.LM],
-    state: dict[str, Any],
-    stages: dict[str, StageResult],
-    files: list[str],
-    metrics: dict[str, Any],
-    clock: float,
-    started_at: str,
-    report: Callable[[Manifest], str],
-    concurrency: int,
-) -> Manifest:
-    """Write report.md, then the manifest (last, atomically), for any bench run."""
-    manifest = Manifest.build(
-        run_dir=run_dir,
-        spec=spec.model_dump(mode="json"),
-        spec_path=None,
-        models={role: ModelRecord(model=lms[role].model, args=spec.models[role].lm_args()) for role in lms},
-        seed=spec.seed,
-        concurrency=concurrency,
-        calls=state.get("calls", {}),
-        failures={name: stage.failed for name, stage in stages.items()},
-        resumed_items={name: stage.resumed for name, stage in stages.items()},
-        aborted=False,
-        wall_time_s=round(time.perf_counter() - clock, 3),
-        started_at=started_at,
-        files={},
-        metrics=metrics,
-    )
-    atomic_write_text(run_dir / "report.md", report(manifest))
-    manifest.files = {name: file_digest(run_dir / name) for name in [*files, "report.md"]}
-    atomic_write_text(run_dir / "manifest.json", manifest.model_dump_json(indent=2) + "\n")
-    return manifest
-
-
 class BenchCase(NamedTuple):
     question: Item
     mode: str
@@ -286,58 +231,50 @@ RECORD_FIELDS = (
 
 def run_bench(spec: BenchSpec, out: Path | None = None, progress: Any = None, concurrency: int = 1) -> BenchResult:
     """Run the main evaluation of ``spec`` into its run dir (resuming a crashed run), then report and plot."""
-    clock = time.perf_counter()
-    started_at = datetime.now(UTC).isoformat(timespec="seconds")
     personas, questions = plan_questions(spec)
     cases = [BenchCase(question, mode) for question in questions for mode in spec.modes]
-    run_dir = Path(out or spec.default_dir())
-    lms = {role: make_lm(spec.models[role], role) for role in ROLES}
 
-    with claim_run_dir(run_dir, spec.fingerprint()):
-        with bench_session(run_dir, lms) as state:
-            items = {
-                mode: BenchItem(lms["responder"], lms["judge"], mode) for mode in spec.modes if mode != PROGRAM_MODE
-            }
-            if spec.program is not None:
-                compiled = BenchItem(lms["responder"], lms["judge"], spec.program_mode)
-                compiled.respond = load_program(Path(spec.program), spec.program_mode, lms["responder"])
-                items[PROGRAM_MODE] = compiled
-            subtlety = SubtletyJudge(lms["judge"])
-            dropped = DroppedAttributes(lms["judge"])
+    session = Session(
+        Path(out or spec.default_dir()),
+        spec.fingerprint(),
+        {role: spec.models[role] for role in ROLES},
+        concurrency=concurrency,
+        progress=progress,
+    )
+    with session:
+        lms, run_dir = session.lms, session.run_dir
+        items = {mode: BenchItem(lms["responder"], lms["judge"], mode) for mode in spec.modes if mode != PROGRAM_MODE}
+        if spec.program is not None:
+            compiled = BenchItem(lms["responder"], lms["judge"], spec.program_mode)
+            compiled.respond = load_program(Path(spec.program), spec.program_mode, lms["responder"])
+            items[PROGRAM_MODE] = compiled
+        subtlety = SubtletyJudge(lms["judge"])
+        dropped = DroppedAttributes(lms["judge"])
 
-            def work(case: BenchCase) -> dict[str, Any]:
-                persona, text = case.question.persona, case.question.persona.as_prompt()
-                question = case.question.prompt.text
-                record = dict.fromkeys(RECORD_FIELDS)
-                sample = items[case.mode](question=question, persona=text).samples[0]
-                record |= {key: value for key, value in sample.items() if key != "sample"}
-                if spec.subtlety:
-                    record |= judged(
-                        lambda: subtlety(question=question, persona=text, answer=sample["answer"]),
-                        ("subtle", "named_attributes"),
-                        "subtlety_error",
-                    )
-                if case.mode == "summary" and spec.summary_analysis:
-                    record["dropped_match"] = dropped_by_match(persona.known(), sample["summary"])
-                    verdict = judged(
-                        lambda: dropped(persona=persona.known(), summary=sample["summary"]),
-                        ("dropped", "unknown"),
-                        "dropped_error",
-                    )
-                    record |= {"dropped_llm": verdict["dropped"], "dropped_unknown": verdict["unknown"]}
-                    record["dropped_error"] = verdict["dropped_error"]
-                return record
+        def work(case: BenchCase) -> dict[str, Any]:
+            persona, text = case.question.persona, case.question.persona.as_prompt()
+            question = case.question.prompt.text
+            record = dict.fromkeys(RECORD_FIELDS)
+            sample = items[case.mode](question=question, persona=text).samples[0]
+            record |= {key: value for key, value in sample.items() if key != "sample"}
+            if spec.subtlety:
+                record |= judged(
+                    lambda: subtlety(question=question, persona=text, answer=sample["answer"]),
+                    ("subtle", "named_attributes"),
+                    "subtlety_error",
+                )
+            if case.mode == "summary" and spec.summary_analysis:
+                record["dropped_match"] = dropped_by_match(persona.known(), sample["summary"])
+                verdict = judged(
+                    lambda: dropped(persona=persona.known(), summary=sample["summary"]),
+                    ("dropped", "unknown"),
+                    "dropped_error",
+                )
+                record |= {"dropped_llm": verdict["dropped"], "dropped_unknown": verdict["unknown"]}
+                record["dropped_error"] = verdict["dropped_error"]
+            return record
 
-            stage = run_items(
-                cases,
-                key=lambda case: case.key,
-                work=work,
-                log=ItemLog(run_dir / "log" / "bench.jsonl"),
-                label="bench",
-                concurrency=concurrency,
-                progress=progress,
-                describe_error=state["describe_error"],
-            )
+        stage = session.stage("bench", cases, key=lambda case: case.key, work=work, label="bench")
 
         models = {"responder": spec.models["responder"].model, "judge": spec.models["judge"].model}
         records = item_records(
@@ -359,18 +296,12 @@ def run_bench(spec: BenchSpec, out: Path | None = None, progress: Any = None, co
         files = ["personas.jsonl", *write_results(run_dir, "bench", records)]
         metrics = bench_metrics(records, personas, spec)
         files += write_plots(run_dir, metrics, spec)
-        manifest = finish(
-            run_dir,
+        manifest = session.finish(
             spec,
-            lms,
-            state,
-            {"bench.jsonl": stage},
-            files,
-            metrics,
-            clock,
-            started_at,
-            lambda manifest: render_report(manifest),
-            concurrency,
+            seed=spec.seed,
+            files=files,
+            metrics=metrics,
+            report=render_report,
         )
         return BenchResult(run_dir, records, manifest)
 

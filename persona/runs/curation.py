@@ -6,27 +6,20 @@ reason) or ``dropped.jsonl`` (with the step and reason that dropped it); ``curat
 
 from __future__ import annotations
 
-import time
 from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import dspy
 from pydantic import BaseModel, ConfigDict, Field
 
 from persona.data.filters import PAPER_SPLIT, apply_rules, stratified_split
 from persona.data.io import atomic_write_text, write_jsonl
 from persona.data.prompts import Prompt, load_embedded_prompts, load_prompts
-from persona.lm import ModelConfig, lm_secrets, make_lm
-from persona.lm.adapter import DescribedJSONAdapter
+from persona.lm import ModelConfig
 from persona.programs.curation import PromptClassifier
-from persona.runs.cache import run_cache
-from persona.runs.execute import redact, run_log
-from persona.runs.executor import ItemLog, run_items
-from persona.runs.manifest import Manifest, ModelRecord, file_digest
+from persona.runs.manifest import Manifest
 from persona.runs.plots import topic_plot
-from persona.runs.rundir import claim_run_dir
+from persona.runs.session import Session
 from persona.runs.spec import digest
 
 RESULT_FILES = ("prompts.jsonl", "dropped.jsonl", "curation.md")
@@ -63,40 +56,31 @@ class CurationResult(NamedTuple):
 
 def curate(spec: CurationSpec, out: Path | None = None, progress: Any = None, concurrency: int = 1) -> CurationResult:
     """Curate ``spec.source`` into ``out``; the source is read before anything is written."""
-    clock = time.perf_counter()
-    started_at = datetime.now(UTC).isoformat(timespec="seconds")
     prompts = load_prompts(spec.source, spec.column)
-    run_dir = Path(out or spec.default_dir())
-    lm = make_lm(spec.model, "judge") if spec.classify else None
-    secrets = lm_secrets([lm] if lm is not None else [])
-    with claim_run_dir(run_dir, spec.fingerprint()):
+    session = Session(
+        Path(out or spec.default_dir()),
+        spec.fingerprint(),
+        {"judge": spec.model} if spec.classify else {},
+        concurrency=concurrency,
+        progress=progress,
+    )
+    with session:
+        run_dir = session.run_dir
         ruled, dropped = apply_rules(prompts)
         for record in dropped:
             record["step"] = "rules"
         counts = {"read": len(prompts), "after rules and de-duplication": len(ruled)}
         verdicts: dict[str, dict[str, Any]] = {}
-        with run_log(run_dir / "run.log", secrets), run_cache(run_dir / "cache") as cache:
-            if lm is not None:
-                topics = sorted({p.topic for p in load_embedded_prompts() if p.topic})
-                classifier = PromptClassifier(lm, topics=topics)
+        if spec.classify:
+            topics = sorted({p.topic for p in load_embedded_prompts() if p.topic})
+            classifier = PromptClassifier(session.lms["judge"], topics=topics)
 
-                def work(prompt: Prompt) -> dict[str, Any]:
-                    result = classifier(prompt=prompt)
-                    return {k: result[k] for k in ("diverse_opinions", "reason", "topic", "topic_by")}
+            def work(prompt: Prompt) -> dict[str, Any]:
+                result = classifier(prompt=prompt)
+                return {k: result[k] for k in ("diverse_opinions", "reason", "topic", "topic_by")}
 
-                with dspy.context(adapter=DescribedJSONAdapter(), disable_history=True):
-                    stage = run_items(
-                        ruled,
-                        key=lambda p: p.id,
-                        work=work,
-                        log=ItemLog(run_dir / "log" / "classify.jsonl"),
-                        concurrency=concurrency,
-                        label="classify",
-                        progress=progress,
-                        describe_error=lambda exc: redact(str(exc), secrets),
-                    )
-                verdicts = {p.id: entry for p, entry in zip(ruled, stage.entries, strict=True)}
-            calls = cache.counts()
+            stage = session.stage("classify", ruled, key=lambda p: p.id, work=work, label="classify")
+            verdicts = {p.id: entry for p, entry in zip(ruled, stage.entries, strict=True)}
 
         kept: list[Prompt] = []
         notes: dict[str, dict[str, Any]] = {}
@@ -116,7 +100,7 @@ def curate(spec: CurationSpec, out: Path | None = None, progress: Any = None, co
                 record = entry["record"]
                 kept.append(prompt.model_copy(update={"topic": record["topic"]}))
                 notes[prompt.id] = {"reason": record["reason"], "topic_by": record["topic_by"]}
-        if lm is not None:
+        if spec.classify:
             counts["after controversiality"] = len(kept)
         split = stratified_split(kept, (spec.train, spec.heldout), spec.seed)
         rows = [
@@ -127,7 +111,8 @@ def curate(spec: CurationSpec, out: Path | None = None, progress: Any = None, co
         write_jsonl(run_dir / "dropped.jsonl", dropped)
         by_topic = Counter((r["topic"] or "unlabelled", r["split"]) for r in rows)
         topic_plot(by_topic, run_dir / "topics.png")
-        atomic_write_text(run_dir / "curation.md", render_curation(spec, counts, rows, dropped, by_topic))
+        curation_md = render_curation(spec, counts, rows, dropped, by_topic)
+        atomic_write_text(run_dir / "curation.md", curation_md)
 
         metrics = {
             "counts": counts,
@@ -135,23 +120,14 @@ def curate(spec: CurationSpec, out: Path | None = None, progress: Any = None, co
             "train": sum(r["split"] == "train" for r in rows),
             "heldout": sum(r["split"] == "heldout" for r in rows),
         }
-        manifest = Manifest.build(
-            run_dir=run_dir,
-            spec=spec.model_dump(mode="json"),
-            spec_path=None,
-            models={"judge": ModelRecord(model=spec.model.model, args=spec.model.lm_args())} if lm else {},
+        manifest = session.finish(
+            spec,
             seed=spec.seed,
-            concurrency=concurrency,
-            calls=calls,
-            failures={"prompts.jsonl": sum(d["reason"].startswith("classifier failed") for d in dropped)},
-            resumed_items={"classify": stage.resumed} if lm is not None else {},
-            aborted=False,
-            wall_time_s=round(time.perf_counter() - clock, 3),
-            started_at=started_at,
-            files={name: file_digest(run_dir / name) for name in RESULT_FILES},
+            files=list(RESULT_FILES),
             metrics=metrics,
+            report=lambda manifest: f"{curation_md}\n{manifest.cost_line()}\n",
+            failures={"prompts.jsonl": sum(d["reason"].startswith("classifier failed") for d in dropped)},
         )
-        atomic_write_text(run_dir / "manifest.json", manifest.model_dump_json(indent=2) + "\n")
         return CurationResult(run_dir, rows, dropped, manifest)
 
 

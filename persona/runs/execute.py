@@ -7,12 +7,8 @@ the cache), and the result files are rebuilt in item order, byte for byte what a
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import math
-import time
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -20,21 +16,18 @@ import dspy
 import numpy as np
 from rich.progress import Progress
 
-from persona.data.io import atomic_write_text, write_jsonl
+from persona.data.io import write_jsonl
 from persona.data.persona import Persona
 from persona.data.prompts import Prompt, load_embedded_prompts
 from persona.data.sources import load_source
 from persona.errors import InputError
-from persona.lm import lm_secrets, make_lm
-from persona.lm.adapter import DescribedJSONAdapter
 from persona.metrics import Estimate, pass_rate
 from persona.programs import BenchItem, DPFPair, sample_personas
 from persona.reports import format_estimate, small_sample_note
-from persona.runs.cache import CallCounts, run_cache
-from persona.runs.executor import ItemLog, StageResult, run_items
-from persona.runs.limits import RateLimiter
-from persona.runs.manifest import Manifest, ModelRecord, file_digest
-from persona.runs.rundir import claim_run_dir
+from persona.runs.cache import CallCounts
+from persona.runs.executor import StageResult
+from persona.runs.manifest import Manifest
+from persona.runs.session import Session
 from persona.runs.spec import RunSpec
 
 RESULT_FILES = ("personas.jsonl", "prompts.jsonl", "pairs.jsonl", "bench.jsonl")
@@ -64,41 +57,6 @@ def plan_items(personas: list[Persona], prompts: list[Prompt], per_persona: int,
         for persona in personas
         for index in sorted(rng.choice(len(prompts), size=per_persona, replace=False))
     ]
-
-
-class _Redact(logging.Filter):
-    """Blank out key values in log lines, whatever library produced them."""
-
-    def __init__(self, secrets: list[str]) -> None:
-        super().__init__()
-        self.secrets = secrets
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg, record.args = redact(record.getMessage(), self.secrets), None
-        return True
-
-
-def redact(text: str, secrets: list[str]) -> str:
-    for secret in secrets:
-        text = text.replace(secret, "***")
-    return text
-
-
-@contextlib.contextmanager
-def run_log(path: Path, secrets: list[str]) -> Iterator[None]:
-    """Retries, failures and warnings of this run go to ``run.log`` in the run dir, with keys redacted."""
-    handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(_Redact(secrets))
-    loggers = [logging.getLogger(name) for name in ("persona", "dspy", "LiteLLM")]
-    for logger in loggers:
-        logger.addHandler(handler)
-    try:
-        yield
-    finally:
-        for logger in loggers:
-            logger.removeHandler(handler)
-        handler.close()
 
 
 def _pair_work(program: DPFPair) -> Any:
@@ -187,88 +145,45 @@ def run(
         concurrency: items in flight, overriding ``spec.run.concurrency``.
         max_failures: failed items after which no new item starts, overriding ``spec.run.max_failures``.
     """
-    clock = time.perf_counter()
-    started_at = datetime.now(UTC).isoformat(timespec="seconds")
-    concurrency = concurrency or spec.run.concurrency
-    max_failures = max_failures or spec.run.max_failures
-    run_dir = spec.run_dir(out)
-    lms = {role: make_lm(config, role) for role, config in spec.models.items()}
-    secrets = lm_secrets(lms.values())
-    limiters = {role: RateLimiter(c.rpm) for role, c in spec.models.items() if c.rpm}
-
+    session = Session(
+        spec.run_dir(out),
+        spec.fingerprint(),
+        spec.models,
+        concurrency=concurrency or spec.run.concurrency,
+        progress=progress,
+        max_failures=max_failures or spec.run.max_failures,
+    )
     source = load_source(spec.personas.source)
     personas = sample_personas(spec.personas.n, seed=spec.seed, min_age=spec.personas.min_age, source=source)
     items = plan_items(personas, load_embedded_prompts(), spec.prompts.per_persona, spec.seed)
-    used_prompts = {item.prompt.id: item.prompt for item in items}
-    with claim_run_dir(run_dir, spec.fingerprint()):
-        stages: dict[str, StageResult] = {}
-        common = {
-            "key": lambda item: item.key,
-            "concurrency": concurrency,
-            "progress": progress,
-            "describe_error": lambda exc: redact(str(exc), secrets),
-        }
-        with (
-            run_log(run_dir / "run.log", secrets),
-            run_cache(run_dir / "cache", limiters) as cache,
-            # Per-call history is for interactive inspection; a batch run keeps its record in the logs instead.
-            dspy.context(adapter=DescribedJSONAdapter(), disable_history=True),
-        ):
-            dpf = DPFPair(generator=lms["generator"], critic=lms["persona"])
-            stages["pairs"] = run_items(
-                items,
-                work=_pair_work(dpf),
-                log=ItemLog(run_dir / "log" / "pairs.jsonl"),
-                label="preference pairs",
-                max_failures=max_failures,
-                **common,
-            )
-            remaining = None if max_failures is None else max(1, max_failures - stages["pairs"].failed)
-            if not stages["pairs"].aborted:
-                bench = BenchItem(responder=lms["generator"], judge=lms["judge"])
-                stages["bench"] = run_items(
-                    items,
-                    work=_bench_work(bench, spec),
-                    log=ItemLog(run_dir / "log" / "bench.jsonl"),
-                    label="bench",
-                    max_failures=remaining,
-                    **common,
-                )
-            counts = cache.counts()
-
-        aborted = any(stage.aborted for stage in stages.values()) or "bench" not in stages
-        pairs = stage_records(items, stages["pairs"], lambda record: [record], (*PAIR_FIELDS, "shorter"))
-        bench = (
-            stage_records(items, stages["bench"], lambda record: record["samples"], BENCH_SAMPLE_FIELDS)
-            if "bench" in stages
+    used_prompts = sorted({item.prompt.id: item.prompt for item in items}.values(), key=lambda p: p.id)
+    with session:
+        lms, run_dir = session.lms, session.run_dir
+        dpf = DPFPair(generator=lms["generator"], critic=lms["persona"])
+        built = session.stage("pairs", items, key=lambda item: item.key, work=_pair_work(dpf), label="preference pairs")
+        if not built.aborted:
+            bench = BenchItem(responder=lms["generator"], judge=lms["judge"])
+            session.stage("bench", items, key=lambda item: item.key, work=_bench_work(bench, spec), label="bench")
+        pairs = stage_records(items, built, lambda record: [record], (*PAIR_FIELDS, "shorter"))
+        bench_records = (
+            stage_records(items, session.stages["bench"], lambda record: record["samples"], BENCH_SAMPLE_FIELDS)
+            if "bench" in session.stages
             else []
         )
         write_jsonl(run_dir / "personas.jsonl", (p.model_dump() for p in personas))
-        write_jsonl(
-            run_dir / "prompts.jsonl", (p.model_dump() for p in sorted(used_prompts.values(), key=lambda p: p.id))
-        )
+        write_jsonl(run_dir / "prompts.jsonl", (p.model_dump() for p in used_prompts))
         write_jsonl(run_dir / "pairs.jsonl", pairs)
-        write_jsonl(run_dir / "bench.jsonl", bench)
-
-        metrics = summarize(pairs, bench, spec)
-        manifest = Manifest.build(
-            run_dir=run_dir,
-            spec=spec.model_dump(mode="json"),
-            spec_path=str(spec_path) if spec_path else None,
-            models={role: ModelRecord(model=c.model, args=c.lm_args()) for role, c in spec.models.items()},
+        write_jsonl(run_dir / "bench.jsonl", bench_records)
+        metrics = summarize(pairs, bench_records, spec)
+        manifest = session.finish(
+            spec,
             seed=spec.seed,
-            concurrency=concurrency,
-            calls=counts,
-            failures={"pairs.jsonl": metrics["pairs_failed"], "bench.jsonl": metrics["bench_failures"]},
-            resumed_items={name: stage.resumed for name, stage in stages.items()},
-            aborted=aborted,
-            wall_time_s=round(time.perf_counter() - clock, 3),
-            started_at=started_at,
-            files={name: file_digest(run_dir / name) for name in RESULT_FILES},
+            files=list(RESULT_FILES),
             metrics=metrics,
+            report=lambda manifest: render_report(manifest, len(personas), len(items)),
+            failures={"pairs.jsonl": metrics["pairs_failed"], "bench.jsonl": metrics["bench_failures"]},
+            spec_path=spec_path,
         )
-        atomic_write_text(run_dir / "report.md", render_report(manifest, len(personas), len(items)))
-        atomic_write_text(run_dir / "manifest.json", manifest.model_dump_json(indent=2) + "\n")
         return RunResult(run_dir, manifest)
 
 

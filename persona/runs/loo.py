@@ -9,8 +9,6 @@ cannot masquerade as influence: an annotator that always says "A" scores kappa 1
 
 from __future__ import annotations
 
-import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
@@ -21,7 +19,6 @@ from pydantic import Field, field_validator
 from persona.data.io import read_jsonl, write_jsonl
 from persona.data.persona import ATTRIBUTES, Persona
 from persona.errors import InputError
-from persona.lm import make_lm
 from persona.metrics import loo_kappas
 from persona.programs.bench import PersonalizedResponder, RolePlayAnnotator
 from persona.programs.preferences import chosen_goes_first
@@ -30,16 +27,13 @@ from persona.runs.bench import (
     BenchResult,
     _calls_line,
     _model_slug,
-    bench_session,
-    finish,
     item_records,
     write_results,
 )
-from persona.runs.executor import ItemLog, StageResult, run_items
 from persona.runs.inputs import load_personas, load_split_prompts
 from persona.runs.manifest import Manifest
 from persona.runs.plots import loo_plot, save_figure
-from persona.runs.rundir import claim_run_dir
+from persona.runs.session import Session
 
 LOO_ROLES = ("responder", "annotator")  # writes the two answers per question; role-plays the personas
 ANSWER_REDRAWS = 3
@@ -145,81 +139,66 @@ def preference_questions(spec: LooSpec) -> list[PreferenceQuestion]:
 
 def run_loo(spec: LooSpec, out: Path | None = None, progress: Any = None, concurrency: int = 1) -> BenchResult:
     """Generate the answers, annotate every pair's two variants, and report kappa per attribute."""
-    clock = time.perf_counter()
-    started_at = datetime.now(UTC).isoformat(timespec="seconds")
     personas = load_personas(spec.personas, spec.n_personas, spec.seed, spec.min_age)
     attributes, pairs = plan_pairs(spec, personas)
     questions = preference_questions(spec)
-    run_dir = Path(out or spec.default_dir())
     roles = LOO_ROLES if spec.answers == "generate" else LOO_ROLES[1:]
-    lms = {role: make_lm(spec.models[role], role) for role in roles}
-    stages: dict[str, StageResult] = {}
-    with claim_run_dir(run_dir, spec.fingerprint()):
-        with bench_session(run_dir, lms) as state:
-            common = {"concurrency": concurrency, "progress": progress, "describe_error": state["describe_error"]}
-            if spec.answers == "generate":
-                responder = PersonalizedResponder(lms["responder"], "baseline")
+    session = Session(
+        Path(out or spec.default_dir()),
+        spec.fingerprint(),
+        {role: spec.models[role] for role in roles},
+        concurrency=concurrency,
+        progress=progress,
+    )
+    with session:
+        lms, run_dir = session.lms, session.run_dir
+        if spec.answers == "generate":
+            responder = PersonalizedResponder(lms["responder"], "baseline")
 
-                def answer(question: PreferenceQuestion) -> dict[str, Any]:
-                    drawn: list[str] = []
-                    for rollout in range(2 + ANSWER_REDRAWS):
-                        config = {"rollout_id": rollout, "temperature": spec.temperature, "seed": rollout}
-                        text = responder(question=question.question, persona="", config=config).answer
-                        if text not in drawn:
-                            drawn.append(text)
-                        if len(drawn) == 2:
-                            return {"answer_a": drawn[0], "answer_b": drawn[1]}
-                    raise ValueError(f"question {question.id}: {2 + ANSWER_REDRAWS} draws gave fewer than two answers")
+            def answer(question: PreferenceQuestion) -> dict[str, Any]:
+                drawn: list[str] = []
+                for rollout in range(2 + ANSWER_REDRAWS):
+                    config = {"rollout_id": rollout, "temperature": spec.temperature, "seed": rollout}
+                    text = responder(question=question.question, persona="", config=config).answer
+                    if text not in drawn:
+                        drawn.append(text)
+                    if len(drawn) == 2:
+                        return {"answer_a": drawn[0], "answer_b": drawn[1]}
+                raise ValueError(f"question {question.id}: {2 + ANSWER_REDRAWS} draws gave fewer than two answers")
 
-                stages["answers.jsonl"] = run_items(
-                    questions,
-                    key=lambda q: q.id,
-                    work=answer,
-                    log=ItemLog(run_dir / "log" / "answers.jsonl"),
-                    label="answers",
-                    **common,
-                )
-                questions = [
-                    q._replace(answers=(e["record"]["answer_a"], e["record"]["answer_b"]))
-                    for q, e in zip(questions, stages["answers.jsonl"].entries, strict=True)
-                    if e["ok"]
-                ]
-            annotator = RolePlayAnnotator(lms["annotator"])
-
-            def annotate(item: Annotation) -> dict[str, Any]:
-                first, second = item.question.answers  # type: ignore[misc]
-                original_first = chosen_goes_first(
-                    spec.seed, f"{item.pair.attribute}|{item.pair.index}|{item.question.id}"
-                )
-                shown = (first, second) if original_first else (second, first)
-                verdict = annotator(
-                    persona=item.pair.text(item.variant),
-                    question=item.question.question,
-                    answer_a=shown[0],
-                    answer_b=shown[1],
-                )
-                picked_shown_first = verdict.choice == "A"
-                return {
-                    "shown_first": "answer_a" if original_first else "answer_b",
-                    "picked": verdict.choice,
-                    "choice": "answer_a" if picked_shown_first == original_first else "answer_b",
-                    "reasoning": verdict.reasoning,
-                }
-
-            annotations = [
-                Annotation(pair, variant, q) for pair in pairs for q in questions for variant in ("without", "with")
+            answered = session.stage("answers", questions, key=lambda q: q.id, work=answer, label="answers")
+            questions = [
+                q._replace(answers=(e["record"]["answer_a"], e["record"]["answer_b"]))
+                for q, e in zip(questions, answered.entries, strict=True)
+                if e["ok"]
             ]
-            stages["loo.jsonl"] = run_items(
-                annotations,
-                key=lambda a: a.key,
-                work=annotate,
-                log=ItemLog(run_dir / "log" / "loo.jsonl"),
-                label="annotations",
-                **common,
+        annotator = RolePlayAnnotator(lms["annotator"])
+
+        def annotate(item: Annotation) -> dict[str, Any]:
+            first, second = item.question.answers  # type: ignore[misc]
+            original_first = chosen_goes_first(spec.seed, f"{item.pair.attribute}|{item.pair.index}|{item.question.id}")
+            shown = (first, second) if original_first else (second, first)
+            verdict = annotator(
+                persona=item.pair.text(item.variant),
+                question=item.question.question,
+                answer_a=shown[0],
+                answer_b=shown[1],
             )
+            picked_shown_first = verdict.choice == "A"
+            return {
+                "shown_first": "answer_a" if original_first else "answer_b",
+                "picked": verdict.choice,
+                "choice": "answer_a" if picked_shown_first == original_first else "answer_b",
+                "reasoning": verdict.reasoning,
+            }
+
+        annotations = [
+            Annotation(pair, variant, q) for pair in pairs for q in questions for variant in ("without", "with")
+        ]
+        annotated = session.stage("loo", annotations, key=lambda a: a.key, work=annotate, label="annotations")
         records = item_records(
             annotations,
-            stages["loo.jsonl"],
+            annotated,
             lambda a: {
                 "attribute": a.pair.attribute,
                 "pair": a.pair.index,
@@ -244,18 +223,12 @@ def run_loo(spec: LooSpec, out: Path | None = None, progress: Any = None, concur
             loo_plot(kappas_by_attribute(metrics)),
             run_dir / "loo.png",
         )
-        manifest = finish(
-            run_dir,
+        manifest = session.finish(
             spec,
-            lms,
-            state,
-            stages,
-            [*files, "questions.jsonl", "loo.png"],
-            metrics,
-            clock,
-            started_at,
-            render_loo_report,
-            concurrency,
+            seed=spec.seed,
+            files=[*files, "questions.jsonl", "loo.png"],
+            metrics=metrics,
+            report=render_loo_report,
         )
         return BenchResult(run_dir, records, manifest)
 

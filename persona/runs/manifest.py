@@ -88,6 +88,13 @@ class Manifest(BaseModel):
     def total_wall_time_s(self) -> float:
         return sum(s.wall_time_s for s in self.sessions) if self.sessions else self.wall_time_s
 
+    @property
+    def exit_code(self) -> int:
+        """The run's exit status: 0 every item succeeded, 1 some failed (each recorded), 3 stopped at the limit."""
+        if self.aborted:
+            return 3
+        return 1 if any(self.failures.values()) else 0
+
     def cost_line(self) -> str:
         """What this invocation cost and, after a resume or replay, what every invocation of the run dir cost."""
         line = f"LM: {self.model_calls} model calls, {self.cache_hits} cache hits; {self.wall_time_s:.1f} s"

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
@@ -24,7 +22,6 @@ from persona.data.io import atomic_write_text
 from persona.data.persona import Persona
 from persona.data.prompts import Prompt
 from persona.errors import InputError
-from persona.lm import make_lm
 from persona.programs.bench import MODES, PersonalizedResponder, RevisionJudge, is_output_failure, judge_failure
 from persona.programs.optimize import JudgeMetric, proxy_metric
 from persona.reports import format_estimate, small_sample_note
@@ -34,16 +31,13 @@ from persona.runs.bench import (
     _calls_line,
     _model_slug,
     _rate,
-    bench_session,
-    finish,
     load_program,
     write_results,
 )
 from persona.runs.execute import Item
-from persona.runs.executor import ItemLog, run_items
 from persona.runs.inputs import load_personas, load_split_prompts, split_personas
 from persona.runs.manifest import Manifest
-from persona.runs.rundir import claim_run_dir
+from persona.runs.session import Session
 
 OPTIMIZERS = ("bootstrap", "mipro", "gepa")
 PROGRAMS = ("baseline", "optimized")
@@ -198,48 +192,42 @@ def run_optimize(
     spec: OptimizeSpec, out: Path | None = None, progress: Any = None, concurrency: int = 1
 ) -> BenchResult:
     """Compile, save, reload and evaluate; the report compares baseline and optimized on the same items."""
-    clock = time.perf_counter()
-    started_at = datetime.now(UTC).isoformat(timespec="seconds")
     plan_ = plan(spec)
-    run_dir = Path(out or spec.default_dir())
     # MIPROv2 proposes instructions and GEPA reflects on failures with the reflection model; bootstrapping needs none.
     roles = ("responder", "judge") if spec.optimizer == "bootstrap" else ("responder", "judge", "reflection")
-    lms = {role: make_lm(spec.models[role], role) for role in roles}
-    program_path = run_dir / "program.json"
-    with claim_run_dir(run_dir, spec.fingerprint()):
-        with bench_session(run_dir, lms) as state:
-            if not program_path.exists():
-                compiled, compile_stats = compile_program(spec, plan_, lms)
-                save_program(compiled, program_path)
-                _write_json(run_dir / "compile.json", compile_stats)
-            programs = {
-                "baseline": PersonalizedResponder(lms["responder"], spec.mode),
-                "optimized": load_program(program_path, spec.mode, lms["responder"]),
-            }
-            judge = RevisionJudge(lms["judge"])
-            cases = [EvalCase(p, s, c) for s in EVAL_SETS for c in plan_.evaluation[s] for p in PROGRAMS]
+    session = Session(
+        Path(out or spec.default_dir()),
+        spec.fingerprint(),
+        {role: spec.models[role] for role in roles},
+        concurrency=concurrency,
+        progress=progress,
+    )
+    with session:
+        lms, run_dir = session.lms, session.run_dir
+        program_path = run_dir / "program.json"
+        if not program_path.exists():
+            compiled, compile_stats = compile_program(spec, plan_, lms)
+            save_program(compiled, program_path)
+            _write_json(run_dir / "compile.json", compile_stats)
+        programs = {
+            "baseline": PersonalizedResponder(lms["responder"], spec.mode),
+            "optimized": load_program(program_path, spec.mode, lms["responder"]),
+        }
+        judge = RevisionJudge(lms["judge"])
+        cases = [EvalCase(p, s, c) for s in EVAL_SETS for c in plan_.evaluation[s] for p in PROGRAMS]
 
-            def work(item: EvalCase) -> dict[str, Any]:
-                question, persona = item.case.prompt.text, item.case.persona.as_prompt()
-                answer = programs[item.program](question=question, persona=persona).answer
-                try:
-                    verdict = judge(question=question, persona=persona, answer=answer)
-                except Exception as exc:
-                    if not is_output_failure(exc):
-                        raise
-                    return {"answer": answer, "passed": None, "judge_error": judge_failure(exc)}
-                return {"answer": answer, "passed": verdict.passed, "judge_error": None}
+        def work(item: EvalCase) -> dict[str, Any]:
+            question, persona = item.case.prompt.text, item.case.persona.as_prompt()
+            answer = programs[item.program](question=question, persona=persona).answer
+            try:
+                verdict = judge(question=question, persona=persona, answer=answer)
+            except Exception as exc:
+                if not is_output_failure(exc):
+                    raise
+                return {"answer": answer, "passed": None, "judge_error": judge_failure(exc)}
+            return {"answer": answer, "passed": verdict.passed, "judge_error": None}
 
-            stage = run_items(
-                cases,
-                key=lambda c: c.key,
-                work=work,
-                log=ItemLog(run_dir / "log" / "eval.jsonl"),
-                label="evaluation",
-                concurrency=concurrency,
-                progress=progress,
-                describe_error=state["describe_error"],
-            )
+        stage = session.stage("eval", cases, key=lambda c: c.key, work=work, label="evaluation")
         records = []
         for item, entry in zip(cases, stage.entries, strict=True):
             base = {"program": item.program, "split": item.split, "persona_id": item.case.persona.id}
@@ -254,18 +242,12 @@ def run_optimize(
         }
         _write_json(run_dir / "splits.json", split_ids)
         metrics = optimize_metrics(records, spec) | {"compile": _read_json(run_dir / "compile.json")}
-        manifest = finish(
-            run_dir,
+        manifest = session.finish(
             spec,
-            lms,
-            state,
-            {"eval.jsonl": stage},
-            [*files, "program.json", "splits.json"],
-            metrics,
-            clock,
-            started_at,
-            render_optimize_report,
-            concurrency,
+            seed=spec.seed,
+            files=[*files, "program.json", "splits.json"],
+            metrics=metrics,
+            report=render_optimize_report,
         )
         return BenchResult(run_dir, records, manifest)
 

@@ -7,34 +7,28 @@ annotator playing the persona, in a seeded A/B order, and its agreement with the
 
 from __future__ import annotations
 
-import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import dspy
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from persona.data.io import atomic_write_text, write_jsonl
+from persona.data.io import write_jsonl
 from persona.data.persona import Persona
 from persona.data.prompts import Prompt
 from persona.errors import InputError
-from persona.lm import ModelConfig, lm_secrets, make_lm
-from persona.lm.adapter import DescribedJSONAdapter
+from persona.lm import ModelConfig
 from persona.metrics import pass_rate
 from persona.programs.preferences import DPFPair, PreferenceAnnotator
 from persona.reports import format_estimate, small_sample_note
-from persona.runs.cache import run_cache
-from persona.runs.execute import PAIR_FIELDS, estimate_record, pair_record, redact, run_log
-from persona.runs.executor import ItemLog, run_items
+from persona.runs.execute import PAIR_FIELDS, estimate_record, pair_record
 from persona.runs.inputs import load_personas, load_split_prompts
-from persona.runs.manifest import Manifest, ModelRecord, file_digest
-from persona.runs.rundir import claim_run_dir
+from persona.runs.manifest import Manifest
+from persona.runs.session import Session
 from persona.runs.spec import digest
 
 SPLITS = ("train", "test_seen", "test_heldout")
-RESULT_FILES = ("personas.jsonl", "pairs.jsonl", "verification.jsonl", "report.md")
+RESULT_FILES = ("personas.jsonl", "pairs.jsonl", "verification.jsonl")
 ROLES = ("generator", "persona", "judge")  # answers and revises; critiques as the persona; verifies by role-play
 
 
@@ -110,57 +104,45 @@ def plan(personas: list[Persona], prompts: dict[str, list[Prompt]], spec: PairsS
 
 def generate_pairs(spec: PairsSpec, out: Path | None = None, progress: Any = None, concurrency: int = 1) -> PairsResult:
     """Build, verify and report the dataset of ``spec``; inputs are read before anything is written."""
-    clock = time.perf_counter()
-    started_at = datetime.now(UTC).isoformat(timespec="seconds")
     personas = load_personas(spec.personas, spec.n_personas, spec.seed, spec.min_age)
     items = plan(personas, load_split_prompts(spec.prompts, spec.seed), spec)
-    run_dir = Path(out or spec.default_dir())
     roles = ROLES if spec.verify else ROLES[:2]
-    lms = {role: make_lm(spec.models[role], role) for role in roles}
-    secrets = lm_secrets(lms.values())
-    with claim_run_dir(run_dir, spec.fingerprint()):
-        common = {"key": lambda item: item.key, "concurrency": concurrency, "progress": progress}
-        common["describe_error"] = lambda exc: redact(str(exc), secrets)
+    session = Session(
+        Path(out or spec.default_dir()),
+        spec.fingerprint(),
+        {role: spec.models[role] for role in roles},
+        concurrency=concurrency,
+        progress=progress,
+    )
+    with session:
+        lms, run_dir = session.lms, session.run_dir
+        dpf = DPFPair(generator=lms["generator"], critic=lms["persona"])
+        built = session.stage(
+            "pairs",
+            items,
+            key=lambda item: item.key,
+            work=lambda item: pair_record(dpf(question=item.prompt.text, persona=item.persona.as_prompt())),
+            label="preference pairs",
+        )
+        ready = [(item, e["record"]) for item, e in zip(items, built.entries, strict=True) if e["ok"]]
+        checked = None
+        if spec.verify:
+            annotator = PreferenceAnnotator(lms["judge"], seed=spec.seed)
 
-        with (
-            run_log(run_dir / "run.log", secrets),
-            run_cache(run_dir / "cache") as cache,
-            dspy.context(adapter=DescribedJSONAdapter(), disable_history=True),
-        ):
-            dpf = DPFPair(generator=lms["generator"], critic=lms["persona"])
-            built = run_items(
-                items,
-                work=lambda item: pair_record(dpf(question=item.prompt.text, persona=item.persona.as_prompt())),
-                log=ItemLog(run_dir / "log" / "pairs.jsonl"),
-                label="preference pairs",
-                **common,
-            )
-            ready = [(item, e["record"]) for item, e in zip(items, built.entries, strict=True) if e["ok"]]
-            checked = None
-            if spec.verify:
-                annotator = PreferenceAnnotator(lms["judge"], seed=spec.seed)
-
-                def annotate(pair: tuple[Item, dict[str, Any]]) -> dict[str, Any]:
-                    item, record = pair
-                    verdict = annotator(
-                        key=item.key,
-                        question=item.prompt.text,
-                        persona=item.persona.as_prompt(),
-                        chosen=record["chosen"],
-                        rejected=record["rejected"],
-                    )
-                    return {
-                        k: verdict[k] for k in ("prefers_chosen", "picked_first", "chosen_shown_first", "reasoning")
-                    }
-
-                checked = run_items(
-                    ready,
-                    work=annotate,
-                    log=ItemLog(run_dir / "log" / "verification.jsonl"),
-                    label="verification",
-                    **{**common, "key": lambda pair: pair[0].key},
+            def annotate(pair: tuple[Item, dict[str, Any]]) -> dict[str, Any]:
+                item, record = pair
+                verdict = annotator(
+                    key=item.key,
+                    question=item.prompt.text,
+                    persona=item.persona.as_prompt(),
+                    chosen=record["chosen"],
+                    rejected=record["rejected"],
                 )
-            calls = cache.counts()
+                return {k: verdict[k] for k in ("prefers_chosen", "picked_first", "chosen_shown_first", "reasoning")}
+
+            checked = session.stage(
+                "verification", ready, key=lambda pair: pair[0].key, work=annotate, label="verification"
+            )
 
         models = {"generator": spec.models["generator"].model, "critic": spec.models["persona"].model}
         pairs = []
@@ -182,26 +164,14 @@ def generate_pairs(spec: PairsSpec, out: Path | None = None, progress: Any = Non
         write_jsonl(run_dir / "personas.jsonl", (p.model_dump() for p in personas))
         write_jsonl(run_dir / "pairs.jsonl", pairs)
         write_jsonl(run_dir / "verification.jsonl", verification)
-        metrics = pair_metrics(pairs, verification, spec.seed)
-        manifest = Manifest.build(
-            run_dir=run_dir,
-            spec=spec.model_dump(mode="json"),
-            spec_path=None,
-            models={role: ModelRecord(model=lms[role].model, args=spec.models[role].lm_args()) for role in lms},
+        manifest = session.finish(
+            spec,
             seed=spec.seed,
-            concurrency=concurrency,
-            calls=calls,
+            files=list(RESULT_FILES),
+            metrics=pair_metrics(pairs, verification, spec.seed),
+            report=lambda manifest: render_report(manifest, len(personas)),
             failures={"pairs.jsonl": built.failed, "verification.jsonl": checked.failed if checked else 0},
-            resumed_items={"pairs": built.resumed, "verification": checked.resumed if checked else 0},
-            aborted=False,
-            wall_time_s=round(time.perf_counter() - clock, 3),
-            started_at=started_at,
-            files={},
-            metrics=metrics,
         )
-        atomic_write_text(run_dir / "report.md", render_report(manifest, len(personas)))
-        manifest.files = {name: file_digest(run_dir / name) for name in RESULT_FILES}
-        atomic_write_text(run_dir / "manifest.json", manifest.model_dump_json(indent=2) + "\n")
         return PairsResult(run_dir, pairs, manifest)
 
 

@@ -7,15 +7,12 @@ judge output never parsed is left out of its item's n and counted in the report.
 
 from __future__ import annotations
 
-import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
 from persona.data.io import write_jsonl
-from persona.lm import make_lm
 from persona.metrics import pass_at_k_curve
 from persona.programs.bench import MODES, BenchItem
 from persona.runs.bench import (
@@ -24,16 +21,13 @@ from persona.runs.bench import (
     BenchResult,
     _calls_line,
     _model_slug,
-    bench_session,
-    finish,
     plan_questions,
     write_results,
 )
 from persona.runs.execute import Item
-from persona.runs.executor import ItemLog, run_items
 from persona.runs.manifest import Manifest
 from persona.runs.plots import passk_plot, save_figure
-from persona.runs.rundir import claim_run_dir
+from persona.runs.session import Session
 
 SAMPLE_FIELDS = ("sample", "answer", "summary", "critique", "passed", "judge_error")
 
@@ -63,34 +57,28 @@ class PassKSpec(BenchInputs):
 
 def run_passk(spec: PassKSpec, out: Path | None = None, progress: Any = None, concurrency: int = 1) -> BenchResult:
     """Sample, judge and report pass@k for ``spec`` (resumable; a rerun replays from the run dir)."""
-    clock = time.perf_counter()
-    started_at = datetime.now(UTC).isoformat(timespec="seconds")
     personas, questions = plan_questions(spec)
-    run_dir = Path(out or spec.default_dir())
-    lms = {role: make_lm(spec.models[role], role) for role in ROLES}
-    with claim_run_dir(run_dir, spec.fingerprint()):
-        with bench_session(run_dir, lms) as state:
-            item = BenchItem(lms["responder"], lms["judge"], spec.mode)
+    session = Session(
+        Path(out or spec.default_dir()),
+        spec.fingerprint(),
+        {role: spec.models[role] for role in ROLES},
+        concurrency=concurrency,
+        progress=progress,
+    )
+    with session:
+        lms, run_dir = session.lms, session.run_dir
+        item = BenchItem(lms["responder"], lms["judge"], spec.mode)
 
-            def work(question: Item) -> dict[str, Any]:
-                result = item(
-                    question=question.prompt.text,
-                    persona=question.persona.as_prompt(),
-                    samples=spec.samples,
-                    temperature=spec.temperature,
-                )
-                return {"samples": result.samples}
-
-            stage = run_items(
-                questions,
-                key=lambda question: question.key,
-                work=work,
-                log=ItemLog(run_dir / "log" / "passk.jsonl"),
-                label="pass@k samples",
-                concurrency=concurrency,
-                progress=progress,
-                describe_error=state["describe_error"],
+        def work(question: Item) -> dict[str, Any]:
+            result = item(
+                question=question.prompt.text,
+                persona=question.persona.as_prompt(),
+                samples=spec.samples,
+                temperature=spec.temperature,
             )
+            return {"samples": result.samples}
+
+        stage = session.stage("passk", questions, key=lambda question: question.key, work=work, label="pass@k samples")
         records = []
         for question, entry in zip(questions, stage.entries, strict=True):
             base = {
@@ -113,18 +101,12 @@ def run_passk(spec: PassKSpec, out: Path | None = None, progress: Any = None, co
         save_figure(
             passk_plot({f"{spec.models['responder'].model} ({spec.mode})": metrics["curve"]}), run_dir / "passk.png"
         )
-        manifest = finish(
-            run_dir,
+        manifest = session.finish(
             spec,
-            lms,
-            state,
-            {"passk.jsonl": stage},
-            [*files, "passk.png"],
-            metrics,
-            clock,
-            started_at,
-            render_passk_report,
-            concurrency,
+            seed=spec.seed,
+            files=[*files, "passk.png"],
+            metrics=metrics,
+            report=render_passk_report,
         )
         return BenchResult(run_dir, records, manifest)
 

@@ -8,20 +8,16 @@ same spec into the same dir resumes from the item log and replays finished LM ca
 from __future__ import annotations
 
 import math
-import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import dspy
 from pydantic import BaseModel, ConfigDict, Field
 
 from persona.data.census import CensusSample
 from persona.data.io import atomic_write_text, write_jsonl
 from persona.data.persona import Persona, read_personas
 from persona.data.sources import SourceError, load_source
-from persona.lm import ModelConfig, lm_secrets, make_lm, model_config
-from persona.lm.adapter import DescribedJSONAdapter
+from persona.lm import ModelConfig, model_config
 from persona.metrics.fidelity import Fidelity, compare
 from persona.programs.population import (
     PROFILE_CATEGORIES,
@@ -30,12 +26,9 @@ from persona.programs.population import (
     PersonaBuilder,
     profile_plan,
 )
-from persona.runs.cache import run_cache
-from persona.runs.execute import redact, run_log
-from persona.runs.executor import ItemLog, run_items
-from persona.runs.manifest import Manifest, ModelRecord, file_digest
+from persona.runs.manifest import Manifest
 from persona.runs.plots import fidelity_overview, fidelity_plot
-from persona.runs.rundir import claim_run_dir
+from persona.runs.session import Session
 from persona.runs.spec import digest
 
 SPEC_FILE = "population.json"
@@ -91,15 +84,18 @@ def generate(
 
     The source is read before anything is written, so a bad file leaves no run dir behind.
     """
-    clock = time.perf_counter()
-    started_at = datetime.now(UTC).isoformat(timespec="seconds")
     source = load_source(spec.source, spec.dictionary)
-    run_dir = Path(out or spec.default_dir())
-    lm = make_lm(spec.model, "persona") if spec.check or spec.fill else None
-    secrets = lm_secrets([lm] if lm is not None else [])
-    with claim_run_dir(run_dir, spec.fingerprint()):
+    session = Session(
+        Path(out or spec.default_dir()),
+        spec.fingerprint(),
+        {"persona": spec.model} if spec.check or spec.fill else {},
+        concurrency=concurrency,
+        progress=progress,
+        max_failures=max_failures,
+    )
+    with session:
+        run_dir, lm = session.run_dir, session.lms.get("persona")
         atomic_write_text(run_dir / SPEC_FILE, spec.model_dump_json(indent=2) + "\n")
-
         builder = PersonaBuilder(
             source,
             spec.seed,
@@ -115,24 +111,7 @@ def generate(
             built = builder(slot=slot[0], categories=slot[1])
             return {"persona": built.persona.model_dump(), "draws": built.draws}
 
-        with (
-            run_log(run_dir / "run.log", secrets),
-            run_cache(run_dir / "cache") as cache,
-            dspy.context(adapter=DescribedJSONAdapter(), disable_history=True),
-        ):
-            stage = run_items(
-                slots,
-                key=lambda slot: f"slot-{slot[0]}",
-                work=work,
-                log=ItemLog(run_dir / "log" / "personas.jsonl"),
-                concurrency=concurrency,
-                label="personas",
-                progress=progress,
-                max_failures=max_failures,
-                describe_error=lambda exc: redact(str(exc), secrets),
-            )
-            counts = cache.counts()
-
+        stage = session.stage("personas", slots, key=lambda slot: f"slot-{slot[0]}", work=work, label="personas")
         personas, draws, failures = [], [], []
         for (slot, _), entry in zip(slots, stage.entries, strict=True):
             if entry["ok"]:
@@ -145,25 +124,14 @@ def generate(
         metrics = population_metrics(draws, failures, spec)
         fidelity = write_fidelity_report(run_dir, source, personas, spec.min_age)
         metrics["fidelity_mean_tvd"] = _round(sum(f.tvd for f in fidelity) / len(fidelity)) if fidelity else None
-
-        manifest = Manifest.build(
-            run_dir=run_dir,
-            spec=spec.model_dump(mode="json"),
-            spec_path=None,
-            models={"persona": ModelRecord(model=spec.model.model, args=spec.model.lm_args())} if lm else {},
+        manifest = session.finish(
+            spec,
             seed=spec.seed,
-            concurrency=concurrency,
-            calls=counts,
-            failures={"personas.jsonl": len(failures)},
-            resumed_items={"personas": stage.resumed},
-            aborted=stage.aborted,
-            wall_time_s=round(time.perf_counter() - clock, 3),
-            started_at=started_at,
-            files={name: file_digest(run_dir / name) for name in RESULT_FILES},
+            files=list(RESULT_FILES),
             metrics={**metrics, "failed_slots": failures},
+            report=lambda manifest: render_report(manifest, source, fidelity),
+            failures={"personas.jsonl": len(failures)},
         )
-        atomic_write_text(run_dir / "report.md", render_report(manifest, source, fidelity))
-        atomic_write_text(run_dir / "manifest.json", manifest.model_dump_json(indent=2) + "\n")
         return PopulationResult(run_dir, personas, manifest)
 
 
