@@ -234,13 +234,7 @@ def run_bench(spec: BenchSpec, out: Path | None = None, progress: Any = None, co
     personas, questions = plan_questions(spec)
     cases = [BenchCase(question, mode) for question in questions for mode in spec.modes]
 
-    session = Session(
-        Path(out or spec.default_dir()),
-        spec.fingerprint(),
-        {role: spec.models[role] for role in ROLES},
-        concurrency=concurrency,
-        progress=progress,
-    )
+    session = Session.for_spec(spec, out, ROLES, concurrency=concurrency, progress=progress)
     with session:
         lms, run_dir = session.lms, session.run_dir
         items = {mode: BenchItem(lms["responder"], lms["judge"], mode) for mode in spec.modes if mode != PROGRAM_MODE}

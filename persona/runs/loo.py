@@ -143,13 +143,7 @@ def run_loo(spec: LooSpec, out: Path | None = None, progress: Any = None, concur
     attributes, pairs = plan_pairs(spec, personas)
     questions = preference_questions(spec)
     roles = LOO_ROLES if spec.answers == "generate" else LOO_ROLES[1:]
-    session = Session(
-        Path(out or spec.default_dir()),
-        spec.fingerprint(),
-        {role: spec.models[role] for role in roles},
-        concurrency=concurrency,
-        progress=progress,
-    )
+    session = Session.for_spec(spec, out, roles, concurrency=concurrency, progress=progress)
     with session:
         lms, run_dir = session.lms, session.run_dir
         if spec.answers == "generate":

@@ -195,13 +195,7 @@ def run_optimize(
     plan_ = plan(spec)
     # MIPROv2 proposes instructions and GEPA reflects on failures with the reflection model; bootstrapping needs none.
     roles = ("responder", "judge") if spec.optimizer == "bootstrap" else ("responder", "judge", "reflection")
-    session = Session(
-        Path(out or spec.default_dir()),
-        spec.fingerprint(),
-        {role: spec.models[role] for role in roles},
-        concurrency=concurrency,
-        progress=progress,
-    )
+    session = Session.for_spec(spec, out, roles, concurrency=concurrency, progress=progress)
     with session:
         lms, run_dir = session.lms, session.run_dir
         program_path = run_dir / "program.json"

@@ -107,13 +107,7 @@ def generate_pairs(spec: PairsSpec, out: Path | None = None, progress: Any = Non
     personas = load_personas(spec.personas, spec.n_personas, spec.seed, spec.min_age)
     items = plan(personas, load_split_prompts(spec.prompts, spec.seed), spec)
     roles = ROLES if spec.verify else ROLES[:2]
-    session = Session(
-        Path(out or spec.default_dir()),
-        spec.fingerprint(),
-        {role: spec.models[role] for role in roles},
-        concurrency=concurrency,
-        progress=progress,
-    )
+    session = Session.for_spec(spec, out, roles, concurrency=concurrency, progress=progress)
     with session:
         lms, run_dir = session.lms, session.run_dir
         dpf = DPFPair(generator=lms["generator"], critic=lms["persona"])

@@ -58,13 +58,7 @@ class PassKSpec(BenchInputs):
 def run_passk(spec: PassKSpec, out: Path | None = None, progress: Any = None, concurrency: int = 1) -> BenchResult:
     """Sample, judge and report pass@k for ``spec`` (resumable; a rerun replays from the run dir)."""
     personas, questions = plan_questions(spec)
-    session = Session(
-        Path(out or spec.default_dir()),
-        spec.fingerprint(),
-        {role: spec.models[role] for role in ROLES},
-        concurrency=concurrency,
-        progress=progress,
-    )
+    session = Session.for_spec(spec, out, ROLES, concurrency=concurrency, progress=progress)
     with session:
         lms, run_dir = session.lms, session.run_dir
         item = BenchItem(lms["responder"], lms["judge"], spec.mode)

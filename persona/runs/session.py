@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import dspy
 from pydantic import BaseModel
@@ -31,6 +31,16 @@ from persona.runs.manifest import Manifest, ModelRecord, file_digest
 from persona.runs.rundir import claim_run_dir
 
 T = TypeVar("T")
+
+
+class ExperimentSpec(Protocol):
+    """What the engine needs of an experiment's spec."""
+
+    models: dict[str, ModelConfig]
+
+    def fingerprint(self) -> str: ...
+
+    def default_dir(self) -> Path: ...
 
 
 class Session:
@@ -68,6 +78,14 @@ class Session:
         self.stages: dict[str, StageResult] = {}
         self.cache: RunCache | None = None
         self._open = contextlib.ExitStack()
+
+    @classmethod
+    def for_spec(
+        cls, spec: ExperimentSpec, out: Path | None, roles: Iterable[str] | None = None, **options: Any
+    ) -> Session:
+        """A session for ``spec`` into ``out`` (default: its own dir), with the LMs of ``roles`` (default: all)."""
+        models = spec.models if roles is None else {role: spec.models[role] for role in roles}
+        return cls(Path(out or spec.default_dir()), spec.fingerprint(), models, **options)
 
     def __enter__(self) -> Session:
         limiters = {role: RateLimiter(config.rpm) for role, config in self.models.items() if config.rpm}
