@@ -54,6 +54,7 @@ _PUBLIC = {
     "run_bench": "persona.runs.bench",
     "run_loo": "persona.runs.loo",
     "run_passk": "persona.runs.passk",
+    "run_spec": "persona.runs",
     "sample_personas": "persona.programs",
 }
 

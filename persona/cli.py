@@ -20,7 +20,6 @@ from typer.core import TyperCommand
 if TYPE_CHECKING:
     from rich.progress import Progress
 
-    from persona.runs import RunResult
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED_ITEMS = 1
@@ -159,27 +158,23 @@ def _exit(manifest: Any) -> None:
         raise typer.Exit(code=manifest.exit_code)
 
 
-def _run_spec(spec_path: Path, out: Path | None, concurrency: int | None, max_failures: int | None) -> RunResult:
-    from persona.runs import load_spec, run
+def _run_spec(spec_path: Path, out: Path | None, concurrency: int | None, max_failures: int | None) -> Any:
+    from persona.runs import load_spec, run_spec
 
     spec = load_spec(spec_path)
     with _progress() as progress:
-        result = run(
-            spec,
-            out=out,
-            spec_path=spec_path,
-            progress=progress,
-            concurrency=concurrency,
-            max_failures=max_failures,
+        result = run_spec(
+            spec, out=out, spec_path=spec_path, progress=progress, concurrency=concurrency, max_failures=max_failures
         )
     manifest = result.manifest
-    rate = manifest.metrics["bench_pass_rate"]
-    shown = "n/a" if rate["value"] is None else f"{rate['value']:.3f} [{rate['low']:.3f}, {rate['high']:.3f}]"
+    if spec.kind == "quickstart":
+        rate = manifest.metrics["bench_pass_rate"]
+        shown = "n/a" if rate["value"] is None else f"{rate['value']:.3f} [{rate['low']:.3f}, {rate['high']:.3f}]"
+        console.print(f"[bold]{manifest.spec['name']}[/]: bench pass rate {shown} over {rate['n']} answers")
     console.print(
-        f"[bold]{manifest.spec['name']}[/]: bench pass rate {shown} over {rate['n']} answers; "
-        f"{manifest.model_calls} model calls, {manifest.cache_hits} cache hits, {manifest.wall_time_s:.1f} s"
+        f"[bold]{spec.kind}[/]: {manifest.model_calls} model calls, {manifest.cache_hits} cache hits, "
+        f"{manifest.wall_time_s:.1f} s; results in [cyan]{result.run_dir}[/] (report.md, manifest.json)"
     )
-    console.print(f"results in [cyan]{result.run_dir}[/] (report.md, manifest.json)")
     _exit(manifest)
     return result
 
@@ -191,9 +186,10 @@ def run_command(
     concurrency: ConcurrencyOption = None,
     max_failures: MaxFailuresOption = None,
 ) -> None:
-    """Execute a run spec: personas, prompts, DPF pairs and bench results, all cached in the run dir.
+    """Execute a run spec of any kind (quickstart, personas, curation, pairs, bench, passk, loo, annotate, optimize).
 
-    Running it again into the same run dir resumes an interrupted run. Exit code 0: every item succeeded;
+    The spec's `kind` picks the experiment; every LM call is cached in the run dir, and running it again into the
+    same run dir resumes an interrupted run. Exit code 0: every item succeeded;
     1: some items failed (each recorded with its error); 2: bad input; 3: stopped at --max-failures.
     """
     _run_spec(spec, out, concurrency, max_failures)
@@ -656,7 +652,9 @@ def agreement_annotate(
     like: Annotated[Path | None, typer.Option(help="Annotate exactly the (persona, item) rows of this file.")] = None,
     name: Annotated[str | None, typer.Option(help="Annotator label (default: the model string).")] = None,
     temperature: Annotated[float, typer.Option(min=0, max=2, help="Sampling temperature of the annotator.")] = 0.0,
-    out: Annotated[Path, typer.Option("--out", help="Run dir for annotations.jsonl.")] = Path("outputs/annotations"),
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Run dir (default: outputs/annotations-<name>-seed<seed>).")
+    ] = None,
     concurrency: Annotated[int, typer.Option(min=1, help="Annotations in flight.")] = 1,
 ) -> None:
     """Model annotations by role-play, in the same format as human ones, ready for `persona agreement compute`."""
@@ -671,7 +669,9 @@ def agreement_annotate(
         model=model_config(model, api_base, 160).model_copy(update={"temperature": temperature}),
     )
     with _progress() as progress:
-        path, manifest = annotate(spec, out, progress=progress, concurrency=concurrency)
+        result = annotate(spec, out, progress=progress, concurrency=concurrency)
+    manifest = result.manifest
+    path = result.run_dir / "annotations.jsonl"
     console.print(f"{manifest.metrics['annotated']} annotations, {manifest.model_calls} model calls: [cyan]{path}[/]")
     _exit(manifest)
 

@@ -8,9 +8,10 @@ from persona.runs.population import PopulationSpec
 from persona.runs.population import generate as generate_personas
 from persona.runs.rundir import RunDirError, claim_run_dir
 from persona.runs.session import Session
-from persona.runs.spec import ROLES, RunSpec, SpecError, load_spec, quickstart_spec_path
+from persona.runs.spec import KINDS, ROLES, RunSpec, SpecError, load_spec, quickstart_spec_path, run_spec
 
 __all__ = [
+    "KINDS",
     "ROLES",
     "CallCounts",
     "ItemLog",
@@ -32,5 +33,6 @@ __all__ = [
     "run",
     "run_cache",
     "run_items",
+    "run_spec",
     "summarize",
 ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -26,7 +26,7 @@ from persona.runs.inputs import load_personas
 from persona.runs.manifest import Manifest
 from persona.runs.plots import kappa_heatmap, kappa_histograms, save_figure
 from persona.runs.session import Session
-from persona.runs.spec import digest
+from persona.runs.spec import RunSection, digest, model_slug
 
 COLUMNS = ("annotator", "persona_id", "item_id", "choice")
 CHOICES = ("A", "B")  # exactly as the annotator signature writes them; kappa would count "b" as a third label
@@ -181,9 +181,21 @@ class AnnotateSpec(BaseModel):
     name: str | None = Field(default=None, description="annotator label in the output (default: the model string)")
     seed: int = 0
     model: ModelConfig = Field(default_factory=ModelConfig)
+    kind: Literal["annotate"] = "annotate"
+    run: RunSection = Field(default_factory=RunSection, description="how to execute; never part of the results")
 
     def fingerprint(self) -> str:
-        return digest(self.model_dump(mode="json", exclude={"model"}) | {"model": self.model.identity()})
+        content = self.model_dump(mode="json", exclude={"model", "kind", "run"})
+        return digest(content | {"model": self.model.identity()})
+
+    def default_dir(self) -> Path:
+        return Path("outputs") / f"annotations-{model_slug(self.name or self.model.model)}-seed{self.seed}"
+
+
+class AnnotationResult(NamedTuple):
+    run_dir: Path
+    records: list[dict[str, Any]]
+    manifest: Manifest
 
 
 class Task(NamedTuple):
@@ -204,7 +216,14 @@ def read_items(path: Path) -> dict[str, dict[str, Any]]:
     return {str(row["id"]): row for row in rows}
 
 
-def annotate(spec: AnnotateSpec, out: Path, progress: Any = None, concurrency: int = 1) -> tuple[Path, Manifest]:
+def annotate(
+    spec: AnnotateSpec,
+    out: Path | None = None,
+    progress: Any = None,
+    concurrency: int = 1,
+    max_failures: int | None = None,
+    spec_path: Path | None = None,
+) -> AnnotationResult:
     """Role-play every (persona, item) task and write annotations.jsonl with the model string as annotator."""
     items = read_items(Path(spec.items))
     personas = {p.id: p for p in load_personas(spec.personas, spec.n_personas, spec.seed, spec.min_age)}
@@ -217,7 +236,14 @@ def annotate(spec: AnnotateSpec, out: Path, progress: Any = None, concurrency: i
         tasks = [Task(personas[p], items[i]) for p, i in wanted.itertuples(index=False)]
     else:
         tasks = [Task(persona, item) for persona in personas.values() for item in items.values()]
-    session = Session(out, spec.fingerprint(), {"annotator": spec.model}, concurrency=concurrency, progress=progress)
+    session = Session(
+        Path(out or spec.default_dir()),
+        spec.fingerprint(),
+        {"annotator": spec.model},
+        concurrency=concurrency,
+        progress=progress,
+        max_failures=max_failures,
+    )
     with session:
         annotator = RolePlayAnnotator(session.lms["annotator"])
 
@@ -237,9 +263,10 @@ def annotate(spec: AnnotateSpec, out: Path, progress: Any = None, concurrency: i
             for t, e in zip(tasks, stage.entries, strict=True)
             if e["ok"]
         ]
-        write_jsonl(out / "annotations.jsonl", rows)
+        write_jsonl(session.run_dir / "annotations.jsonl", rows)
         manifest = session.finish(
             spec,
+            spec_path=spec_path,
             seed=spec.seed,
             files=["annotations.jsonl"],
             metrics={"kind": "annotations", "tasks": len(tasks), "annotated": len(rows), "failed": stage.failed},
@@ -248,4 +275,4 @@ def annotate(spec: AnnotateSpec, out: Path, progress: Any = None, concurrency: i
                 f"{len(rows)} of {len(tasks)} tasks annotated, {stage.failed} failed.\n\n{manifest.cost_line()}\n"
             ),
         )
-        return out / "annotations.jsonl", manifest
+        return AnnotationResult(session.run_dir, rows, manifest)

@@ -42,7 +42,7 @@ from persona.runs.inputs import PARTS, load_personas, load_split_prompts
 from persona.runs.manifest import Manifest, file_digest
 from persona.runs.plots import accuracy_plot, dropped_plot, save_figure
 from persona.runs.session import Session
-from persona.runs.spec import digest
+from persona.runs.spec import RunSection, digest, model_slug
 
 ROLES = ("responder", "judge")
 SPLITS = (*PARTS, "all")
@@ -67,6 +67,7 @@ class BenchInputs(BaseModel):
     models: dict[str, ModelConfig] = Field(
         default_factory=dict, description="per role; a missing role gets the local model with its repeat penalty"
     )
+    run: RunSection = Field(default_factory=RunSection, description="how to execute; never part of the results")
 
     @model_validator(mode="after")
     def _every_role(self) -> BenchInputs:
@@ -82,7 +83,7 @@ class BenchInputs(BaseModel):
         return ROLES
 
     def fingerprint(self) -> str:
-        content = self.model_dump(mode="json", exclude={"models"})
+        content = self.model_dump(mode="json", exclude={"models", "run"})
         content["models"] = {role: config.identity() for role, config in sorted(self.models.items())}
         return digest(content)
 
@@ -138,7 +139,7 @@ class BenchSpec(BenchInputs):
         return value
 
     def default_dir(self) -> Path:
-        return Path("outputs") / f"bench-{_model_slug(self.models['responder'].model)}-seed{self.seed}"
+        return Path("outputs") / f"bench-{model_slug(self.models['responder'].model)}-seed{self.seed}"
 
 
 def load_program(path: Path, mode: str, lm: dspy.LM | None) -> PersonalizedResponder:
@@ -148,10 +149,6 @@ def load_program(path: Path, mode: str, lm: dspy.LM | None) -> PersonalizedRespo
     for predictor in program.predictors():
         predictor.lm = lm
     return program
-
-
-def _model_slug(model: str) -> str:
-    return "".join(c if c.isalnum() else "-" for c in model).strip("-")
 
 
 class BenchResult(NamedTuple):
@@ -229,12 +226,19 @@ RECORD_FIELDS = (
 )
 
 
-def run_bench(spec: BenchSpec, out: Path | None = None, progress: Any = None, concurrency: int = 1) -> BenchResult:
+def run_bench(
+    spec: BenchSpec,
+    out: Path | None = None,
+    progress: Any = None,
+    concurrency: int = 1,
+    max_failures: int | None = None,
+    spec_path: Path | None = None,
+) -> BenchResult:
     """Run the main evaluation of ``spec`` into its run dir (resuming a crashed run), then report and plot."""
     personas, questions = plan_questions(spec)
     cases = [BenchCase(question, mode) for question in questions for mode in spec.modes]
 
-    session = Session.for_spec(spec, out, ROLES, concurrency=concurrency, progress=progress)
+    session = Session.for_spec(spec, out, ROLES, concurrency=concurrency, progress=progress, max_failures=max_failures)
     with session:
         lms, run_dir = session.lms, session.run_dir
         items = {mode: BenchItem(lms["responder"], lms["judge"], mode) for mode in spec.modes if mode != PROGRAM_MODE}
@@ -292,6 +296,7 @@ def run_bench(spec: BenchSpec, out: Path | None = None, progress: Any = None, co
         files += write_plots(run_dir, metrics, spec)
         manifest = session.finish(
             spec,
+            spec_path=spec_path,
             seed=spec.seed,
             files=files,
             metrics=metrics,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -20,7 +20,7 @@ from persona.programs.curation import PromptClassifier
 from persona.runs.manifest import Manifest
 from persona.runs.plots import topic_plot
 from persona.runs.session import Session
-from persona.runs.spec import digest
+from persona.runs.spec import RunSection, digest
 
 RESULT_FILES = ("prompts.jsonl", "dropped.jsonl", "curation.md")
 
@@ -37,9 +37,11 @@ class CurationSpec(BaseModel):
     heldout: int = Field(default=PAPER_SPLIT[1], gt=0, description="held-out part of the ratio")
     classify: bool = Field(default=True, description="LM controversiality check (and topics for unlabelled)")
     model: ModelConfig = Field(default_factory=lambda: ModelConfig(max_tokens=96))
+    kind: Literal["curation"] = "curation"
+    run: RunSection = Field(default_factory=RunSection, description="how to execute; never part of the results")
 
     def fingerprint(self) -> str:
-        content = self.model_dump(mode="json", exclude={"model"}) | {"model": self.model.identity()}
+        content = self.model_dump(mode="json", exclude={"model", "kind", "run"}) | {"model": self.model.identity()}
         return digest(content)
 
     def default_dir(self) -> Path:
@@ -54,7 +56,14 @@ class CurationResult(NamedTuple):
     manifest: Manifest
 
 
-def curate(spec: CurationSpec, out: Path | None = None, progress: Any = None, concurrency: int = 1) -> CurationResult:
+def curate(
+    spec: CurationSpec,
+    out: Path | None = None,
+    progress: Any = None,
+    concurrency: int = 1,
+    max_failures: int | None = None,
+    spec_path: Path | None = None,
+) -> CurationResult:
     """Curate ``spec.source`` into ``out``; the source is read before anything is written."""
     prompts = load_prompts(spec.source, spec.column)
     session = Session(
@@ -63,6 +72,7 @@ def curate(spec: CurationSpec, out: Path | None = None, progress: Any = None, co
         {"judge": spec.model} if spec.classify else {},
         concurrency=concurrency,
         progress=progress,
+        max_failures=max_failures,
     )
     with session:
         run_dir = session.run_dir
@@ -122,6 +132,7 @@ def curate(spec: CurationSpec, out: Path | None = None, progress: Any = None, co
         }
         manifest = session.finish(
             spec,
+            spec_path=spec_path,
             seed=spec.seed,
             files=list(RESULT_FILES),
             metrics=metrics,

@@ -26,7 +26,6 @@ from persona.runs.bench import (
     BenchInputs,
     BenchResult,
     _calls_line,
-    _model_slug,
     item_records,
     write_results,
 )
@@ -34,6 +33,7 @@ from persona.runs.inputs import load_personas, load_split_prompts
 from persona.runs.manifest import Manifest
 from persona.runs.plots import loo_plot, save_figure
 from persona.runs.session import Session
+from persona.runs.spec import model_slug
 
 LOO_ROLES = ("responder", "annotator")  # writes the two answers per question; role-plays the personas
 ANSWER_REDRAWS = 3
@@ -64,7 +64,7 @@ class LooSpec(BenchInputs):
         return list(dict.fromkeys(value))
 
     def default_dir(self) -> Path:
-        return Path("outputs") / f"loo-{_model_slug(self.models['annotator'].model)}-seed{self.seed}"
+        return Path("outputs") / f"loo-{model_slug(self.models['annotator'].model)}-seed{self.seed}"
 
 
 class PreferenceQuestion(NamedTuple):
@@ -137,13 +137,20 @@ def preference_questions(spec: LooSpec) -> list[PreferenceQuestion]:
     ]
 
 
-def run_loo(spec: LooSpec, out: Path | None = None, progress: Any = None, concurrency: int = 1) -> BenchResult:
+def run_loo(
+    spec: LooSpec,
+    out: Path | None = None,
+    progress: Any = None,
+    concurrency: int = 1,
+    max_failures: int | None = None,
+    spec_path: Path | None = None,
+) -> BenchResult:
     """Generate the answers, annotate every pair's two variants, and report kappa per attribute."""
     personas = load_personas(spec.personas, spec.n_personas, spec.seed, spec.min_age)
     attributes, pairs = plan_pairs(spec, personas)
     questions = preference_questions(spec)
     roles = LOO_ROLES if spec.answers == "generate" else LOO_ROLES[1:]
-    session = Session.for_spec(spec, out, roles, concurrency=concurrency, progress=progress)
+    session = Session.for_spec(spec, out, roles, concurrency=concurrency, progress=progress, max_failures=max_failures)
     with session:
         lms, run_dir = session.lms, session.run_dir
         if spec.answers == "generate":
@@ -219,6 +226,7 @@ def run_loo(spec: LooSpec, out: Path | None = None, progress: Any = None, concur
         )
         manifest = session.finish(
             spec,
+            spec_path=spec_path,
             seed=spec.seed,
             files=[*files, "questions.jsonl", "loo.png"],
             metrics=metrics,

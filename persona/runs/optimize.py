@@ -29,7 +29,6 @@ from persona.runs.bench import (
     BenchInputs,
     BenchResult,
     _calls_line,
-    _model_slug,
     _rate,
     load_program,
     write_results,
@@ -38,6 +37,7 @@ from persona.runs.execute import Item
 from persona.runs.inputs import load_personas, load_split_prompts, split_personas
 from persona.runs.manifest import Manifest
 from persona.runs.session import Session
+from persona.runs.spec import model_slug
 
 OPTIMIZERS = ("bootstrap", "mipro", "gepa")
 PROGRAMS = ("baseline", "optimized")
@@ -71,7 +71,7 @@ class OptimizeSpec(BenchInputs):
         return self
 
     def default_dir(self) -> Path:
-        slug = _model_slug(self.models["responder"].model)
+        slug = model_slug(self.models["responder"].model)
         return Path("outputs") / f"optimize-{self.optimizer}-{self.mode}-{slug}-seed{self.seed}"
 
 
@@ -189,13 +189,18 @@ class EvalCase(NamedTuple):
 
 
 def run_optimize(
-    spec: OptimizeSpec, out: Path | None = None, progress: Any = None, concurrency: int = 1
+    spec: OptimizeSpec,
+    out: Path | None = None,
+    progress: Any = None,
+    concurrency: int = 1,
+    max_failures: int | None = None,
+    spec_path: Path | None = None,
 ) -> BenchResult:
     """Compile, save, reload and evaluate; the report compares baseline and optimized on the same items."""
     plan_ = plan(spec)
     # MIPROv2 proposes instructions and GEPA reflects on failures with the reflection model; bootstrapping needs none.
     roles = ("responder", "judge") if spec.optimizer == "bootstrap" else ("responder", "judge", "reflection")
-    session = Session.for_spec(spec, out, roles, concurrency=concurrency, progress=progress)
+    session = Session.for_spec(spec, out, roles, concurrency=concurrency, progress=progress, max_failures=max_failures)
     with session:
         lms, run_dir = session.lms, session.run_dir
         program_path = run_dir / "program.json"
@@ -238,6 +243,7 @@ def run_optimize(
         metrics = optimize_metrics(records, spec) | {"compile": _read_json(run_dir / "compile.json")}
         manifest = session.finish(
             spec,
+            spec_path=spec_path,
             seed=spec.seed,
             files=[*files, "program.json", "splits.json"],
             metrics=metrics,

@@ -8,7 +8,7 @@ annotator playing the persona, in a seeded A/B order, and its agreement with the
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -25,7 +25,7 @@ from persona.runs.execute import PAIR_FIELDS, estimate_record, pair_record
 from persona.runs.inputs import load_personas, load_split_prompts
 from persona.runs.manifest import Manifest
 from persona.runs.session import Session
-from persona.runs.spec import digest
+from persona.runs.spec import RunSection, digest
 
 SPLITS = ("train", "test_seen", "test_heldout")
 RESULT_FILES = ("personas.jsonl", "pairs.jsonl", "verification.jsonl")
@@ -47,6 +47,8 @@ class PairsSpec(BaseModel):
     seed: int = 0
     verify: bool = True
     models: dict[str, ModelConfig] = Field(default_factory=dict)
+    kind: Literal["pairs"] = "pairs"
+    run: RunSection = Field(default_factory=RunSection, description="how to execute; never part of the results")
 
     @model_validator(mode="after")
     def _every_role(self) -> PairsSpec:
@@ -57,7 +59,7 @@ class PairsSpec(BaseModel):
         return self
 
     def fingerprint(self) -> str:
-        content = self.model_dump(mode="json", exclude={"models"})
+        content = self.model_dump(mode="json", exclude={"models", "kind", "run"})
         content["models"] = {role: config.identity() for role, config in sorted(self.models.items())}
         return digest(content)
 
@@ -102,12 +104,19 @@ def plan(personas: list[Persona], prompts: dict[str, list[Prompt]], spec: PairsS
     return items
 
 
-def generate_pairs(spec: PairsSpec, out: Path | None = None, progress: Any = None, concurrency: int = 1) -> PairsResult:
+def generate_pairs(
+    spec: PairsSpec,
+    out: Path | None = None,
+    progress: Any = None,
+    concurrency: int = 1,
+    max_failures: int | None = None,
+    spec_path: Path | None = None,
+) -> PairsResult:
     """Build, verify and report the dataset of ``spec``; inputs are read before anything is written."""
     personas = load_personas(spec.personas, spec.n_personas, spec.seed, spec.min_age)
     items = plan(personas, load_split_prompts(spec.prompts, spec.seed), spec)
     roles = ROLES if spec.verify else ROLES[:2]
-    session = Session.for_spec(spec, out, roles, concurrency=concurrency, progress=progress)
+    session = Session.for_spec(spec, out, roles, concurrency=concurrency, progress=progress, max_failures=max_failures)
     with session:
         lms, run_dir = session.lms, session.run_dir
         dpf = DPFPair(generator=lms["generator"], critic=lms["persona"])
@@ -160,6 +169,7 @@ def generate_pairs(spec: PairsSpec, out: Path | None = None, progress: Any = Non
         write_jsonl(run_dir / "verification.jsonl", verification)
         manifest = session.finish(
             spec,
+            spec_path=spec_path,
             seed=spec.seed,
             files=list(RESULT_FILES),
             metrics=pair_metrics(pairs, verification, spec.seed),

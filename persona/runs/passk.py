@@ -20,7 +20,6 @@ from persona.runs.bench import (
     BenchInputs,
     BenchResult,
     _calls_line,
-    _model_slug,
     plan_questions,
     write_results,
 )
@@ -28,6 +27,7 @@ from persona.runs.execute import Item
 from persona.runs.manifest import Manifest
 from persona.runs.plots import passk_plot, save_figure
 from persona.runs.session import Session
+from persona.runs.spec import model_slug
 
 SAMPLE_FIELDS = ("sample", "answer", "summary", "critique", "passed", "judge_error")
 
@@ -52,13 +52,20 @@ class PassKSpec(BenchInputs):
         return self
 
     def default_dir(self) -> Path:
-        return Path("outputs") / f"passk-{_model_slug(self.models['responder'].model)}-seed{self.seed}"
+        return Path("outputs") / f"passk-{model_slug(self.models['responder'].model)}-seed{self.seed}"
 
 
-def run_passk(spec: PassKSpec, out: Path | None = None, progress: Any = None, concurrency: int = 1) -> BenchResult:
+def run_passk(
+    spec: PassKSpec,
+    out: Path | None = None,
+    progress: Any = None,
+    concurrency: int = 1,
+    max_failures: int | None = None,
+    spec_path: Path | None = None,
+) -> BenchResult:
     """Sample, judge and report pass@k for ``spec`` (resumable; a rerun replays from the run dir)."""
     personas, questions = plan_questions(spec)
-    session = Session.for_spec(spec, out, ROLES, concurrency=concurrency, progress=progress)
+    session = Session.for_spec(spec, out, ROLES, concurrency=concurrency, progress=progress, max_failures=max_failures)
     with session:
         lms, run_dir = session.lms, session.run_dir
         item = BenchItem(lms["responder"], lms["judge"], spec.mode)
@@ -97,6 +104,7 @@ def run_passk(spec: PassKSpec, out: Path | None = None, progress: Any = None, co
         )
         manifest = session.finish(
             spec,
+            spec_path=spec_path,
             seed=spec.seed,
             files=[*files, "passk.png"],
             metrics=metrics,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -29,7 +29,7 @@ from persona.programs.population import (
 from persona.runs.manifest import Manifest
 from persona.runs.plots import fidelity_overview, fidelity_plot
 from persona.runs.session import Session
-from persona.runs.spec import digest
+from persona.runs.spec import RunSection, digest
 
 SPEC_FILE = "population.json"
 RESULT_FILES = ("personas.jsonl", "draws.jsonl", "fidelity.md")
@@ -52,9 +52,11 @@ class PopulationSpec(BaseModel):
     categories_per_persona: int = Field(default=2, ge=0, le=len(PROFILE_CATEGORIES))
     dictionary: str | None = Field(default=None, description="PUMS data dictionary CSV; default the embedded 2023")
     model: ModelConfig = Field(default_factory=lambda: population_model())
+    kind: Literal["personas"] = "personas"
+    run: RunSection = Field(default_factory=RunSection, description="how to execute; never part of the results")
 
     def fingerprint(self) -> str:
-        content = self.model_dump(mode="json", exclude={"model"}) | {"model": self.model.identity()}
+        content = self.model_dump(mode="json", exclude={"model", "kind", "run"}) | {"model": self.model.identity()}
         return digest(content)
 
     def default_dir(self) -> Path:
@@ -79,6 +81,7 @@ def generate(
     progress: Any = None,
     concurrency: int = 1,
     max_failures: int | None = None,
+    spec_path: Path | None = None,
 ) -> PopulationResult:
     """Build the population of ``spec`` into ``out`` and write its fidelity report.
 
@@ -126,6 +129,7 @@ def generate(
         metrics["fidelity_mean_tvd"] = _round(sum(f.tvd for f in fidelity) / len(fidelity)) if fidelity else None
         manifest = session.finish(
             spec,
+            spec_path=spec_path,
             seed=spec.seed,
             files=list(RESULT_FILES),
             metrics={**metrics, "failed_slots": failures},

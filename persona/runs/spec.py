@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import tomllib
 from importlib.resources import files
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -64,6 +65,7 @@ class RunSection(_Section):
 class RunSpec(_Section):
     """Everything a run depends on. Equal specs over an equal cache give byte-identical results."""
 
+    kind: Literal["quickstart"] = "quickstart"
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     seed: int = 0
     out: Path | None = Field(default=None, description="run dir; default outputs/<name>")
@@ -84,9 +86,14 @@ class RunSpec(_Section):
 
     def fingerprint(self) -> str:
         """Hash of everything that determines results (not where they go, nor how they are executed)."""
-        content = self.model_dump(mode="json", exclude={"out", "run", "models"})
+        content = self.model_dump(mode="json", exclude={"kind", "out", "run", "models"})
         content["models"] = {role: config.identity() for role, config in self.models.items()}
         return digest(content)
+
+
+def model_slug(model: str) -> str:
+    """A model string as a folder-name part: ``openai/gpt-4o`` -> ``openai-gpt-4o``."""
+    return "".join(c if c.isalnum() else "-" for c in model).strip("-")
 
 
 def digest(content: dict) -> str:
@@ -94,8 +101,35 @@ def digest(content: dict) -> str:
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 
-def load_spec(path: Path | str) -> RunSpec:
-    """Read and validate a spec; every problem becomes one ``SpecError`` naming the file and field."""
+class Kind(NamedTuple):
+    """One kind of run: where its spec class and the function that runs it live (imported when used)."""
+
+    module: str
+    spec: str
+    run: str
+
+
+# `kind = "..."` in a spec file; a file without one is the quickstart's shape.
+KINDS: dict[str, Kind] = {
+    "quickstart": Kind("persona.runs.execute", "RunSpec", "run"),
+    "personas": Kind("persona.runs.population", "PopulationSpec", "generate"),
+    "curation": Kind("persona.runs.curation", "CurationSpec", "curate"),
+    "pairs": Kind("persona.runs.pairs", "PairsSpec", "generate_pairs"),
+    "bench": Kind("persona.runs.bench", "BenchSpec", "run_bench"),
+    "passk": Kind("persona.runs.passk", "PassKSpec", "run_passk"),
+    "loo": Kind("persona.runs.loo", "LooSpec", "run_loo"),
+    "annotate": Kind("persona.runs.agreement", "AnnotateSpec", "annotate"),
+    "optimize": Kind("persona.runs.optimize", "OptimizeSpec", "run_optimize"),
+}
+
+
+def _kind_member(kind: str, member: str) -> Any:
+    entry = KINDS[kind]
+    return getattr(importlib.import_module(entry.module), getattr(entry, member))
+
+
+def load_spec(path: Path | str) -> Any:
+    """Read and validate a spec of any kind; every problem becomes one ``SpecError`` naming the file and key."""
     path = Path(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -107,10 +141,35 @@ def load_spec(path: Path | str) -> RunSpec:
         raise SpecError(f"{path}: cannot read the run spec ({exc.strerror})") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SpecError(f"{path}: not valid TOML ({exc})") from None
+    kind = data.get("kind", "quickstart")
+    if kind not in KINDS:
+        raise SpecError(f"{path}: kind: unknown kind {kind!r}; the kinds are {', '.join(KINDS)}")
     try:
-        return RunSpec.model_validate(data)
+        return _kind_member(kind, "spec").model_validate(data)
     except ValidationError as exc:
         raise SpecError(f"{path}: {validation_message(exc)}") from None
+
+
+def run_spec(
+    spec: Any,
+    out: Path | None = None,
+    spec_path: Path | None = None,
+    progress: Any = None,
+    concurrency: int | None = None,
+    max_failures: int | None = None,
+) -> Any:
+    """Run a spec of any kind; ``concurrency`` and ``max_failures`` default to its ``[run]`` section.
+
+    Returns the kind's result, which always has ``run_dir`` and ``manifest``.
+    """
+    return _kind_member(spec.kind, "run")(
+        spec,
+        out=out,
+        progress=progress,
+        concurrency=concurrency or spec.run.concurrency,
+        max_failures=max_failures or spec.run.max_failures,
+        spec_path=spec_path,
+    )
 
 
 def quickstart_spec_path() -> Path:
