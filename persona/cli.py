@@ -158,10 +158,12 @@ def _exit(manifest: Any) -> None:
         raise typer.Exit(code=manifest.exit_code)
 
 
-def _run_spec(spec_path: Path, out: Path | None, concurrency: int | None, max_failures: int | None) -> Any:
+def _run_spec(
+    spec_path: Path, out: Path | None, concurrency: int | None, max_failures: int | None, smoke: bool = False
+) -> Any:
     from persona.runs import load_spec, run_spec
 
-    spec = load_spec(spec_path)
+    spec = load_spec(spec_path, smoke=smoke)
     with _progress() as progress:
         result = run_spec(
             spec, out=out, spec_path=spec_path, progress=progress, concurrency=concurrency, max_failures=max_failures
@@ -185,6 +187,10 @@ def run_command(
     out: OutOption = None,
     concurrency: ConcurrencyOption = None,
     max_failures: MaxFailuresOption = None,
+    smoke: Annotated[
+        bool,
+        typer.Option(help="Apply the spec's [smoke] table: small counts, the embedded model in roles it leaves out."),
+    ] = False,
 ) -> None:
     """Execute a run spec of any kind (quickstart, personas, curation, pairs, bench, passk, loo, annotate, optimize).
 
@@ -192,7 +198,7 @@ def run_command(
     same run dir resumes an interrupted run. Exit code 0: every item succeeded;
     1: some items failed (each recorded with its error); 2: bad input; 3: stopped at --max-failures.
     """
-    _run_spec(spec, out, concurrency, max_failures)
+    _run_spec(spec, out, concurrency, max_failures, smoke)
 
 
 @app.command()

@@ -101,3 +101,20 @@ def test_a_key_the_kind_does_not_have_is_named(tmp_path):
     spec_path = _write(tmp_path / "bench.toml", 'kind = "bench"\nquestionz = 3\n')
     result = CliRunner().invoke(app, ["run", str(spec_path)])
     assert result.exit_code == 2 and f"{spec_path}: questionz: Extra inputs are not permitted" in result.stderr
+
+
+def test_smoke_applies_its_table_and_puts_every_unnamed_role_on_the_embedded_model(tmp_path):
+    spec_path = _write(
+        tmp_path / "bench.toml",
+        'kind = "bench"\nn_personas = 500\nquestions = 9\n[run]\nconcurrency = 16\nmax_failures = 5\n'
+        '[models]\nresponder = { model = "openai/gpt-4o" }\njudge = { model = "openai/gpt-4o-mini" }\n'
+        "[smoke]\nn_personas = 2\nrun = { concurrency = 1 }\n",
+    )
+    full, small = load_spec(spec_path), load_spec(spec_path, smoke=True)
+    assert (full.n_personas, full.questions, full.models["judge"].model) == (500, 9, "openai/gpt-4o-mini")
+    assert (small.n_personas, small.questions) == (2, 9)  # what [smoke] leaves alone stays
+    assert (small.run.concurrency, small.run.max_failures) == (1, 5)  # tables merge one level deep
+    assert {config.model for config in small.models.values()} == {"local/smollm2"}
+    _write(spec_path, spec_path.read_text() + "questionz = 1\n")
+    result = CliRunner().invoke(app, ["run", str(spec_path), "--smoke"])
+    assert result.exit_code == 2 and f"{spec_path}: [smoke] questionz: Extra inputs are not permitted" in result.stderr

@@ -183,9 +183,10 @@ class AnnotateSpec(BaseModel):
     model: ModelConfig = Field(default_factory=ModelConfig)
     kind: Literal["annotate"] = "annotate"
     run: RunSection = Field(default_factory=RunSection, description="how to execute; never part of the results")
+    out: Path | None = Field(default=None, description="run dir (default: a name under outputs/ from the spec)")
 
     def fingerprint(self) -> str:
-        content = self.model_dump(mode="json", exclude={"model", "kind", "run"})
+        content = self.model_dump(mode="json", exclude={"model", "kind", "run", "out"})
         return digest(content | {"model": self.model.identity()})
 
     def default_dir(self) -> Path:
@@ -237,7 +238,7 @@ def annotate(
     else:
         tasks = [Task(persona, item) for persona in personas.values() for item in items.values()]
     session = Session(
-        Path(out or spec.default_dir()),
+        Path(out or spec.out or spec.default_dir()),
         spec.fingerprint(),
         {"annotator": spec.model},
         concurrency=concurrency,

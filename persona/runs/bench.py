@@ -68,6 +68,7 @@ class BenchInputs(BaseModel):
         default_factory=dict, description="per role; a missing role gets the local model with its repeat penalty"
     )
     run: RunSection = Field(default_factory=RunSection, description="how to execute; never part of the results")
+    out: Path | None = Field(default=None, description="run dir (default: a name under outputs/ from the spec)")
 
     @model_validator(mode="after")
     def _every_role(self) -> BenchInputs:
@@ -83,7 +84,7 @@ class BenchInputs(BaseModel):
         return ROLES
 
     def fingerprint(self) -> str:
-        content = self.model_dump(mode="json", exclude={"models", "run"})
+        content = self.model_dump(mode="json", exclude={"models", "run", "out"})
         content["models"] = {role: config.identity() for role, config in sorted(self.models.items())}
         return digest(content)
 

@@ -36,12 +36,16 @@ class CurationSpec(BaseModel):
     train: int = Field(default=PAPER_SPLIT[0], gt=0, description="train part of the train:held-out ratio")
     heldout: int = Field(default=PAPER_SPLIT[1], gt=0, description="held-out part of the ratio")
     classify: bool = Field(default=True, description="LM controversiality check (and topics for unlabelled)")
+    limit: int | None = Field(default=None, gt=0, description="curate only the first this many prompts read")
     model: ModelConfig = Field(default_factory=lambda: ModelConfig(max_tokens=96))
     kind: Literal["curation"] = "curation"
     run: RunSection = Field(default_factory=RunSection, description="how to execute; never part of the results")
+    out: Path | None = Field(default=None, description="run dir (default: a name under outputs/ from the spec)")
 
     def fingerprint(self) -> str:
-        content = self.model_dump(mode="json", exclude={"model", "kind", "run"}) | {"model": self.model.identity()}
+        unused = {"limit"} if self.limit is None else set()  # so run dirs from before `limit` keep their fingerprint
+        content = self.model_dump(mode="json", exclude={"model", "kind", "run", "out", *unused})
+        content["model"] = self.model.identity()
         return digest(content)
 
     def default_dir(self) -> Path:
@@ -65,9 +69,9 @@ def curate(
     spec_path: Path | None = None,
 ) -> CurationResult:
     """Curate ``spec.source`` into ``out``; the source is read before anything is written."""
-    prompts = load_prompts(spec.source, spec.column)
+    prompts = load_prompts(spec.source, spec.column)[: spec.limit]
     session = Session(
-        Path(out or spec.default_dir()),
+        Path(out or spec.out or spec.default_dir()),
         spec.fingerprint(),
         {"judge": spec.model} if spec.classify else {},
         concurrency=concurrency,

@@ -49,6 +49,7 @@ class PairsSpec(BaseModel):
     models: dict[str, ModelConfig] = Field(default_factory=dict)
     kind: Literal["pairs"] = "pairs"
     run: RunSection = Field(default_factory=RunSection, description="how to execute; never part of the results")
+    out: Path | None = Field(default=None, description="run dir (default: a name under outputs/ from the spec)")
 
     @model_validator(mode="after")
     def _every_role(self) -> PairsSpec:
@@ -59,7 +60,7 @@ class PairsSpec(BaseModel):
         return self
 
     def fingerprint(self) -> str:
-        content = self.model_dump(mode="json", exclude={"models", "kind", "run"})
+        content = self.model_dump(mode="json", exclude={"models", "kind", "run", "out"})
         content["models"] = {role: config.identity() for role, config in sorted(self.models.items())}
         return digest(content)
 

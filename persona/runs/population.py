@@ -54,9 +54,11 @@ class PopulationSpec(BaseModel):
     model: ModelConfig = Field(default_factory=lambda: population_model())
     kind: Literal["personas"] = "personas"
     run: RunSection = Field(default_factory=RunSection, description="how to execute; never part of the results")
+    out: Path | None = Field(default=None, description="run dir (default: a name under outputs/ from the spec)")
 
     def fingerprint(self) -> str:
-        content = self.model_dump(mode="json", exclude={"model", "kind", "run"}) | {"model": self.model.identity()}
+        content = self.model_dump(mode="json", exclude={"model", "kind", "run", "out"})
+        content["model"] = self.model.identity()
         return digest(content)
 
     def default_dir(self) -> Path:
@@ -89,7 +91,7 @@ def generate(
     """
     source = load_source(spec.source, spec.dictionary)
     session = Session(
-        Path(out or spec.default_dir()),
+        Path(out or spec.out or spec.default_dir()),
         spec.fingerprint(),
         {"persona": spec.model} if spec.check or spec.fill else {},
         concurrency=concurrency,

@@ -37,6 +37,7 @@ class ExperimentSpec(Protocol):
     """What the engine needs of an experiment's spec."""
 
     models: dict[str, ModelConfig]
+    out: Path | None
 
     def fingerprint(self) -> str: ...
 
@@ -85,7 +86,7 @@ class Session:
     ) -> Session:
         """A session for ``spec`` into ``out`` (default: its own dir), with the LMs of ``roles`` (default: all)."""
         models = spec.models if roles is None else {role: spec.models[role] for role in roles}
-        return cls(Path(out or spec.default_dir()), spec.fingerprint(), models, **options)
+        return cls(Path(out or spec.out or spec.default_dir()), spec.fingerprint(), models, **options)
 
     def __enter__(self) -> Session:
         limiters = {role: RateLimiter(config.rpm) for role, config in self.models.items() if config.rpm}

@@ -128,8 +128,29 @@ def _kind_member(kind: str, member: str) -> Any:
     return getattr(importlib.import_module(entry.module), getattr(entry, member))
 
 
-def load_spec(path: Path | str) -> Any:
-    """Read and validate a spec of any kind; every problem becomes one ``SpecError`` naming the file and key."""
+SMOKE = "smoke"
+MODEL_KEYS = ("model", "models")
+
+
+def smoke_version(data: dict[str, Any]) -> dict[str, Any]:
+    """The spec with its ``[smoke]`` table applied: those keys replace the spec's (tables merge one level deep),
+    and every model role falls back to the embedded model unless ``[smoke]`` names one, so a paper-scale spec runs
+    offline in minutes."""
+    overrides = data.get(SMOKE, {})
+    merged = {k: v for k, v in data.items() if k != SMOKE and (k not in MODEL_KEYS or k in overrides)}
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_spec(path: Path | str, smoke: bool = False) -> Any:
+    """Read and validate a spec of any kind; every problem becomes one ``SpecError`` naming the file and key.
+
+    ``smoke`` applies the file's ``[smoke]`` table (see ``smoke_version``); that table is validated either way.
+    """
     path = Path(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -144,10 +165,21 @@ def load_spec(path: Path | str) -> Any:
     kind = data.get("kind", "quickstart")
     if kind not in KINDS:
         raise SpecError(f"{path}: kind: unknown kind {kind!r}; the kinds are {', '.join(KINDS)}")
+    if not isinstance(data.get(SMOKE, {}), dict):
+        raise SpecError(f"{path}: {SMOKE}: must be a table of the keys a smoke run changes")
+    spec_class = _kind_member(kind, "spec")
+    full = {k: v for k, v in data.items() if k != SMOKE}
     try:
-        return _kind_member(kind, "spec").model_validate(data)
+        spec = spec_class.model_validate(full)
     except ValidationError as exc:
         raise SpecError(f"{path}: {validation_message(exc)}") from None
+    if SMOKE not in data and not smoke:
+        return spec
+    try:
+        small = spec_class.model_validate(smoke_version(data))
+    except ValidationError as exc:
+        raise SpecError(f"{path}: [{SMOKE}] {validation_message(exc)}") from None
+    return small if smoke else spec
 
 
 def run_spec(
