@@ -13,36 +13,36 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 __version__ = "0.1.0"
 
-# public name -> the module that defines it
+# public name -> the module that defines it (":name" where it is called otherwise there)
 _PUBLIC = {
     "ATTRIBUTES": "persona.data",
     "BenchItem": "persona.programs",
-    "BenchSpec": "persona.runs.bench",
+    "BenchSpec": "persona.experiments.bench",
     "ConsistencyCheck": "persona.programs",
     "DEFAULT_MODEL": "persona.lm",
     "DPFPair": "persona.programs",
     "Estimate": "persona.metrics",
-    "LooSpec": "persona.runs.loo",
+    "LooSpec": "persona.experiments.loo",
     "Manifest": "persona.runs",
     "ModelConfig": "persona.lm",
     "InputError": "persona.errors",
     "PersonaError": "persona.errors",
     "RunDirError": "persona.runs",
     "OpenEndedFiller": "persona.programs",
-    "PassKSpec": "persona.runs.passk",
+    "PassKSpec": "persona.experiments.passk",
     "Persona": "persona.data",
     "PersonaBuilder": "persona.programs",
     "PersonalizedResponder": "persona.programs",
-    "PopulationSpec": "persona.runs",
+    "PopulationSpec": "persona.experiments.personas",
     "Prompt": "persona.data",
     "RevisionJudge": "persona.programs",
-    "RunResult": "persona.runs",
-    "RunSpec": "persona.runs",
+    "RunResult": "persona.experiments.quickstart",
+    "RunSpec": "persona.experiments.quickstart",
     "SpecError": "persona.runs",
-    "agreement": "persona.runs.agreement",
-    "generate_personas": "persona.runs",
+    "agreement": "persona.experiments.agreement",
+    "generate_personas": "persona.experiments.personas:generate",
     "list_backends": "persona.lm",
-    "load_annotations": "persona.runs.agreement",
+    "load_annotations": "persona.experiments.agreement",
     "load_embedded_prompts": "persona.data",
     "load_source": "persona.data.sources",
     "load_spec": "persona.runs",
@@ -50,10 +50,10 @@ _PUBLIC = {
     "pass_rate": "persona.metrics",
     "read_personas": "persona.data",
     "read_pums": "persona.data",
-    "run": "persona.runs",
-    "run_bench": "persona.runs.bench",
-    "run_loo": "persona.runs.loo",
-    "run_passk": "persona.runs.passk",
+    "run": "persona.experiments.quickstart",
+    "run_bench": "persona.experiments.bench",
+    "run_loo": "persona.experiments.loo",
+    "run_passk": "persona.experiments.passk",
     "run_spec": "persona.runs",
     "sample_personas": "persona.programs",
 }
@@ -64,7 +64,8 @@ __all__ = sorted(_PUBLIC)
 def __getattr__(name: str) -> Any:
     if name not in _PUBLIC:
         raise AttributeError(f"module 'persona' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_PUBLIC[name]), name)
+    module, _, attribute = _PUBLIC[name].partition(":")
+    value = getattr(importlib.import_module(module), attribute or name)
     globals()[name] = value
     return value
 

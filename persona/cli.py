@@ -242,7 +242,7 @@ def personas_generate(
     max_failures: MaxFailuresOption = None,
 ) -> None:
     """Draw census-grounded personas, vet and fill them with an LM, and write the census fidelity report."""
-    from persona.runs.population import PopulationSpec, generate, population_model
+    from persona.experiments.personas import PopulationSpec, generate, population_model
 
     spec = PopulationSpec(
         source=source,
@@ -271,7 +271,7 @@ def personas_generate(
 @personas_app.command("report")
 def personas_report(run_dir: Annotated[Path, typer.Argument(help="A `persona personas generate` run dir.")]) -> None:
     """Rewrite the census fidelity report (fidelity.md and PNG plots) of a population run."""
-    from persona.runs.population import report
+    from persona.experiments.personas import report
 
     results = report(run_dir)
     table = Table("attribute", "personas", "TVD", "p-value", title=f"Census fidelity: {run_dir}")
@@ -318,8 +318,8 @@ def prompts_curate(
     concurrency: Annotated[int, typer.Option(min=1, help="Prompts in flight.")] = 1,
 ) -> None:
     """Filter (question mark, five words), de-duplicate, LM-classify and split a prompt set; every drop is listed."""
+    from persona.experiments.curation import CurationSpec, curate
     from persona.lm import ModelConfig
-    from persona.runs.curation import CurationSpec, curate
 
     train, _, heldout = split.partition(":")
     if not (train.strip().isdigit() and heldout.strip().isdigit() and int(train) > 0 and int(heldout) > 0):
@@ -359,8 +359,8 @@ def pairs_generate(
     concurrency: Annotated[int, typer.Option(min=1, help="Pairs in flight.")] = 1,
 ) -> None:
     """Build DPF pairs per persona (train / seen-test / held-out prompts), verify them by role-play, report."""
+    from persona.experiments.pairs import PairsSpec, generate_pairs
     from persona.lm import ModelConfig
-    from persona.runs.pairs import PairsSpec, generate_pairs
 
     default = model or ModelConfig().model
     models = {
@@ -466,7 +466,7 @@ def bench_run(
     concurrency: Annotated[int, typer.Option(min=1, help="Items in flight.")] = 1,
 ) -> None:
     """Answer every persona x question in each mode, judge each answer, report accuracy per mode with CIs."""
-    from persona.runs.bench import BenchSpec, run_bench
+    from persona.experiments.bench import BenchSpec, run_bench
 
     spec = BenchSpec(
         personas=personas,
@@ -516,7 +516,7 @@ def bench_passk(
     concurrency: Annotated[int, typer.Option(min=1, help="Items in flight.")] = 1,
 ) -> None:
     """pass@k for k = 1..k_max: n independent answers per item, each judged on its own, unbiased estimator."""
-    from persona.runs.passk import PassKSpec, run_passk
+    from persona.experiments.passk import PassKSpec, run_passk
 
     spec = PassKSpec(
         personas=personas,
@@ -564,8 +564,8 @@ def bench_loo(
     concurrency: Annotated[int, typer.Option(min=1, help="Annotations in flight.")] = 1,
 ) -> None:
     """Leave-one-out: kappa between personas with and without each attribute, per pair; box plot per attribute."""
+    from persona.experiments.loo import LooSpec, run_loo
     from persona.lm import model_config
-    from persona.runs.loo import LooSpec, run_loo
 
     spec = LooSpec(
         personas=personas,
@@ -603,7 +603,7 @@ def bench_slices(
     out: Annotated[Path | None, typer.Option("--out", help="Folder (default: RUN_DIR/slices).")] = None,
 ) -> None:
     """Accuracy per intersection of attributes, with CIs and slice sizes (syntax: see persona.metrics.slices)."""
-    from persona.runs.report import run_slices
+    from persona.reports.bench import run_slices
 
     table = run_slices(run_dir, slices, out)
     shown = Table(title="accuracy per slice")
@@ -623,7 +623,7 @@ def bench_report(
     ] = None,
 ) -> None:
     """Markdown report and PNG plots from finished bench, pass@k or LOO run dirs; no model is called."""
-    from persona.runs.report import report_runs
+    from persona.reports.bench import report_runs
 
     paths = report_runs(run_dirs, out)
     for path in paths:
@@ -640,7 +640,7 @@ def agreement_compute(
     ),
 ) -> None:
     """Pairwise Cohen's kappa between annotators: pooled matrix and per-persona histograms (Figures 6 to 9)."""
-    from persona.runs.agreement import load_annotations, write_agreement
+    from persona.experiments.agreement import load_annotations, write_agreement
 
     result = write_agreement(load_annotations(files), out, [str(f) for f in files])
     console.print(result.matrix.round(3).to_string())
@@ -664,8 +664,8 @@ def agreement_annotate(
     concurrency: Annotated[int, typer.Option(min=1, help="Annotations in flight.")] = 1,
 ) -> None:
     """Model annotations by role-play, in the same format as human ones, ready for `persona agreement compute`."""
+    from persona.experiments.agreement import AnnotateSpec, annotate
     from persona.lm import model_config
-    from persona.runs.agreement import AnnotateSpec, annotate
 
     spec = AnnotateSpec(
         items=str(items),
@@ -707,8 +707,8 @@ def optimize_command(
     concurrency: Annotated[int, typer.Option(min=1, help="Evaluation items in flight.")] = 1,
 ) -> None:
     """Compile a responder against the bench metric; compare it with the unoptimized one on held-out personas."""
+    from persona.experiments.optimize import OptimizeSpec, run_optimize
     from persona.lm import model_config
-    from persona.runs.optimize import OptimizeSpec, run_optimize
 
     judge_config = model_config(judge or model, None, 160)
     spec = OptimizeSpec(

@@ -13,12 +13,12 @@ from typer.testing import CliRunner
 from fakes import GARBLE_MARKER, OVERRUN_MARKER
 from persona.cli import app
 from persona.data.persona import Persona
+from persona.experiments.bench import BenchSpec, run_bench
+from persona.experiments.inputs import load_personas
+from persona.experiments.loo import LooSpec, run_loo
+from persona.experiments.passk import PassKSpec, run_passk
 from persona.metrics import pass_at_k_curve
-from persona.runs.bench import BenchSpec, run_bench
-from persona.runs.inputs import load_personas
-from persona.runs.loo import LooSpec, run_loo
-from persona.runs.passk import PassKSpec, run_passk
-from persona.runs.report import report_runs, run_slices
+from persona.reports.bench import report_runs, run_slices
 
 FAKE = {"model": "fake/model", "max_tokens": 64}
 

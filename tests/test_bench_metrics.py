@@ -10,9 +10,15 @@ import pytest
 from sklearn.metrics import cohen_kappa_score
 
 from persona.data.persona import ATTRIBUTES
+from persona.experiments.agreement import (
+    AnnotationError,
+    agreement,
+    load_annotations,
+    read_annotations,
+    write_agreement,
+)
 from persona.metrics.mentions import drop_frequency, dropped_by_match, mentioned
 from persona.metrics.slices import Predicate, PredicateError, slice_accuracy
-from persona.runs.agreement import AnnotationError, agreement, load_annotations, read_annotations, write_agreement
 
 WOMAN = {"sex": "Female", "age": "29", "marital status": "Never married", "religion": None, "income": "$45,000"}
 MAN = {"sex": "Male", "age": "52", "marital status": "Married", "religion": "Catholic", "income": "120000"}

@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 from persona.cli import app
 from persona.data.filters import apply_rules, dedupe_key, rule_reason, stratified_split
 from persona.data.prompts import Prompt, PromptSourceError, load_embedded_prompts, load_prompts, normalise
+from persona.experiments.curation import CurationSpec, curate
 from persona.lm import ModelConfig
 from persona.programs.curation import PromptClassifier
-from persona.runs.curation import CurationSpec, curate
 
 
 @pytest.mark.parametrize(

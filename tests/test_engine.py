@@ -17,9 +17,8 @@ from typer.testing import CliRunner
 
 from persona.cli import app
 from persona.data import read_jsonl
+from persona.experiments.quickstart import RESULT_FILES, RunSpec, run
 from persona.lm import ModelConfig, make_lm
-from persona.runs import RunSpec, run
-from persona.runs.execute import RESULT_FILES
 
 KEY_ENV = "PERSONA_ENGINE_TEST_KEY"
 PLANTED_KEY = "sk-planted-7d1f0c9e4b2a-DO-NOT-LEAK"

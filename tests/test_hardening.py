@@ -16,8 +16,9 @@ from typer.testing import CliRunner
 from persona.cli import app, rate_text
 from persona.data.export import export_pairs
 from persona.errors import InputError, PersonaError
+from persona.experiments.quickstart import RunSpec, run
 from persona.lm import ModelConfig, lm_secrets, make_lm
-from persona.runs import RunDirError, RunSpec, claim_run_dir, run
+from persona.runs import RunDirError, claim_run_dir
 from persona.runs.manifest import Manifest
 
 FAKE = {"model": "fake/model", "max_tokens": 64}
@@ -180,10 +181,10 @@ def test_every_library_input_error_is_one_family():
     from persona.data.export import PairsFormatError
     from persona.data.pums import PumsError
     from persona.data.sources import SourceError
+    from persona.experiments.agreement import AnnotationError
     from persona.lm import LocalModelError, ModelStringError
     from persona.metrics.slices import PredicateError
     from persona.runs import LogCorruptError, SpecError
-    from persona.runs.agreement import AnnotationError
 
     for error in (PairsFormatError, PumsError, SourceError, LocalModelError, ModelStringError, PredicateError):
         assert issubclass(error, InputError) and issubclass(error, ValueError)

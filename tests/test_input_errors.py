@@ -13,8 +13,8 @@ from persona.data.io import iter_jsonl
 from persona.data.prompts import load_prompts
 from persona.data.pums import PumsError, read_pums
 from persona.errors import InputError
+from persona.experiments.agreement import AnnotationError, load_annotations, read_annotations
 from persona.metrics.slices import Predicate, PredicateError, slice_accuracy
-from persona.runs.agreement import AnnotationError, load_annotations, read_annotations
 
 HEADER = "annotator,persona_id,item_id,choice\n"
 

@@ -13,14 +13,16 @@ import litellm
 import pydantic
 import pytest
 
+from persona.experiments.bench import BenchSpec, run_bench
+from persona.experiments.loo import LooSpec, run_loo
+from persona.experiments.optimize import OptimizeSpec, run_optimize
+from persona.experiments.passk import PassKSpec, run_passk
+from persona.experiments.personas import PopulationSpec
+from persona.experiments.personas import generate as generate_personas
+from persona.experiments.quickstart import RESULT_FILES, RunSpec, run
 from persona.lm import ModelConfig, make_lm, model_config, provider
 from persona.lm.local import DEFAULT_MODEL, _models, register, resolve_model_path
-from persona.runs import PopulationSpec, RunSpec, generate_personas, run, run_cache
-from persona.runs.bench import BenchSpec, run_bench
-from persona.runs.execute import RESULT_FILES
-from persona.runs.loo import LooSpec, run_loo
-from persona.runs.optimize import OptimizeSpec, run_optimize
-from persona.runs.passk import PassKSpec, run_passk
+from persona.runs import run_cache
 
 pytestmark = pytest.mark.local_model
 

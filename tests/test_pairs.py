@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from persona.cli import app
 from persona.data.export import COLUMNS, PairsFormatError, export_pairs, load_pairs, pairs_table
-from persona.runs.pairs import PairsSpec, generate_pairs
+from persona.experiments.pairs import PairsSpec, generate_pairs
 
 FAKE = {"model": "fake/model", "max_tokens": 64}  # validated once the fake provider is registered
 

@@ -11,7 +11,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 
-from persona.runs import plots
+from persona.reports import figures as plots
 
 
 def _drawn(figure: Figure) -> Figure:

@@ -17,6 +17,7 @@ from persona.data.attributes import age_group, sample_politics, sample_traits, t
 from persona.data.census import acs12_sample
 from persona.data.pums import read_pums, resolve_source
 from persona.data.rules import TOO_YOUNG_FOR_POLITICS, apply_age_rules, school_grade
+from persona.experiments.personas import PopulationSpec, generate, report
 from persona.lm import ModelConfig
 from persona.metrics.fidelity import categories, compare
 from persona.programs.population import (
@@ -29,7 +30,6 @@ from persona.programs.population import (
     profile_plan,
     sample_personas,
 )
-from persona.runs.population import PopulationSpec, generate, report
 
 
 @pytest.fixture(scope="module")

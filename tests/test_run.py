@@ -8,8 +8,8 @@ import pytest
 
 import fakes
 from persona.data import load_embedded_prompts, read_jsonl
-from persona.runs import RunDirError, RunSpec, run
-from persona.runs.execute import RESULT_FILES
+from persona.experiments.quickstart import RESULT_FILES, RunSpec, run
+from persona.runs import RunDirError
 
 FAKE = {"model": "fake/model", "max_tokens": 64}
 
@@ -82,7 +82,7 @@ def test_a_failing_item_is_recorded_and_the_run_goes_on(tmp_path, fake_provider,
         items = original()
         return [items[0].model_copy(update={"text": f"{items[0].text} {fakes.FAIL_MARKER}"}), *items[1:]]
 
-    monkeypatch.setattr("persona.runs.execute.load_embedded_prompts", poisoned)
+    monkeypatch.setattr("persona.experiments.quickstart.load_embedded_prompts", poisoned)
     per_persona = len(original())  # every prompt, so the poisoned one is among them
     result = run(_spec(prompts={"per_persona": per_persona}, personas={"n": 1}, bench={"samples": 1}), out=tmp_path)
     pairs = read_jsonl(tmp_path / "pairs.jsonl")

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from persona.runs import ROLES, SpecError, load_spec, quickstart_spec_path
+from persona.experiments.quickstart import ROLES
+from persona.runs import SpecError, load_spec, quickstart_spec_path
 
 REPO = Path(__file__).resolve().parents[1]
 

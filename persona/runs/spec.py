@@ -1,4 +1,4 @@
-"""Run specs: a TOML file, validated by pydantic, that names everything a run depends on."""
+"""Run specs: TOML files, validated by pydantic, that name everything a run depends on; one kind per experiment."""
 
 from __future__ import annotations
 
@@ -8,16 +8,12 @@ import json
 import tomllib
 from importlib.resources import files
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Any, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from persona.data.prompts import load_embedded_prompts
 from persona.errors import InputError, validation_message
-from persona.lm import ModelConfig
 
-Role = Literal["generator", "judge", "persona"]
-ROLES: tuple[Role, ...] = ("generator", "judge", "persona")
 OUTPUTS = Path("outputs")
 
 
@@ -25,70 +21,17 @@ class SpecError(InputError):
     """A run spec that cannot be read or does not validate; the message names the file and the field."""
 
 
-class _Section(BaseModel):
+class Section(BaseModel):
+    """A table of a spec file: unknown keys are refused, never ignored."""
+
     model_config = ConfigDict(extra="forbid")
 
 
-class PersonaSection(_Section):
-    source: str = Field(default="acs12", pattern=r"^(acs12|pums:.+)$", description="'acs12' or 'pums:PATH'")
-    n: int = Field(default=4, gt=0)
-    min_age: int = Field(default=18, ge=0)
-
-
-class PromptSection(_Section):
-    source: Literal["embedded"] = "embedded"
-    per_persona: int = Field(default=3, gt=0, description="prompts drawn independently for each persona")
-
-    @field_validator("per_persona")
-    @classmethod
-    def _available(cls, value: int) -> int:
-        available = len(load_embedded_prompts())
-        if value > available:
-            raise ValueError(f"at most {available}, the embedded prompts there are; got {value}")
-        return value
-
-
-class BenchSection(_Section):
-    samples: int = Field(default=1, gt=0, description="answers drawn per item; >1 draws at `temperature`")
-    temperature: float = Field(default=0.7, gt=0.0, le=2.0)
-    confidence: float = Field(default=0.95, gt=0.0, lt=1.0)
-    resamples: int = Field(default=1000, gt=0)
-
-
-class RunSection(_Section):
+class RunSection(Section):
     """How to execute, not what to compute: changing it never changes results or invalidates a run dir."""
 
     concurrency: int = Field(default=4, gt=0, description="items in flight at once")
     max_failures: int | None = Field(default=None, gt=0, description="stop starting items after this many fail")
-
-
-class RunSpec(_Section):
-    """Everything a run depends on. Equal specs over an equal cache give byte-identical results."""
-
-    kind: Literal["quickstart"] = "quickstart"
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
-    seed: int = 0
-    out: Path | None = Field(default=None, description="run dir; default outputs/<name>")
-    personas: PersonaSection = PersonaSection()
-    prompts: PromptSection = PromptSection()
-    bench: BenchSection = BenchSection()
-    run: RunSection = RunSection()
-    models: dict[Role, ModelConfig] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _every_role(self) -> RunSpec:
-        # A role left out runs on the embedded default; spelling it out keeps manifests explicit.
-        self.models = {role: self.models.get(role, ModelConfig()) for role in ROLES}
-        return self
-
-    def run_dir(self, out: Path | None = None) -> Path:
-        return Path(out or self.out or OUTPUTS / self.name)
-
-    def fingerprint(self) -> str:
-        """Hash of everything that determines results (not where they go, nor how they are executed)."""
-        content = self.model_dump(mode="json", exclude={"kind", "out", "run", "models"})
-        content["models"] = {role: config.identity() for role, config in self.models.items()}
-        return digest(content)
 
 
 def model_slug(model: str) -> str:
@@ -111,15 +54,15 @@ class Kind(NamedTuple):
 
 # `kind = "..."` in a spec file; a file without one is the quickstart's shape.
 KINDS: dict[str, Kind] = {
-    "quickstart": Kind("persona.runs.execute", "RunSpec", "run"),
-    "personas": Kind("persona.runs.population", "PopulationSpec", "generate"),
-    "curation": Kind("persona.runs.curation", "CurationSpec", "curate"),
-    "pairs": Kind("persona.runs.pairs", "PairsSpec", "generate_pairs"),
-    "bench": Kind("persona.runs.bench", "BenchSpec", "run_bench"),
-    "passk": Kind("persona.runs.passk", "PassKSpec", "run_passk"),
-    "loo": Kind("persona.runs.loo", "LooSpec", "run_loo"),
-    "annotate": Kind("persona.runs.agreement", "AnnotateSpec", "annotate"),
-    "optimize": Kind("persona.runs.optimize", "OptimizeSpec", "run_optimize"),
+    "quickstart": Kind("persona.experiments.quickstart", "RunSpec", "run"),
+    "personas": Kind("persona.experiments.personas", "PopulationSpec", "generate"),
+    "curation": Kind("persona.experiments.curation", "CurationSpec", "curate"),
+    "pairs": Kind("persona.experiments.pairs", "PairsSpec", "generate_pairs"),
+    "bench": Kind("persona.experiments.bench", "BenchSpec", "run_bench"),
+    "passk": Kind("persona.experiments.passk", "PassKSpec", "run_passk"),
+    "loo": Kind("persona.experiments.loo", "LooSpec", "run_loo"),
+    "annotate": Kind("persona.experiments.agreement", "AnnotateSpec", "annotate"),
+    "optimize": Kind("persona.experiments.optimize", "OptimizeSpec", "run_optimize"),
 }
 
 

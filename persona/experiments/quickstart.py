@@ -1,4 +1,4 @@
-"""Execute a run spec: personas -> prompts -> DPF pairs -> bench, every LM call cached and every item logged.
+"""The quickstart: personas -> prompts -> DPF pairs -> bench in one run, every LM call cached and every item logged.
 
 A run dir holds the LM cache, one append log per stage and the result files. Running the same spec into it
 again resumes: finished items are read from the logs, unfinished ones run (their finished LM calls replay from
@@ -10,10 +10,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import dspy
 import numpy as np
+from pydantic import Field, field_validator, model_validator
 from rich.progress import Progress
 
 from persona.data.io import write_jsonl
@@ -21,6 +22,7 @@ from persona.data.persona import Persona
 from persona.data.prompts import Prompt, load_embedded_prompts
 from persona.data.sources import load_source
 from persona.errors import InputError
+from persona.lm import ModelConfig
 from persona.metrics import Estimate, pass_rate
 from persona.programs import BenchItem, DPFPair, sample_personas
 from persona.reports import format_estimate, small_sample_note
@@ -28,9 +30,68 @@ from persona.runs.cache import CallCounts
 from persona.runs.executor import StageResult
 from persona.runs.manifest import Manifest
 from persona.runs.session import Session
-from persona.runs.spec import RunSpec
+from persona.runs.spec import OUTPUTS, RunSection, Section, digest
 
 RESULT_FILES = ("personas.jsonl", "prompts.jsonl", "pairs.jsonl", "bench.jsonl")
+
+
+Role = Literal["generator", "judge", "persona"]
+ROLES: tuple[Role, ...] = ("generator", "judge", "persona")
+
+
+class PersonaSection(Section):
+    source: str = Field(default="acs12", pattern=r"^(acs12|pums:.+)$", description="'acs12' or 'pums:PATH'")
+    n: int = Field(default=4, gt=0)
+    min_age: int = Field(default=18, ge=0)
+
+
+class PromptSection(Section):
+    source: Literal["embedded"] = "embedded"
+    per_persona: int = Field(default=3, gt=0, description="prompts drawn independently for each persona")
+
+    @field_validator("per_persona")
+    @classmethod
+    def _available(cls, value: int) -> int:
+        available = len(load_embedded_prompts())
+        if value > available:
+            raise ValueError(f"at most {available}, the embedded prompts there are; got {value}")
+        return value
+
+
+class BenchSection(Section):
+    samples: int = Field(default=1, gt=0, description="answers drawn per item; >1 draws at `temperature`")
+    temperature: float = Field(default=0.7, gt=0.0, le=2.0)
+    confidence: float = Field(default=0.95, gt=0.0, lt=1.0)
+    resamples: int = Field(default=1000, gt=0)
+
+
+class RunSpec(Section):
+    """Everything a run depends on. Equal specs over an equal cache give byte-identical results."""
+
+    kind: Literal["quickstart"] = "quickstart"
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    seed: int = 0
+    out: Path | None = Field(default=None, description="run dir; default outputs/<name>")
+    personas: PersonaSection = PersonaSection()
+    prompts: PromptSection = PromptSection()
+    bench: BenchSection = BenchSection()
+    run: RunSection = RunSection()
+    models: dict[Role, ModelConfig] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _every_role(self) -> RunSpec:
+        # A role left out runs on the embedded default; spelling it out keeps manifests explicit.
+        self.models = {role: self.models.get(role, ModelConfig()) for role in ROLES}
+        return self
+
+    def run_dir(self, out: Path | None = None) -> Path:
+        return Path(out or self.out or OUTPUTS / self.name)
+
+    def fingerprint(self) -> str:
+        """Hash of everything that determines results (not where they go, nor how they are executed)."""
+        content = self.model_dump(mode="json", exclude={"kind", "out", "run", "models"})
+        content["models"] = {role: config.identity() for role, config in self.models.items()}
+        return digest(content)
 
 
 class Item(NamedTuple):

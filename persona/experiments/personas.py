@@ -26,8 +26,8 @@ from persona.programs.population import (
     PersonaBuilder,
     profile_plan,
 )
+from persona.reports.figures import fidelity_overview, fidelity_plot
 from persona.runs.manifest import Manifest
-from persona.runs.plots import fidelity_overview, fidelity_plot
 from persona.runs.session import Session
 from persona.runs.spec import RunSection, digest
 

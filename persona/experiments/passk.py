@@ -13,9 +13,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from persona.data.io import write_jsonl
-from persona.metrics import pass_at_k_curve
-from persona.programs.bench import MODES, BenchItem
-from persona.runs.bench import (
+from persona.experiments.bench import (
     ROLES,
     BenchInputs,
     BenchResult,
@@ -23,9 +21,11 @@ from persona.runs.bench import (
     plan_questions,
     write_results,
 )
-from persona.runs.execute import Item
+from persona.experiments.quickstart import Item
+from persona.metrics import pass_at_k_curve
+from persona.programs.bench import MODES, BenchItem
+from persona.reports.figures import passk_plot, save_figure
 from persona.runs.manifest import Manifest
-from persona.runs.plots import passk_plot, save_figure
 from persona.runs.session import Session
 from persona.runs.spec import model_slug
 

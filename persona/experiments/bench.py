@@ -21,6 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from persona.data.io import read_jsonl, write_jsonl, write_parquet
 from persona.data.persona import ATTRIBUTES, Persona
 from persona.errors import InputError
+from persona.experiments.inputs import PARTS, load_personas, load_split_prompts
+from persona.experiments.quickstart import Item, estimate_record
 from persona.lm import ModelConfig, model_config
 from persona.metrics import pass_rate
 from persona.metrics.mentions import drop_frequency, dropped_by_match
@@ -35,12 +37,10 @@ from persona.programs.bench import (
     judge_failure,
 )
 from persona.reports import format_estimate, slices_table, small_sample_note
+from persona.reports.figures import accuracy_plot, dropped_plot, save_figure
 from persona.runs.cache import CallCounts
-from persona.runs.execute import Item, estimate_record
 from persona.runs.executor import StageResult
-from persona.runs.inputs import PARTS, load_personas, load_split_prompts
 from persona.runs.manifest import Manifest, file_digest
-from persona.runs.plots import accuracy_plot, dropped_plot, save_figure
 from persona.runs.session import Session
 from persona.runs.spec import RunSection, digest, model_slug
 

@@ -17,12 +17,12 @@ from persona.data.io import write_jsonl
 from persona.data.persona import Persona
 from persona.data.prompts import Prompt
 from persona.errors import InputError
+from persona.experiments.inputs import load_personas, load_split_prompts
+from persona.experiments.quickstart import PAIR_FIELDS, estimate_record, pair_record
 from persona.lm import ModelConfig
 from persona.metrics import pass_rate
 from persona.programs.preferences import DPFPair, PreferenceAnnotator
 from persona.reports import format_estimate, small_sample_note
-from persona.runs.execute import PAIR_FIELDS, estimate_record, pair_record
-from persona.runs.inputs import load_personas, load_split_prompts
 from persona.runs.manifest import Manifest
 from persona.runs.session import Session
 from persona.runs.spec import RunSection, digest

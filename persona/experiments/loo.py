@@ -19,19 +19,19 @@ from pydantic import Field, field_validator
 from persona.data.io import read_jsonl, write_jsonl
 from persona.data.persona import ATTRIBUTES, Persona
 from persona.errors import InputError
-from persona.metrics import loo_kappas
-from persona.programs.bench import PersonalizedResponder, RolePlayAnnotator
-from persona.programs.preferences import chosen_goes_first
-from persona.runs.bench import (
+from persona.experiments.bench import (
     BenchInputs,
     BenchResult,
     _calls_line,
     item_records,
     write_results,
 )
-from persona.runs.inputs import load_personas, load_split_prompts
+from persona.experiments.inputs import load_personas, load_split_prompts
+from persona.metrics import loo_kappas
+from persona.programs.bench import PersonalizedResponder, RolePlayAnnotator
+from persona.programs.preferences import chosen_goes_first
+from persona.reports.figures import loo_plot, save_figure
 from persona.runs.manifest import Manifest
-from persona.runs.plots import loo_plot, save_figure
 from persona.runs.session import Session
 from persona.runs.spec import model_slug
 

@@ -10,13 +10,13 @@ import pandas as pd
 from persona.data.io import atomic_write_text, make_folder, write_jsonl
 from persona.data.persona import ATTRIBUTES, read_personas
 from persona.errors import InputError
+from persona.experiments.bench import load_records, render_report
+from persona.experiments.loo import kappas_by_attribute, render_loo_report
+from persona.experiments.passk import render_passk_report
 from persona.metrics.slices import Predicate, slice_accuracy
 from persona.reports import slices_table
-from persona.runs.bench import load_records, render_report
-from persona.runs.loo import kappas_by_attribute, render_loo_report
+from persona.reports.figures import accuracy_plot, dropped_plot, loo_plot, passk_plot, save_figure
 from persona.runs.manifest import Manifest
-from persona.runs.passk import render_passk_report
-from persona.runs.plots import accuracy_plot, dropped_plot, loo_plot, passk_plot, save_figure
 
 RENDER = {"bench": render_report, "passk": render_passk_report, "loo": render_loo_report}
 

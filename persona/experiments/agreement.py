@@ -19,12 +19,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from persona.data.io import atomic_write_text, make_folder, read_jsonl, write_jsonl
 from persona.data.persona import Persona
 from persona.errors import InputError
+from persona.experiments.inputs import load_personas
 from persona.lm import ModelConfig
 from persona.metrics import kappa, kappa_matrix
 from persona.programs.bench import RolePlayAnnotator
-from persona.runs.inputs import load_personas
+from persona.reports.figures import kappa_heatmap, kappa_histograms, save_figure
 from persona.runs.manifest import Manifest
-from persona.runs.plots import kappa_heatmap, kappa_histograms, save_figure
 from persona.runs.session import Session
 from persona.runs.spec import RunSection, digest, model_slug
 

@@ -22,10 +22,7 @@ from persona.data.io import atomic_write_text
 from persona.data.persona import Persona
 from persona.data.prompts import Prompt
 from persona.errors import InputError
-from persona.programs.bench import MODES, PersonalizedResponder, RevisionJudge, is_output_failure, judge_failure
-from persona.programs.optimize import JudgeMetric, proxy_metric
-from persona.reports import format_estimate, small_sample_note
-from persona.runs.bench import (
+from persona.experiments.bench import (
     BenchInputs,
     BenchResult,
     _calls_line,
@@ -33,8 +30,11 @@ from persona.runs.bench import (
     load_program,
     write_results,
 )
-from persona.runs.execute import Item
-from persona.runs.inputs import load_personas, load_split_prompts, split_personas
+from persona.experiments.inputs import load_personas, load_split_prompts, split_personas
+from persona.experiments.quickstart import Item
+from persona.programs.bench import MODES, PersonalizedResponder, RevisionJudge, is_output_failure, judge_failure
+from persona.programs.optimize import JudgeMetric, proxy_metric
+from persona.reports import format_estimate, small_sample_note
 from persona.runs.manifest import Manifest
 from persona.runs.session import Session
 from persona.runs.spec import model_slug

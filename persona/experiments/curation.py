@@ -17,8 +17,8 @@ from persona.data.io import atomic_write_text, write_jsonl
 from persona.data.prompts import Prompt, load_embedded_prompts, load_prompts
 from persona.lm import ModelConfig
 from persona.programs.curation import PromptClassifier
+from persona.reports.figures import topic_plot
 from persona.runs.manifest import Manifest
-from persona.runs.plots import topic_plot
 from persona.runs.session import Session
 from persona.runs.spec import RunSection, digest
 
