@@ -421,7 +421,9 @@ def _print_estimates(title: str, rows: dict[str, dict]) -> None:
 
 
 TestedModelOption = Annotated[str | None, typer.Option(help="Model under test (default local/smollm2).")]
-JudgeOption = Annotated[str | None, typer.Option(help="Judge model (default: the model under test's).")]
+JudgeOption = Annotated[
+    str | None, typer.Option(help="Judge model (default local/smollm2, whatever the model under test is).")
+]
 MaxTokensOption = Annotated[int, typer.Option(min=1, help="Answer length cap for the model under test.")]
 JudgeApiBaseOption = Annotated[str | None, typer.Option(help="Endpoint for --judge.")]
 
@@ -429,12 +431,12 @@ JudgeApiBaseOption = Annotated[str | None, typer.Option(help="Endpoint for --jud
 def _tested_and_judge(
     model: str | None, judge: str | None, api_base: str | None, judge_api_base: str | None, max_tokens: int
 ) -> dict[str, Any]:
-    """The responder and judge roles; without --judge the model under test judges, at the same endpoint."""
+    """The responder and judge roles; the judge is the one named by --judge, never silently the model under test."""
     from persona.lm import model_config
 
     return {
         "responder": model_config(model, api_base, max_tokens),
-        "judge": model_config(judge or model, judge_api_base if judge else judge_api_base or api_base, 160),
+        "judge": model_config(judge, judge_api_base, 160),
     }
 
 
@@ -689,7 +691,7 @@ def optimize_command(
         "bootstrap"
     ),
     model: Annotated[str | None, typer.Option(help="Model being optimized (default local/smollm2).")] = None,
-    judge: Annotated[str | None, typer.Option(help="Judge model behind the metric (default: the model's).")] = None,
+    judge: Annotated[str | None, typer.Option(help="Judge model behind the metric (default local/smollm2).")] = None,
     reflection: Annotated[str | None, typer.Option(help="GEPA's reflection model (default: the judge's).")] = None,
     metric: Annotated[str, typer.Option(help="judge (the bench judge) or proxy (LM-free checks, cheap).")] = "judge",
     budget: Annotated[int, typer.Option(min=1, help="Metric calls for GEPA; MIPROv2 runs budget/10 trials.")] = 40,
@@ -710,7 +712,7 @@ def optimize_command(
     from persona.experiments.optimize import OptimizeSpec, run_optimize
     from persona.lm import model_config
 
-    judge_config = model_config(judge or model, None, 160)
+    judge_config = model_config(judge, None, 160)
     spec = OptimizeSpec(
         personas=personas,
         n_personas=n,

@@ -260,7 +260,8 @@ def test_agreement_annotate_then_compute_from_the_cli(tmp_path, fake_provider, b
 
 def test_cli_passk_loo_and_slices(tmp_path, fake_provider, bench):
     runner = CliRunner()
-    passk = ["bench", "passk", "--model", "fake/model", "--n", "2", "--samples", "3", "--k-max", "3"]
+    passk = ["bench", "passk", "--model", "fake/model", "--judge", "fake/model", "--n", "2", "--samples", "3"]
+    passk += ["--k-max", "3"]
     result = runner.invoke(app, [*passk, "--out", str(tmp_path / "p")])
     assert result.exit_code == 0, result.output
     assert "k=3" in result.output and (tmp_path / "p" / "passk.parquet").exists()
@@ -293,3 +294,15 @@ def test_a_diff_judge_overrunning_its_budget_is_a_judge_failure_not_a_lost_item(
         assert record["dropped_llm"] is None and record["dropped_error"]["type"] == "LMInvalidRequestError"
         assert record["dropped_match"] is not None  # the LM-free half still ran
     assert result.manifest.metrics["dropped_judge_failures"] == 2
+
+
+def test_a_judge_that_is_the_model_under_test_is_said_so_and_never_chosen_silently(bench, tmp_path, fake_provider):
+    from persona.cli import _tested_and_judge
+
+    assert bench.manifest.judge_is_responder is True
+    assert "The judge is the model under test" in (bench.run_dir / "report.md").read_text()
+    roles = _tested_and_judge("fake/model", None, None, None, 200)
+    assert roles["responder"].model == "fake/model" and roles["judge"].model == "local/smollm2"
+    other = run_bench(_bench(models={"responder": FAKE, "judge": FAKE | {"model": "fake/judge"}}), out=tmp_path / "b")
+    assert other.manifest.judge_is_responder is False
+    assert "The judge is the model under test" not in (tmp_path / "b" / "report.md").read_text()

@@ -178,12 +178,12 @@ def test_bench_runs_a_compiled_program_as_its_own_mode(tmp_path, fake_provider):
 def test_cli_optimize_then_bench_the_program(tmp_path, fake_provider):
     runner = CliRunner()
     sizes = ["--n", "10", "--train", "3", "--val", "0", "--eval-items", "3"]
-    result = runner.invoke(
-        app, ["optimize", "--model", "fake/model", "--metric", "proxy", *sizes, "--out", str(tmp_path / "opt")]
-    )
+    models = ["--model", "fake/model", "--judge", "fake/model"]
+    result = runner.invoke(app, ["optimize", *models, "--metric", "proxy", *sizes, "--out", str(tmp_path / "opt")])
     assert result.exit_code == 0, result.output
     assert "McNemar" in (tmp_path / "opt" / "report.md").read_text()
-    bench = ["bench", "run", "--model", "fake/model", "--n", "1", "--questions", "1", "--modes", "no_cot"]
+    bench = ["bench", "run", "--model", "fake/model", "--judge", "fake/model", "--n", "1", "--questions", "1"]
+    bench += ["--modes", "no_cot"]
     result = runner.invoke(
         app, [*bench, "--program", str(tmp_path / "opt" / "program.json"), "--out", str(tmp_path / "b")]
     )

@@ -373,6 +373,7 @@ def render_report(manifest: Manifest) -> str:
         f"{spec['n_personas']} personas x {spec['questions']} {spec['split']} questions x {len(spec['modes'])} modes; "
         f"judge `{manifest.models['judge'].model}`; seed {manifest.seed}. Pass = the judge finds no revision needed.",
         "",
+        *manifest.judge_note(),
         f"| mode | accuracy, {level}% CI | judged | subtle, {level}% CI | failed items | unparseable judge outputs |",
         "|---|---|---|---|---|---|",
     ]

@@ -299,6 +299,7 @@ def render_optimize_report(manifest: Manifest) -> str:
         + ", ".join(f"{k} {v}" for k, v in m["compile"]["demos"].items())
         + ".",
         "",
+        *manifest.judge_note(),
         "| evaluation set | baseline, 95% CI | optimized, 95% CI | optimized-only passes | baseline-only | "
         "McNemar p | unjudged |",
         "|---|---|---|---|---|---|---|",

@@ -143,6 +143,7 @@ def render_passk_report(manifest: Manifest) -> str:
         f"judge `{manifest.models['judge'].model}`. Each sample is judged on its own; pass@k is the unbiased "
         "estimator 1 - C(n-c, k)/C(n, k), averaged over items.",
         "",
+        *manifest.judge_note(),
         "| k | pass@k |",
         "|---|---|",
         *(f"| {k} | {'n/a' if v is None else f'{v:.3f}'} |" for k, v in m["curve"].items()),

@@ -52,6 +52,9 @@ class Manifest(BaseModel):
     started_at: str
     files: dict[str, str] = Field(description="result file -> sha256 of its bytes")
     metrics: dict[str, Any]
+    judge_is_responder: bool | None = Field(
+        default=None, description="the judge role runs the model under test (None: the run has no such pair)"
+    )
     sessions: list[Session] = Field(
         default_factory=list, description="every finished invocation of this run dir, oldest first; the last is this"
     )
@@ -78,7 +81,24 @@ class Manifest(BaseModel):
             wall_time_s=manifest.wall_time_s,
         )
         manifest.sessions = [*previous_sessions(Path(run_dir) / "manifest.json"), session]
+        judge, responder = manifest.models.get("judge"), manifest.models.get("responder")
+        if judge is not None and responder is not None:
+            endpoint = "api_base"
+            manifest.judge_is_responder = (judge.model, judge.args.get(endpoint)) == (
+                responder.model,
+                responder.args.get(endpoint),
+            )
         return manifest
+
+    def judge_note(self) -> list[str]:
+        """The report lines that say so when the judge grades answers of its own model."""
+        if not self.judge_is_responder:
+            return []
+        return [
+            f"**The judge is the model under test** (`{self.models['judge'].model}`): it grades its own answers. "
+            "Name another judge model for a measurement of personalization.",
+            "",
+        ]
 
     @property
     def total_model_calls(self) -> int:
