@@ -26,7 +26,7 @@ from persona.programs.bench import RolePlayAnnotator
 from persona.reports.figures import kappa_heatmap, kappa_histograms, save_figure
 from persona.runs.manifest import Manifest
 from persona.runs.session import Session
-from persona.runs.spec import RunSection, digest, model_slug
+from persona.runs.spec import RunSection, model_slug, spec_fingerprint
 
 COLUMNS = ("annotator", "persona_id", "item_id", "choice")
 CHOICES = ("A", "B")  # exactly as the annotator signature writes them; kappa would count "b" as a third label
@@ -186,8 +186,7 @@ class AnnotateSpec(BaseModel):
     out: Path | None = Field(default=None, description="run dir (default: a name under outputs/ from the spec)")
 
     def fingerprint(self) -> str:
-        content = self.model_dump(mode="json", exclude={"model", "kind", "run", "out"})
-        return digest(content | {"model": self.model.identity()})
+        return spec_fingerprint(self)
 
     def default_dir(self) -> Path:
         return Path("outputs") / f"annotations-{model_slug(self.name or self.model.model)}-seed{self.seed}"

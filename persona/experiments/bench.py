@@ -42,7 +42,7 @@ from persona.runs.cache import CallCounts
 from persona.runs.executor import StageResult
 from persona.runs.manifest import Manifest, file_digest
 from persona.runs.session import Session
-from persona.runs.spec import RunSection, digest, model_slug
+from persona.runs.spec import RunSection, digest, model_slug, spec_fingerprint
 
 ROLES = ("responder", "judge")
 SPLITS = (*PARTS, "all")
@@ -84,9 +84,7 @@ class BenchInputs(BaseModel):
         return ROLES
 
     def fingerprint(self) -> str:
-        content = self.model_dump(mode="json", exclude={"models", "run", "out"})
-        content["models"] = {role: config.identity() for role, config in sorted(self.models.items())}
-        return digest(content)
+        return spec_fingerprint(self, ignore={"run", "out"})  # `kind` was always part of a bench fingerprint
 
 
 class BenchSpec(BenchInputs):

@@ -20,7 +20,7 @@ from persona.programs.curation import PromptClassifier
 from persona.reports.figures import topic_plot
 from persona.runs.manifest import Manifest
 from persona.runs.session import Session
-from persona.runs.spec import RunSection, digest
+from persona.runs.spec import EXECUTION, RunSection, spec_fingerprint
 
 RESULT_FILES = ("prompts.jsonl", "dropped.jsonl", "curation.md")
 
@@ -44,9 +44,7 @@ class CurationSpec(BaseModel):
 
     def fingerprint(self) -> str:
         unused = {"limit"} if self.limit is None else set()  # so run dirs from before `limit` keep their fingerprint
-        content = self.model_dump(mode="json", exclude={"model", "kind", "run", "out", *unused})
-        content["model"] = self.model.identity()
-        return digest(content)
+        return spec_fingerprint(self, ignore=EXECUTION | unused)
 
     def default_dir(self) -> Path:
         name = self.source if self.source in ("embedded", "prism") else Path(self.source).stem

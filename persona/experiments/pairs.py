@@ -25,7 +25,7 @@ from persona.programs.preferences import DPFPair, PreferenceAnnotator
 from persona.reports import format_estimate, small_sample_note
 from persona.runs.manifest import Manifest
 from persona.runs.session import Session
-from persona.runs.spec import RunSection, digest
+from persona.runs.spec import RunSection, spec_fingerprint
 
 SPLITS = ("train", "test_seen", "test_heldout")
 RESULT_FILES = ("personas.jsonl", "pairs.jsonl", "verification.jsonl")
@@ -60,9 +60,7 @@ class PairsSpec(BaseModel):
         return self
 
     def fingerprint(self) -> str:
-        content = self.model_dump(mode="json", exclude={"models", "kind", "run", "out"})
-        content["models"] = {role: config.identity() for role, config in sorted(self.models.items())}
-        return digest(content)
+        return spec_fingerprint(self)
 
     def default_dir(self) -> Path:
         return Path("outputs") / f"pairs-{Path(self.personas).stem or 'personas'}-seed{self.seed}"

@@ -29,7 +29,7 @@ from persona.programs.population import (
 from persona.reports.figures import fidelity_overview, fidelity_plot
 from persona.runs.manifest import Manifest
 from persona.runs.session import Session
-from persona.runs.spec import RunSection, digest
+from persona.runs.spec import RunSection, spec_fingerprint
 
 SPEC_FILE = "population.json"
 RESULT_FILES = ("personas.jsonl", "draws.jsonl", "fidelity.md")
@@ -57,9 +57,7 @@ class PopulationSpec(BaseModel):
     out: Path | None = Field(default=None, description="run dir (default: a name under outputs/ from the spec)")
 
     def fingerprint(self) -> str:
-        content = self.model_dump(mode="json", exclude={"model", "kind", "run", "out"})
-        content["model"] = self.model.identity()
-        return digest(content)
+        return spec_fingerprint(self)
 
     def default_dir(self) -> Path:
         name = "acs12" if self.source == "acs12" else "pums"

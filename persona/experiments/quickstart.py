@@ -30,7 +30,7 @@ from persona.runs.cache import CallCounts
 from persona.runs.executor import StageResult
 from persona.runs.manifest import Manifest
 from persona.runs.session import Session
-from persona.runs.spec import OUTPUTS, RunSection, Section, digest
+from persona.runs.spec import OUTPUTS, RunSection, Section, spec_fingerprint
 
 RESULT_FILES = ("personas.jsonl", "prompts.jsonl", "pairs.jsonl", "bench.jsonl")
 
@@ -89,9 +89,7 @@ class RunSpec(Section):
 
     def fingerprint(self) -> str:
         """Hash of everything that determines results (not where they go, nor how they are executed)."""
-        content = self.model_dump(mode="json", exclude={"kind", "out", "run", "models"})
-        content["models"] = {role: config.identity() for role, config in self.models.items()}
-        return digest(content)
+        return spec_fingerprint(self)
 
 
 class Item(NamedTuple):

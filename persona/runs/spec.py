@@ -6,6 +6,7 @@ import hashlib
 import importlib
 import json
 import tomllib
+from collections.abc import Iterable
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -37,6 +38,22 @@ class RunSection(Section):
 def model_slug(model: str) -> str:
     """A model string as a folder-name part: ``openai/gpt-4o`` -> ``openai-gpt-4o``."""
     return "".join(c if c.isalnum() else "-" for c in model).strip("-")
+
+
+EXECUTION = frozenset({"kind", "run", "out"})  # where and how a run goes, never what it computes
+
+
+def spec_fingerprint(spec: BaseModel, ignore: Iterable[str] = EXECUTION) -> str:
+    """The digest of what determines a spec's results: its fields but ``ignore``, model configs by identity only
+    (no credentials, retries or rate limits), so equal results-shaping content gives equal fingerprints."""
+    content = spec.model_dump(mode="json", exclude={*ignore, "model", "models"})
+    model = getattr(spec, "model", None)
+    if model is not None:
+        content["model"] = model.identity()
+    models = getattr(spec, "models", None)
+    if models is not None:
+        content["models"] = {role: config.identity() for role, config in models.items()}
+    return digest(content)
 
 
 def digest(content: dict) -> str:
