@@ -236,10 +236,10 @@ def annotate(
         tasks = [Task(personas[p], items[i]) for p, i in wanted.itertuples(index=False)]
     else:
         tasks = [Task(persona, item) for persona in personas.values() for item in items.values()]
-    session = Session(
-        Path(out or spec.out or spec.default_dir()),
-        spec.fingerprint(),
-        {"annotator": spec.model},
+    session = Session.for_spec(
+        spec,
+        out,
+        models={"annotator": spec.model},
         concurrency=concurrency,
         progress=progress,
         max_failures=max_failures,

@@ -68,10 +68,10 @@ def curate(
 ) -> CurationResult:
     """Curate ``spec.source`` into ``out``; the source is read before anything is written."""
     prompts = load_prompts(spec.source, spec.column)[: spec.limit]
-    session = Session(
-        Path(out or spec.out or spec.default_dir()),
-        spec.fingerprint(),
-        {"judge": spec.model} if spec.classify else {},
+    session = Session.for_spec(
+        spec,
+        out,
+        models={"judge": spec.model} if spec.classify else {},
         concurrency=concurrency,
         progress=progress,
         max_failures=max_failures,

@@ -88,10 +88,10 @@ def generate(
     The source is read before anything is written, so a bad file leaves no run dir behind.
     """
     source = load_source(spec.source, spec.dictionary)
-    session = Session(
-        Path(out or spec.out or spec.default_dir()),
-        spec.fingerprint(),
-        {"persona": spec.model} if spec.check or spec.fill else {},
+    session = Session.for_spec(
+        spec,
+        out,
+        models={"persona": spec.model} if spec.check or spec.fill else {},
         concurrency=concurrency,
         progress=progress,
         max_failures=max_failures,

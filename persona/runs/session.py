@@ -34,9 +34,8 @@ T = TypeVar("T")
 
 
 class ExperimentSpec(Protocol):
-    """What the engine needs of an experiment's spec."""
+    """What the engine needs of an experiment's spec (``models`` too, unless the caller names the LMs)."""
 
-    models: dict[str, ModelConfig]
     out: Path | None
 
     def fingerprint(self) -> str: ...
@@ -82,10 +81,19 @@ class Session:
 
     @classmethod
     def for_spec(
-        cls, spec: ExperimentSpec, out: Path | None, roles: Iterable[str] | None = None, **options: Any
+        cls,
+        spec: ExperimentSpec,
+        out: Path | None,
+        roles: Iterable[str] | None = None,
+        models: Mapping[str, ModelConfig] | None = None,
+        **options: Any,
     ) -> Session:
-        """A session for ``spec`` into ``out`` (default: its own dir), with the LMs of ``roles`` (default: all)."""
-        models = spec.models if roles is None else {role: spec.models[role] for role in roles}
+        """A session for ``spec`` into ``out`` (default: its ``out``, else its own dir).
+
+        The LMs are ``models`` when given (specs with one ``model``), else the spec's roles (``roles``, default all).
+        """
+        if models is None:
+            models = spec.models if roles is None else {role: spec.models[role] for role in roles}
         return cls(Path(out or spec.out or spec.default_dir()), spec.fingerprint(), models, **options)
 
     def __enter__(self) -> Session:
