@@ -22,15 +22,18 @@ class InputError(PersonaError, ValueError):
 
 def _location(error: dict[str, Any], names: dict[str, str]) -> str:
     parts = [str(part) for part in error["loc"]]
-    if parts and parts[0] in names:
-        return names[parts[0]] + "".join(f".{part}" for part in parts[1:])
+    for end in range(len(parts), 0, -1):  # the longest dotted key the caller has a name for
+        key = ".".join(parts[:end])
+        if key in names:
+            return names[key] + "".join(f".{part}" for part in parts[end:])
     return ".".join(parts) or "(top level)"
 
 
 def validation_message(exc: ValidationError, names: dict[str, str] | None = None) -> str:
     """Pydantic's errors as one line: ``where: why`` for each, without its input dump or documentation links.
 
-    ``names`` maps a field to what the user typed for it (a flag such as ``--k-max``); other fields keep their key.
+    ``names`` maps a field (dotted when nested: ``models.judge.model``) to what the user typed for it (a flag such
+    as ``--judge``); other fields keep their key.
     """
     problems = []
     for error in exc.errors(include_url=False, include_input=False):

@@ -18,7 +18,7 @@ from persona.experiments.inputs import load_personas
 from persona.experiments.loo import LooSpec, run_loo
 from persona.experiments.passk import PassKSpec, run_passk
 from persona.metrics import pass_at_k_curve
-from persona.reports.bench import report_runs, run_slices
+from persona.reports.runs import report_runs, run_slices
 
 FAKE = {"model": "fake/model", "max_tokens": 64}
 
@@ -58,20 +58,20 @@ def test_every_persona_question_mode_is_answered_and_judged(bench, fake_provider
 
 def test_metrics_match_the_records(bench):
     m = bench.manifest.metrics
-    for mode, row in m["modes"].items():
+    for mode, row in m.modes.items():
         passed = [r["passed"] for r in bench.records if r["mode"] == mode]
-        assert row["accuracy"]["value"] == pytest.approx(np.mean(passed))
-        assert row["accuracy"]["low"] <= row["accuracy"]["value"] <= row["accuracy"]["high"]
-        assert row["accuracy"]["n"] == 6 and row["judge_failures"] == 0
+        assert row.accuracy.value == pytest.approx(np.mean(passed))
+        assert row.accuracy.low <= row.accuracy.value <= row.accuracy.high
+        assert row.accuracy.n == 6 and row.judge_failures == 0
     summaries = [r for r in bench.records if r["mode"] == "summary"]
-    age = next(row for row in m["dropped"] if row["attribute"] == "age")
-    assert age["dropped_llm_share"] == pytest.approx(np.mean(["age" in r["dropped_llm"] for r in summaries]))
-    assert age["dropped_match_share"] == pytest.approx(np.mean(["age" in r["dropped_match"] for r in summaries]))
+    age = next(row for row in m.dropped if row.attribute == "age")
+    assert age.dropped_llm_share == pytest.approx(np.mean(["age" in r["dropped_llm"] for r in summaries]))
+    assert age.dropped_match_share == pytest.approx(np.mean(["age" in r["dropped_match"] for r in summaries]))
     # Slices: sizes come from the personas file, per mode.
     personas = [json.loads(line) for line in (bench.run_dir / "personas.jsonl").read_text().splitlines()]
     women = {p["id"] for p in personas if p["attributes"]["sex"] == "Female"}
-    row = next(r for r in m["slices"] if r["slice"] == 'sex == "Female"' and r["mode"] == "cot")
-    assert row["personas"] == len(women) and row["answers"] == 2 * len(women)
+    row = next(r for r in m.slices if r.slice == 'sex == "Female"' and r.mode == "cot")
+    assert row.personas == len(women) and row.answers == 2 * len(women)
 
 
 def test_results_are_written_as_jsonl_parquet_report_and_plots(bench):
@@ -104,8 +104,8 @@ def test_unparseable_judge_output_is_a_counted_judge_failure_never_a_pass_or_fai
     garbled = [r for r in result.records if GARBLE_MARKER in r["question"]]
     assert len(garbled) == 2
     assert all(r["passed"] is None and r["judge_error"]["attempts"] == 3 and r["error"] is None for r in garbled)
-    row = result.manifest.metrics["modes"]["no_cot"]
-    assert row["judge_failures"] == 2 and row["accuracy"]["n"] == 2 and row["failed_items"] == 0
+    row = result.manifest.metrics.modes["no_cot"]
+    assert row.judge_failures == 2 and row.accuracy.n == 2 and row.failed_items == 0
     assert "| 0 | 2 revision" in (result.run_dir / "report.md").read_text()
     # Re-asks reached the backend under their own rollout ids: 3 judge requests per garbled answer.
     judge_requests = [c for c in fake_provider.calls if GARBLE_MARKER in json.dumps(c["messages"])]
@@ -126,7 +126,7 @@ def test_passk_samples_are_distinct_draws_each_judged(tmp_path, fake_provider):
     for r in result.records:
         items.setdefault((r["persona_id"], r["prompt_id"]), []).append(r["passed"])
     expected = pass_at_k_curve(items.values(), range(1, 4))
-    assert result.manifest.metrics["curve"] == pytest.approx(expected)
+    assert result.manifest.metrics.curve == pytest.approx(expected)
     assert (result.run_dir / "passk.png").exists() and "| 3 |" in (result.run_dir / "report.md").read_text()
 
 
@@ -153,7 +153,7 @@ def test_loo_pairs_differ_by_exactly_the_left_out_attribute(tmp_path, fake_provi
         assert not any(line.startswith(f"{attribute}: ") for line in without)
         # Both variants saw the answers in the same order, so position bias cannot look like influence.
         assert variants.loc["without", "shown_first"] == variants.loc["with", "shown_first"]
-    kappas = pd.DataFrame(result.manifest.metrics["kappas"])
+    kappas = pd.DataFrame([row.model_dump() for row in result.manifest.metrics.kappas])
     assert sorted(kappas["attribute"].unique()) == ["religion", "sex"] and len(kappas) == 6
     questions = [json.loads(line) for line in (result.run_dir / "questions.jsonl").read_text().splitlines()]
     assert len(questions) == 3 and all(q["answer_a"] != q["answer_b"] for q in questions)
@@ -293,15 +293,16 @@ def test_a_diff_judge_overrunning_its_budget_is_a_judge_failure_not_a_lost_item(
         assert record["error"] is None and record["answer"] and isinstance(record["passed"], bool)
         assert record["dropped_llm"] is None and record["dropped_error"]["type"] == "LMInvalidRequestError"
         assert record["dropped_match"] is not None  # the LM-free half still ran
-    assert result.manifest.metrics["dropped_judge_failures"] == 2
+    assert result.manifest.metrics.dropped_judge_failures == 2
 
 
 def test_a_judge_that_is_the_model_under_test_is_said_so_and_never_chosen_silently(bench, tmp_path, fake_provider):
-    from persona.cli import _tested_and_judge
+    from persona.cli.base import build_spec
+    from persona.cli.bench import TESTED_AND_JUDGE
 
     assert bench.manifest.judge_is_responder is True
     assert "The judge is the model under test" in (bench.run_dir / "report.md").read_text()
-    roles = _tested_and_judge("fake/model", None, None, None, 200)
+    roles = build_spec("bench", {"model": "fake/model", "judge": None}, TESTED_AND_JUDGE).models
     assert roles["responder"].model == "fake/model" and roles["judge"].model == "local/smollm2"
     other = run_bench(_bench(models={"responder": FAKE, "judge": FAKE | {"model": "fake/judge"}}), out=tmp_path / "b")
     assert other.manifest.judge_is_responder is False

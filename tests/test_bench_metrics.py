@@ -130,7 +130,7 @@ def test_agreement_matches_sklearn_pooled_and_per_persona(tmp_path):
     row = result.per_persona.query("first == 'gpt' and second == 'human' and persona_id == 'p2'").iloc[0]
     hp, gp = h[h.persona_id == "p2"], g[g.persona_id == "p2"]
     assert row["kappa"] == pytest.approx(cohen_kappa_score(hp.choice, gp.choice)) and row["items"] == 10
-    write_agreement(loaded, tmp_path / "out", ["human.csv", "models.jsonl"])
+    write_agreement(loaded, ["human.csv", "models.jsonl"], tmp_path / "out")
     for name in ("kappa_matrix.csv", "per_persona.csv", "kappa_matrix.png", "kappa_hist.png", "agreement.md"):
         assert (tmp_path / "out" / name).stat().st_size > 0
 

@@ -16,6 +16,8 @@ from typer.testing import CliRunner
 from persona.cli import app, rate_text
 from persona.data.export import export_pairs
 from persona.errors import InputError, PersonaError
+from persona.experiments.bench import BenchMetrics
+from persona.experiments.loo import LooMetrics
 from persona.experiments.quickstart import RunSpec, run
 from persona.lm import ModelConfig, lm_secrets, make_lm
 from persona.runs import RunDirError, claim_run_dir
@@ -155,11 +157,13 @@ def test_bench_report_refuses_a_run_it_cannot_compare(tmp_path, finished):
     loo = tmp_path / "loo"
     loo.mkdir()
     manifest = Manifest.model_validate_json((finished / "manifest.json").read_text())
-    manifest.metrics = {"kind": "loo"}
+    manifest.spec = {**manifest.spec, "kind": "loo"}
+    manifest.metrics = LooMetrics(attributes={}, kappas=[], failed_annotations=0, picked_a=None)
     (loo / "manifest.json").write_text(manifest.model_dump_json())
     bench = tmp_path / "bench"
     bench.mkdir()
-    manifest.metrics = {"kind": "bench"}
+    manifest.spec = {**manifest.spec, "kind": "bench"}
+    manifest.metrics = BenchMetrics(confidence=0.95, modes={}, dropped=[], dropped_judge_failures=0, slices=[])
     (bench / "manifest.json").write_text(manifest.model_dump_json())
     _refused(["bench", "report", str(bench), str(loo), "--out", str(tmp_path / "cmp")], says="leave-one-out run")
     assert not (tmp_path / "cmp").exists()

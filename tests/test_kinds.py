@@ -24,8 +24,8 @@ def _write(path: Path, text: str) -> Path:
     return path
 
 
-def _specs(tmp_path: Path) -> dict[str, str]:
-    """A small spec of each kind, every role on the scripted backend."""
+def _specs(tmp_path: Path, model: str = FAKE) -> dict[str, str]:
+    """A small spec of each kind, every role on ``model`` (a TOML inline table; default the scripted backend)."""
     prompts = _write(
         tmp_path / "asks.jsonl",
         "".join(
@@ -42,30 +42,30 @@ def _specs(tmp_path: Path) -> dict[str, str]:
     return {
         "quickstart": (
             'name = "k"\n[personas]\nn = 1\n[prompts]\nper_persona = 1\n[bench]\nresamples = 100\n'
-            f"[models]\ngenerator = {FAKE}\npersona = {FAKE}\njudge = {FAKE}\n"
+            f"[models]\ngenerator = {model}\npersona = {model}\njudge = {model}\n"
         ),
-        "personas": f'kind = "personas"\nn = 2\nseed = 1\ncategories_per_persona = 1\nmodel = {FAKE}\n',
-        "curation": f'kind = "curation"\nsource = "{prompts}"\ntrain = 3\nheldout = 1\nmodel = {FAKE}\n',
+        "personas": f'kind = "personas"\nn = 2\nseed = 1\ncategories_per_persona = 1\nmodel = {model}\n',
+        "curation": f'kind = "curation"\nsource = "{prompts}"\ntrain = 3\nheldout = 1\nmodel = {model}\n',
         "pairs": (
             'kind = "pairs"\nn_personas = 1\ntrain = 1\ntest_seen = 1\nheldout = 1\n'
-            f"[models]\ngenerator = {FAKE}\npersona = {FAKE}\njudge = {FAKE}\n"
+            f"[models]\ngenerator = {model}\npersona = {model}\njudge = {model}\n"
         ),
         "bench": (
             'kind = "bench"\nn_personas = 2\nquestions = 1\nmodes = ["no_cot", "summary"]\nresamples = 100\n'
-            f"[models]\nresponder = {FAKE}\njudge = {FAKE}\n"
+            f"[models]\nresponder = {model}\njudge = {model}\n"
         ),
         "passk": (
             'kind = "passk"\nn_personas = 1\nquestions = 1\nsamples = 2\nk_max = 2\nresamples = 100\n'
-            f"[models]\nresponder = {FAKE}\njudge = {FAKE}\n"
+            f"[models]\nresponder = {model}\njudge = {model}\n"
         ),
         "loo": (
             'kind = "loo"\nn_personas = 30\nattributes = ["sex"]\npairs = 1\nquestions = 2\nseed = 2\n'
-            f"[models]\nresponder = {FAKE}\nannotator = {FAKE}\n"
+            f"[models]\nresponder = {model}\nannotator = {model}\n"
         ),
-        "annotate": f'kind = "annotate"\nitems = "{items}"\npersonas = "acs12"\nn_personas = 2\nmodel = {FAKE}\n',
+        "annotate": f'kind = "annotate"\nitems = "{items}"\npersonas = "acs12"\nn_personas = 2\nmodel = {model}\n',
         "optimize": (
             'kind = "optimize"\nn_personas = 10\ntrain = 4\nval = 2\neval_items = 2\nseed = 1\nmetric = "proxy"\n'
-            f"[models]\nresponder = {FAKE}\njudge = {FAKE}\n"
+            f"[models]\nresponder = {model}\njudge = {model}\n"
         ),
     }
 
@@ -88,6 +88,17 @@ def test_every_kind_runs_from_its_spec_file_and_replays_with_zero_calls(kind, tm
     assert replay["model_calls"] == 0 and len(fake_provider.calls) == calls
     assert replay["files"] == manifest["files"] and replay["files"]
     assert [s["model_calls"] for s in replay["sessions"]] == [manifest["model_calls"], 0]
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_every_kind_refuses_a_key_it_does_not_have_with_exit_2_and_nothing_written(kind, tmp_path, fake_provider):
+    text = _specs(tmp_path)[kind]
+    head, _, tables = text.partition("\n[")  # a top-level key goes before the first table
+    spec_path = _write(tmp_path / f"{kind}.toml", f"{head}\nquestionz = 3\n" + (f"[{tables}" if tables else ""))
+    result = CliRunner().invoke(app, ["run", str(spec_path), "--out", str(tmp_path / "run")])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == f"error: {spec_path}: questionz: Extra inputs are not permitted"
+    assert not (tmp_path / "run").exists()
 
 
 def test_an_unknown_kind_names_the_file_and_the_kinds(tmp_path):

@@ -228,7 +228,7 @@ def test_real_population_checks_fills_and_replays(tmp_path):
     first = generate_personas(spec, out=tmp_path)
     cold = provider.invocations - before
     assert cold == first.manifest.model_calls >= 2 * 3  # per persona: a check, a job description, one category
-    assert len(first.personas) + first.manifest.metrics["slots_failed"] == 2
+    assert len(first.personas) + first.manifest.metrics.slots_failed == 2
     for persona in first.personas:
         assert persona.attributes["detailed job description"] and len(persona.profile) == 1
     assert (tmp_path / "fidelity.md").exists() and (tmp_path / "fidelity.png").exists()
@@ -273,9 +273,9 @@ def test_real_passk_samples_are_distinct_and_judged(tmp_path):
     result = run_passk(spec, out=tmp_path)
     assert len(result.records) == 3 and [r["sample"] for r in result.records] == [0, 1, 2]
     assert len({r["answer"] for r in result.records}) >= 2
-    item = next(iter(result.manifest.metrics["items"].values()))
-    assert item["n"] + result.manifest.metrics["judge_failures"] == 3
-    curve = result.manifest.metrics["curve"]
+    item = next(iter(result.manifest.metrics.items.values()))
+    assert item.n + result.manifest.metrics.judge_failures == 3
+    curve = result.manifest.metrics.curve
     assert curve[1] <= curve[2] <= curve[3]
 
 
@@ -291,7 +291,7 @@ def test_real_loo_annotates_both_variants(tmp_path):
     )
     result = run_loo(spec, out=tmp_path)
     assert len(result.records) == 4 and all(r["choice"] in ("answer_a", "answer_b") for r in result.records)
-    assert result.manifest.metrics["attributes"]["religion"]["pairs"] == 1
+    assert result.manifest.metrics.attributes["religion"].pairs == 1
     assert (tmp_path / "loo.png").exists()
 
 
@@ -311,8 +311,8 @@ def test_real_optimization_saves_loads_evaluates_and_replays(tmp_path):
     first = run_optimize(spec, out=tmp_path)
     assert (tmp_path / "program.json").exists() and len(first.records) == 2 * 2 * 2
     assert all(r["error"] is None for r in first.records)
-    for row in first.manifest.metrics["sets"].values():
-        assert row["paired"]["pairs"] + row["unjudged"] == 2
+    for row in first.manifest.metrics.sets.values():
+        assert row.paired.pairs + row.unjudged == 2
     before = provider.invocations
     second = run_optimize(spec, out=tmp_path)
     assert provider.invocations == before and second.manifest.metrics == first.manifest.metrics

@@ -109,7 +109,7 @@ def test_no_heldout_persona_or_prompt_reaches_the_optimizer(tmp_path, fake_provi
     result = run_optimize(spec, out=tmp_path / "run")
     splits = json.loads((result.run_dir / "splits.json").read_text())
     assert {k.split("|")[0] for k in splits["train"] + splits["val"]}.isdisjoint(heldout_people)
-    assert result.manifest.metrics["compile"]["metric_calls"] >= 1
+    assert result.manifest.metrics.compile.metric_calls >= 1
 
 
 def test_saved_program_loads_and_replays_identical_predictions(tmp_path, fake_provider):
@@ -133,20 +133,20 @@ def test_saved_program_loads_and_replays_identical_predictions(tmp_path, fake_pr
 def test_report_compares_programs_with_a_paired_test(tmp_path, fake_provider):
     result = run_optimize(_optimize_spec(), out=tmp_path / "run")
     for split in ("heldout_prompts", "seen_prompts"):
-        row = result.manifest.metrics["sets"][split]
+        row = result.manifest.metrics.sets[split]
         mine = [r for r in result.records if r["split"] == split]
         for program in ("baseline", "optimized"):
             passed = [r["passed"] for r in mine if r["program"] == program]
-            assert row[program]["value"] == pytest.approx(sum(passed) / len(passed))
-        assert row["paired"]["pairs"] == 5
+            assert getattr(row, program).value == pytest.approx(sum(passed) / len(passed))
+        assert row.paired.pairs == 5
     assert "McNemar" in (result.run_dir / "report.md").read_text()
 
 
 def test_paired_test_counts_discordant_pairs_only():
     result = paired_test([True, True, False, False, False], [True, False, True, True, True])
-    assert (result["optimized_only"], result["baseline_only"]) == (3, 1)
-    assert result["p_value"] == pytest.approx(0.625)  # two-sided exact binomial, 3 of 4
-    assert paired_test([True], [True])["p_value"] == 1.0
+    assert (result.optimized_only, result.baseline_only) == (3, 1)
+    assert result.p_value == pytest.approx(0.625)  # two-sided exact binomial, 3 of 4
+    assert paired_test([True], [True]).p_value == 1.0
 
 
 def test_optimize_refuses_the_baseline_mode():
@@ -168,7 +168,7 @@ def test_bench_runs_a_compiled_program_as_its_own_mode(tmp_path, fake_provider):
     assert spec.modes == ["cot", "program"] and spec.program_mode == "cot"
     result = run_bench(spec, out=tmp_path / "bench")
     assert [r["mode"] for r in result.records] == ["cot", "program"] * 2
-    assert "program" in result.manifest.metrics["modes"]
+    assert "program" in result.manifest.metrics.modes
     with pytest.raises(ValueError, match="not a compiled program"):
         BenchSpec(program=str(tmp_path / "nope.json"), models={"responder": FAKE, "judge": FAKE})
     with pytest.raises(ValueError, match="needs --program"):
@@ -200,7 +200,7 @@ def test_mipro_and_gepa_compile_with_a_prompt_or_reflection_model(tmp_path, fake
     )
     result = run_optimize(spec, out=tmp_path / "run")
     assert "reflection" in result.manifest.models
-    assert 1 <= result.manifest.metrics["compile"]["metric_calls"]
+    assert 1 <= result.manifest.metrics.compile.metric_calls
     state = json.loads((result.run_dir / "program.json").read_text())
     # The saved state holds no LM settings: the model is chosen when the program is loaded.
     predictors = [value for value in state.values() if isinstance(value, dict) and "demos" in value]

@@ -46,8 +46,8 @@ def test_verification_records_and_report(built):
     assert len(checks) == len(built.pairs) and all(c["error"] is None for c in checks)
     m = built.manifest.metrics
     agreement = sum(c["prefers_chosen"] for c in checks) / len(checks)
-    assert m["agreement_with_chosen"]["value"] == pytest.approx(agreement)
-    assert m["picked_first"]["value"] == pytest.approx(sum(c["picked_first"] for c in checks) / len(checks))
+    assert m.agreement_with_chosen.value == pytest.approx(agreement)
+    assert m.picked_first.value == pytest.approx(sum(c["picked_first"] for c in checks) / len(checks))
     # Un-swapping: the annotator preferred the chosen side exactly when its pick matched the chosen position.
     assert all(c["prefers_chosen"] == (c["picked_first"] == c["chosen_shown_first"]) for c in checks)
     assert 0 < sum(c["chosen_shown_first"] for c in checks) < len(checks)

@@ -182,9 +182,9 @@ def test_generate_prunes_fills_reports_and_replays(tmp_path, fake_provider):
     run_dir = result.run_dir
     m = result.manifest.metrics
     draws = [json.loads(line) for line in (run_dir / "draws.jsonl").read_text().splitlines()]
-    assert m["profiles_checked"] == len(draws) + 5 * m["slots_failed"] and m["profiles_rejected"] > 0
-    assert m["pruning_rate"] == pytest.approx(m["profiles_rejected"] / m["profiles_checked"], abs=1e-4)
-    assert len(result.personas) == 12 - m["slots_failed"]
+    assert m.profiles_checked == len(draws) + 5 * m.slots_failed and m.profiles_rejected > 0
+    assert m.pruning_rate == pytest.approx(m.profiles_rejected / m.profiles_checked, abs=1e-4)
+    assert len(result.personas) == 12 - m.slots_failed
     assert all(len(p.profile) == 1 for p in result.personas)
     for name in ("fidelity.md", "fidelity.png", "fidelity/age.png", "report.md", "manifest.json"):
         assert (run_dir / name).stat().st_size > 0, name
@@ -193,7 +193,7 @@ def test_generate_prunes_fills_reports_and_replays(tmp_path, fake_provider):
     snapshot = {n: (run_dir / n).read_bytes() for n in ("personas.jsonl", "draws.jsonl", "fidelity.md")}
 
     again = generate(_fake_spec(), out=run_dir)
-    assert len(fake_provider.calls) == calls and again.manifest.resumed_items == {"personas": 12 - m["slots_failed"]}
+    assert len(fake_provider.calls) == calls and again.manifest.resumed_items == {"personas": 12 - m.slots_failed}
     assert {n: (run_dir / n).read_bytes() for n in snapshot} == snapshot
     report(run_dir)
     assert (run_dir / "fidelity.md").read_bytes() == snapshot["fidelity.md"]

@@ -62,7 +62,7 @@ def test_outputs_are_records_pandas_reads(tmp_path, fake_provider):
     assert set(pairs["persona_id"]) == {p["id"] for p in personas}
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["metrics"]["bench_pass_rate"]["n"] == 8
-    assert manifest["metrics"] == result.manifest.metrics
+    assert manifest["metrics"] == result.manifest.metrics.model_dump(mode="json")
     assert "PERSONA Bench" in (tmp_path / "report.md").read_text()
 
 
@@ -91,7 +91,7 @@ def test_a_failing_item_is_recorded_and_the_run_goes_on(tmp_path, fake_provider,
     assert failed[0]["error"]["type"] == "LMInvalidRequestError" and fakes.FAIL_MARKER in failed[0]["error"]["message"]
     assert failed[0]["error"]["attempts"] == 1  # a 400 is not worth re-sending
     assert result.manifest.failures == {"pairs.jsonl": 1, "bench.jsonl": 1}
-    assert result.manifest.metrics["bench_pass_rate"]["n"] == per_persona - 1
+    assert result.manifest.metrics.bench_pass_rate.n == per_persona - 1
 
 
 def test_a_run_dir_of_another_spec_is_refused(tmp_path, fake_provider):

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from persona.experiments.quickstart import ROLES
+from persona.experiments.quickstart import RunSpec
 from persona.runs import SpecError, load_spec, quickstart_spec_path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -18,7 +18,7 @@ def _write(tmp_path: Path, text: str) -> Path:
 
 def test_bundled_quickstart_is_valid_and_is_the_repo_file():
     spec = load_spec(quickstart_spec_path())
-    assert spec.name == "quickstart" and set(spec.models) == set(ROLES)
+    assert spec.name == "quickstart" and set(spec.models) == set(RunSpec.ROLES)
     assert (REPO / "runs" / "quickstart.toml").read_text() == quickstart_spec_path().read_text()
 
 
@@ -33,7 +33,10 @@ def test_missing_roles_default_to_the_embedded_model(tmp_path):
     [
         ('name = "x"\n[personas]\nn = 0\n', r"personas\.n: Input should be greater than 0"),
         ('name = "x"\n[models.judge]\nmodel = "opnai/gpt-4o"\n', r"models\.judge\.model: .*unknown provider 'opnai'"),
-        ('name = "x"\n[models.critic]\nmodel = "local/smollm2"\n', r"models\.critic"),
+        (
+            'name = "x"\n[models.critic]\nmodel = "local/smollm2"\n',
+            r"models: unknown model roles \['critic'\]; the roles are generator, judge, persona",
+        ),
         ('name = "x"\nsed = 1\n', r"sed: Extra inputs are not permitted"),
         ("seed = 1\n", r"name: Field required"),
         ('name = "x"\n[models.judge]\ntemperature = 9\n', r"models\.judge\.temperature"),

@@ -59,7 +59,7 @@ def pums_urls(
 
 def download_pums(
     year: int,
-    dest: Path,
+    dest: Path = Path("outputs/pums"),
     state: str | None = None,
     national: bool = False,
     period: str = "1-Year",

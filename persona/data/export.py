@@ -78,8 +78,9 @@ def trl_record(row: pd.Series) -> dict:
     }
 
 
-def export_pairs(run_dir: Path, fmt: str, out: Path) -> list[Path]:
-    """Write the run's pairs as ``parquet`` (one file per split), ``hf`` (a saved DatasetDict) or ``trl`` JSONL."""
+def export_pairs(run_dir: Path, fmt: str = "parquet", out: Path | None = None) -> list[Path]:
+    """Write the run's pairs as ``parquet`` (one file per split), ``hf`` (a saved DatasetDict) or ``trl`` JSONL, into
+    ``out`` (default: the run dir's ``export`` folder)."""
     if fmt not in FORMATS:
         raise PairsFormatError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
     frame = pairs_table(Path(run_dir))
@@ -89,7 +90,7 @@ def export_pairs(run_dir: Path, fmt: str, out: Path) -> list[Path]:
         for split in (*SPLITS, UNSPLIT)
         if (frame["split"] == split).any()
     }
-    out = Path(out)
+    out = Path(out or Path(run_dir) / "export")
     if out.exists() and not out.is_dir():
         raise PairsFormatError(f"{out}: exists and is not a folder; give --out a folder")
     if fmt == "hf":

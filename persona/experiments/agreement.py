@@ -14,19 +14,20 @@ from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from persona.data.io import atomic_write_text, make_folder, read_jsonl, write_jsonl
 from persona.data.persona import Persona
 from persona.errors import InputError
 from persona.experiments.inputs import load_personas
-from persona.lm import ModelConfig
+from persona.experiments.specs import OneModelSpec
+from persona.lm.roles import Role
 from persona.metrics import kappa, kappa_matrix
 from persona.programs.bench import RolePlayAnnotator
 from persona.reports.figures import kappa_heatmap, kappa_histograms, save_figure
-from persona.runs.manifest import Manifest
+from persona.runs.manifest import Manifest, Metrics
 from persona.runs.session import Session
-from persona.runs.spec import RunSection, model_slug, spec_fingerprint
+from persona.runs.spec import model_slug
 
 COLUMNS = ("annotator", "persona_id", "item_id", "choice")
 CHOICES = ("A", "B")  # exactly as the annotator signature writes them; kappa would count "b" as a third label
@@ -112,7 +113,7 @@ def agreement(annotations: pd.DataFrame) -> Agreement:
     return Agreement(matrix, pd.DataFrame(rows, columns=["first", "second", "persona_id", "items", "kappa"]))
 
 
-def write_agreement(annotations: pd.DataFrame, out: Path, sources: list[str]) -> Agreement:
+def write_agreement(annotations: pd.DataFrame, sources: list[str], out: Path = Path("outputs/agreement")) -> Agreement:
     """kappa_matrix.csv, per_persona.csv, the heatmap and histograms, and agreement.md into ``out``."""
     result = agreement(annotations)
     make_folder(out)
@@ -168,10 +169,18 @@ def render_agreement(annotations: pd.DataFrame, result: Agreement, sources: list
     return "\n".join(lines)
 
 
-class AnnotateSpec(BaseModel):
+class AnnotateMetrics(Metrics):
+    """How many (persona, item) tasks the model annotated."""
+
+    tasks: int
+    annotated: int
+    failed: int
+
+
+class AnnotateSpec(OneModelSpec):
     """Model annotations by role-play for the items humans (or other models) annotated."""
 
-    model_config = ConfigDict(extra="forbid")
+    MODEL_ROLE = Role(max_tokens=160)  # a choice and a sentence of reasoning
 
     items: str = Field(description="JSONL of id, question, answer_a, answer_b (e.g. a LOO run's questions.jsonl)")
     personas: str = Field(description="a personas.jsonl or its run dir, or a census source")
@@ -180,13 +189,7 @@ class AnnotateSpec(BaseModel):
     like: str | None = Field(default=None, description="annotation file whose (persona, item) rows to annotate")
     name: str | None = Field(default=None, description="annotator label in the output (default: the model string)")
     seed: int = 0
-    model: ModelConfig = Field(default_factory=ModelConfig)
     kind: Literal["annotate"] = "annotate"
-    run: RunSection = Field(default_factory=RunSection, description="how to execute; never part of the results")
-    out: Path | None = Field(default=None, description="run dir (default: a name under outputs/ from the spec)")
-
-    def fingerprint(self) -> str:
-        return spec_fingerprint(self)
 
     def default_dir(self) -> Path:
         return Path("outputs") / f"annotations-{model_slug(self.name or self.model.model)}-seed{self.seed}"
@@ -269,7 +272,7 @@ def annotate(
             spec_path=spec_path,
             seed=spec.seed,
             files=["annotations.jsonl"],
-            metrics={"kind": "annotations", "tasks": len(tasks), "annotated": len(rows), "failed": stage.failed},
+            metrics=AnnotateMetrics(tasks=len(tasks), annotated=len(rows), failed=stage.failed),
             report=lambda manifest: (
                 f"# Role-play annotations by `{manifest.models['annotator'].model}`\n\n"
                 f"{len(rows)} of {len(tasks)} tasks annotated, {stage.failed} failed.\n\n{manifest.cost_line()}\n"

@@ -11,20 +11,21 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Any, ClassVar, Literal, NamedTuple
 
 import dspy
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from persona.data.io import read_jsonl, write_jsonl, write_parquet
 from persona.data.persona import ATTRIBUTES, Persona
 from persona.errors import InputError
 from persona.experiments.inputs import PARTS, load_personas, load_split_prompts
-from persona.experiments.quickstart import Item, estimate_record
-from persona.lm import ModelConfig, model_config
-from persona.metrics import pass_rate
+from persona.experiments.quickstart import Item
+from persona.experiments.specs import RolesSpec
+from persona.lm.roles import Role
+from persona.metrics import EstimateRecord, pass_rate
 from persona.metrics.mentions import drop_frequency, dropped_by_match
 from persona.metrics.slices import Predicate, slice_accuracy
 from persona.programs.bench import (
@@ -36,24 +37,21 @@ from persona.programs.bench import (
     is_output_failure,
     judge_failure,
 )
-from persona.reports import format_estimate, slices_table, small_sample_note
-from persona.reports.figures import accuracy_plot, dropped_plot, save_figure
-from persona.runs.cache import CallCounts
+from persona.reports.bench import bench_plots, render_report
 from persona.runs.executor import StageResult
-from persona.runs.manifest import Manifest, file_digest
+from persona.runs.manifest import Manifest, Metrics, file_digest
 from persona.runs.session import Session
-from persona.runs.spec import RunSection, digest, model_slug, spec_fingerprint
+from persona.runs.spec import digest, model_slug, spec_fingerprint
 
-ROLES = ("responder", "judge")
 SPLITS = (*PARTS, "all")
 DROP_METHODS = ("dropped_llm", "dropped_match")
 PROGRAM_MODE = "program"
 
 
-class BenchInputs(BaseModel):
+class BenchInputs(RolesSpec):
     """What every bench run draws on: personas, prompts, seed, models, and how CIs are computed."""
 
-    model_config = ConfigDict(extra="forbid")
+    ROLES: ClassVar[dict[str, Role]] = {"responder": Role(max_tokens=200), "judge": Role(max_tokens=160)}
 
     personas: str = Field(default="acs12", description="'acs12', 'pums:PATH', a personas.jsonl or its run dir")
     n_personas: int = Field(default=20, gt=0, description="personas drawn when `personas` is a census source")
@@ -64,24 +62,6 @@ class BenchInputs(BaseModel):
     seed: int = 0
     confidence: float = Field(default=0.95, gt=0, lt=1)
     resamples: int = Field(default=1000, ge=100)
-    models: dict[str, ModelConfig] = Field(
-        default_factory=dict, description="per role; a missing role gets the local model with its repeat penalty"
-    )
-    run: RunSection = Field(default_factory=RunSection, description="how to execute; never part of the results")
-    out: Path | None = Field(default=None, description="run dir (default: a name under outputs/ from the spec)")
-
-    @model_validator(mode="after")
-    def _every_role(self) -> BenchInputs:
-        roles = self.roles()
-        unknown = sorted(set(self.models) - set(roles))
-        if unknown:
-            raise ValueError(f"unknown model roles {unknown}; the roles are {', '.join(roles)}")
-        self.models = {role: self.models.get(role, model_config(max_tokens=200)) for role in roles}
-        return self
-
-    @classmethod
-    def roles(cls) -> tuple[str, ...]:
-        return ROLES
 
     def fingerprint(self) -> str:
         return spec_fingerprint(self, ignore={"run", "out"})  # `kind` was always part of a bench fingerprint
@@ -237,7 +217,7 @@ def run_bench(
     personas, questions = plan_questions(spec)
     cases = [BenchCase(question, mode) for question in questions for mode in spec.modes]
 
-    session = Session.for_spec(spec, out, ROLES, concurrency=concurrency, progress=progress, max_failures=max_failures)
+    session = Session.for_spec(spec, out, concurrency=concurrency, progress=progress, max_failures=max_failures)
     with session:
         lms, run_dir = session.lms, session.run_dir
         items = {mode: BenchItem(lms["responder"], lms["judge"], mode) for mode in spec.modes if mode != PROGRAM_MODE}
@@ -292,7 +272,7 @@ def run_bench(
         write_jsonl(run_dir / "personas.jsonl", (p.model_dump() for p in personas))
         files = ["personas.jsonl", *write_results(run_dir, "bench", records)]
         metrics = bench_metrics(records, personas, spec)
-        files += write_plots(run_dir, metrics, spec)
+        files += bench_plots(metrics, spec.models["responder"].model, run_dir)
         manifest = session.finish(
             spec,
             spec_path=spec_path,
@@ -304,24 +284,70 @@ def run_bench(
         return BenchResult(run_dir, records, manifest)
 
 
-def _rate(values: list[bool], spec: BenchInputs) -> dict[str, Any]:
-    return estimate_record(pass_rate(values, spec.confidence, spec.resamples, spec.seed))
+def _rate(values: list[bool], spec: BenchInputs) -> EstimateRecord:
+    return EstimateRecord.of(pass_rate(values, spec.confidence, spec.resamples, spec.seed))
 
 
-def bench_metrics(records: list[dict[str, Any]], personas: list[Persona], spec: BenchSpec) -> dict[str, Any]:
+class ModeMetrics(BaseModel):
+    """One responder mode: accuracy and subtlety with CIs, and what could not be judged."""
+
+    accuracy: EstimateRecord = Field(description="share of judged answers that need no revision")
+    subtle: EstimateRecord = Field(description="share of answers that do not name the persona's attributes")
+    items: int
+    failed_items: int = Field(description="items without an answer")
+    judge_failures: int = Field(description="answers whose revision-judge output never parsed (excluded)")
+    subtlety_failures: int = Field(description="answers whose subtlety-judge output never parsed (excluded)")
+
+
+class DropRow(BaseModel):
+    """How often summaries dropped one attribute (Figure 11), by the LLM diff judge and by exact/synonym match."""
+
+    attribute: str
+    dropped_llm_share: float | None
+    dropped_match_share: float | None
+    summaries: int
+
+
+class SliceRow(BaseModel):
+    """Accuracy of one intersection of attributes in one mode."""
+
+    slice: str
+    mode: str
+    personas: int
+    answers: int
+    pass_rate: float | None
+    low: float | None
+    high: float | None
+
+
+class BenchMetrics(Metrics):
+    """The main evaluation (Figure 10): per-mode rates, dropped attributes (Figure 11) and intersections."""
+
+    confidence: float = Field(description="level of every bootstrap interval")
+    modes: dict[str, ModeMetrics]
+    dropped: list[DropRow] = Field(description="empty without summary mode or its analysis")
+    dropped_judge_failures: int
+    slices: list[SliceRow]
+
+
+def _rows(table: pd.DataFrame) -> list[dict[str, Any]]:
+    return table.astype(object).where(table.notna(), None).to_dict("records")
+
+
+def bench_metrics(records: list[dict[str, Any]], personas: list[Persona], spec: BenchSpec) -> BenchMetrics:
     """Per-mode accuracy and subtlety with CIs, failure counts, dropped-attribute shares and slices: records only."""
-    by_mode: dict[str, Any] = {}
+    by_mode: dict[str, ModeMetrics] = {}
     for mode in spec.modes:
         rows = [r for r in records if r["mode"] == mode]
         answered = [r for r in rows if r["error"] is None]
-        by_mode[mode] = {
-            "accuracy": _rate([r["passed"] for r in answered if r["passed"] is not None], spec),
-            "subtle": _rate([r["subtle"] for r in answered if r["subtle"] is not None], spec),
-            "items": len(rows),
-            "failed_items": len(rows) - len(answered),
-            "judge_failures": sum(r["judge_error"] is not None for r in answered),
-            "subtlety_failures": sum(r["subtlety_error"] is not None for r in answered),
-        }
+        by_mode[mode] = ModeMetrics(
+            accuracy=_rate([r["passed"] for r in answered if r["passed"] is not None], spec),
+            subtle=_rate([r["subtle"] for r in answered if r["subtle"] is not None], spec),
+            items=len(rows),
+            failed_items=len(rows) - len(answered),
+            judge_failures=sum(r["judge_error"] is not None for r in answered),
+            subtlety_failures=sum(r["subtlety_error"] is not None for r in answered),
+        )
     attributes = {p.id: p.known() for p in personas}
     summaries = [
         {"known": list(attributes[r["persona_id"]]), **{m: r[m] for m in DROP_METHODS}}
@@ -340,84 +366,14 @@ def bench_metrics(records: list[dict[str, Any]], personas: list[Persona], spec: 
             resamples=spec.resamples,
             seed=spec.seed,
         )
-        slices = table.astype(object).where(table.notna(), None).to_dict("records")
-    return {
-        "kind": "bench",
-        "confidence": spec.confidence,
-        "modes": by_mode,
-        "dropped": dropped.astype(object).where(dropped.notna(), None).to_dict("records"),
-        "dropped_judge_failures": sum(r["dropped_error"] is not None for r in records if r["error"] is None),
-        "slices": slices,
-    }
-
-
-def write_plots(run_dir: Path, metrics: dict[str, Any], spec: BenchSpec) -> list[str]:
-    """Figure 10 (accuracy per mode) and, with summary analysis, Figure 11 (dropped attributes)."""
-    model = spec.models["responder"].model
-    save_figure(accuracy_plot({model: metrics["modes"]}, metrics["confidence"]), run_dir / "accuracy.png")
-    files = ["accuracy.png"]
-    if metrics["dropped"]:
-        save_figure(dropped_plot(metrics["dropped"]), run_dir / "dropped.png")
-        files.append("dropped.png")
-    return files
-
-
-def render_report(manifest: Manifest) -> str:
-    spec, m = manifest.spec, manifest.metrics
-    level = round(m["confidence"] * 100)
-    lines = [
-        f"# PERSONA Bench: `{manifest.models['responder'].model}`",
-        "",
-        f"{spec['n_personas']} personas x {spec['questions']} {spec['split']} questions x {len(spec['modes'])} modes; "
-        f"judge `{manifest.models['judge'].model}`; seed {manifest.seed}. Pass = the judge finds no revision needed.",
-        "",
-        *manifest.judge_note(),
-        f"| mode | accuracy, {level}% CI | judged | subtle, {level}% CI | failed items | unparseable judge outputs |",
-        "|---|---|---|---|---|---|",
-    ]
-    for mode, row in m["modes"].items():
-        lines.append(
-            f"| {mode} | {format_estimate(row['accuracy'])} | {row['accuracy']['n']} | "
-            f"{format_estimate(row['subtle'])} | {row['failed_items']} | "
-            f"{row['judge_failures']} revision, {row['subtlety_failures']} subtlety |"
-        )
-    lines += [
-        "",
-        "Unparseable judge outputs (after re-asks) are excluded from the rates, never counted as passes or fails.",
-        "",
-        *small_sample_note(e for row in m["modes"].values() for e in (row["accuracy"], row["subtle"])),
-        "![accuracy per mode](accuracy.png)",
-        "",
-    ]
-    if m["dropped"]:
-        lines += [
-            "## Summary mode: attributes the summaries dropped",
-            "",
-            "| attribute | dropped (LLM judge) | dropped (exact/synonym match) | summaries |",
-            "|---|---|---|---|",
-        ]
-        for row in sorted(m["dropped"], key=lambda r: -(r["dropped_match_share"] or 0)):
-            llm = "n/a" if row["dropped_llm_share"] is None else f"{row['dropped_llm_share']:.2f}"
-            lines.append(f"| {row['attribute']} | {llm} | {row['dropped_match_share']:.2f} | {row['summaries']} |")
-        lines += [
-            "",
-            f"{m['dropped_judge_failures']} diff-judge outputs did not parse.",
-            "",
-            "![dropped](dropped.png)",
-            "",
-        ]
-    if m["slices"]:
-        lines += ["## Intersections", "", *slices_table(m["slices"], level)]
-    lines += [_calls_line(manifest), ""]
-    return "\n".join(lines)
-
-
-def _calls_line(manifest: Manifest) -> str:
-    roles = ", ".join(
-        f"{role} {manifest.calls.get(role, CallCounts()).misses}/{manifest.calls.get(role, CallCounts()).hits}"
-        for role in manifest.models
+        slices = _rows(table)
+    return BenchMetrics(
+        confidence=spec.confidence,
+        modes=by_mode,
+        dropped=_rows(dropped),
+        dropped_judge_failures=sum(r["dropped_error"] is not None for r in records if r["error"] is None),
+        slices=slices,
     )
-    return f"{manifest.cost_line()} Per role, calls/hits this session: {roles}."
 
 
 def load_records(run_dir: Path, name: str) -> list[dict[str, Any]]:

@@ -10,25 +10,35 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from persona.data.filters import PAPER_SPLIT, apply_rules, stratified_split
 from persona.data.io import atomic_write_text, write_jsonl
 from persona.data.prompts import Prompt, load_embedded_prompts, load_prompts
-from persona.lm import ModelConfig
+from persona.experiments.specs import OneModelSpec
+from persona.lm.roles import Role
 from persona.programs.curation import PromptClassifier
 from persona.reports.figures import topic_plot
-from persona.runs.manifest import Manifest
+from persona.runs.manifest import Manifest, Metrics
 from persona.runs.session import Session
-from persona.runs.spec import EXECUTION, RunSection, spec_fingerprint
+from persona.runs.spec import EXECUTION, spec_fingerprint
 
 RESULT_FILES = ("prompts.jsonl", "dropped.jsonl", "curation.md")
 
 
-class CurationSpec(BaseModel):
+class CurationMetrics(Metrics):
+    """Prompts left after each curation step (Figure 3) and the split."""
+
+    counts: dict[str, int] = Field(description="prompts remaining after each step, in order")
+    dropped_by_step: dict[str, int]
+    train: int
+    heldout: int
+
+
+class CurationSpec(OneModelSpec):
     """Everything a curated prompt set depends on."""
 
-    model_config = ConfigDict(extra="forbid")
+    MODEL_ROLE = Role(max_tokens=96)  # a label and a topic
 
     source: str = Field(default="embedded", description="'embedded', 'prism', or a JSONL/CSV/Parquet path")
     column: str = Field(default="text", description="the text column of a file source")
@@ -37,10 +47,7 @@ class CurationSpec(BaseModel):
     heldout: int = Field(default=PAPER_SPLIT[1], gt=0, description="held-out part of the ratio")
     classify: bool = Field(default=True, description="LM controversiality check (and topics for unlabelled)")
     limit: int | None = Field(default=None, gt=0, description="curate only the first this many prompts read")
-    model: ModelConfig = Field(default_factory=lambda: ModelConfig(max_tokens=96))
     kind: Literal["curation"] = "curation"
-    run: RunSection = Field(default_factory=RunSection, description="how to execute; never part of the results")
-    out: Path | None = Field(default=None, description="run dir (default: a name under outputs/ from the spec)")
 
     def fingerprint(self) -> str:
         unused = {"limit"} if self.limit is None else set()  # so run dirs from before `limit` keep their fingerprint
@@ -126,12 +133,12 @@ def curate(
         curation_md = render_curation(spec, counts, rows, dropped, by_topic)
         atomic_write_text(run_dir / "curation.md", curation_md)
 
-        metrics = {
-            "counts": counts,
-            "dropped_by_step": dict(Counter(d["step"] for d in dropped)),
-            "train": sum(r["split"] == "train" for r in rows),
-            "heldout": sum(r["split"] == "heldout" for r in rows),
-        }
+        metrics = CurationMetrics(
+            counts=counts,
+            dropped_by_step=dict(Counter(d["step"] for d in dropped)),
+            train=sum(r["split"] == "train" for r in rows),
+            heldout=sum(r["split"] == "heldout" for r in rows),
+        )
         manifest = session.finish(
             spec,
             spec_path=spec_path,

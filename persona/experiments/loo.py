@@ -10,11 +10,11 @@ cannot masquerade as influence: an annotator that always says "A" scores kappa 1
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Any, ClassVar, Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from persona.data.io import read_jsonl, write_jsonl
 from persona.data.persona import ATTRIBUTES, Persona
@@ -22,16 +22,16 @@ from persona.errors import InputError
 from persona.experiments.bench import (
     BenchInputs,
     BenchResult,
-    _calls_line,
     item_records,
     write_results,
 )
 from persona.experiments.inputs import load_personas, load_split_prompts
+from persona.lm.roles import Role
 from persona.metrics import loo_kappas
 from persona.programs.bench import PersonalizedResponder, RolePlayAnnotator
 from persona.programs.preferences import chosen_goes_first
 from persona.reports.figures import loo_plot, save_figure
-from persona.runs.manifest import Manifest
+from persona.runs.manifest import Manifest, Metrics
 from persona.runs.session import Session
 from persona.runs.spec import model_slug
 
@@ -51,9 +51,7 @@ class LooSpec(BenchInputs):
     answers: str = Field(default="generate", description="'generate', or a JSONL of id, question, answer_a, answer_b")
     temperature: float = Field(default=0.9, gt=0, le=2, description="for generating the two answers per question")
 
-    @classmethod
-    def roles(cls) -> tuple[str, ...]:
-        return LOO_ROLES
+    ROLES: ClassVar[dict[str, Role]] = {"annotator": Role(max_tokens=160), "responder": Role(200, like="annotator")}
 
     @field_validator("attributes")
     @classmethod
@@ -235,7 +233,33 @@ def run_loo(
         return BenchResult(run_dir, records, manifest)
 
 
-def loo_metrics(records: list[dict[str, Any]], attributes: list[str]) -> dict[str, Any]:
+class KappaSummary(BaseModel):
+    """The distribution of one attribute's per-pair kappas (undefined kappas counted, not summarised)."""
+
+    pairs: int
+    defined: int = Field(description="pairs whose kappa is defined")
+    median: float | None
+    q1: float | None
+    q3: float | None
+    mean: float | None
+
+
+class PairKappa(BaseModel):
+    attribute: str
+    pair: int
+    kappa: float | None = Field(description="None when both variants made one and the same choice throughout")
+
+
+class LooMetrics(Metrics):
+    """Leave-one-out influence (Figure 5): kappa per pair and its distribution per attribute."""
+
+    attributes: dict[str, KappaSummary]
+    kappas: list[PairKappa]
+    failed_annotations: int
+    picked_a: float | None = Field(description="share of picks for the first-shown answer (position bias)")
+
+
+def loo_metrics(records: list[dict[str, Any]], attributes: list[str]) -> LooMetrics:
     """Kappa per pair (matched by attribute and pair label) and its distribution per attribute."""
     done = pd.DataFrame(
         [r for r in records if r["error"] is None], columns=["attribute", "pair", "variant", "item", "choice"]
@@ -246,33 +270,28 @@ def loo_metrics(records: list[dict[str, Any]], attributes: list[str]) -> dict[st
         values = kappas.loc[kappas["attribute"] == attribute, "kappa"].to_numpy(dtype=float)
         defined = values[np.isfinite(values)]
         quartiles = np.percentile(defined, [25, 50, 75]).tolist() if defined.size else [None] * 3
-        summary[attribute] = {
-            "pairs": int(values.size),
-            "defined": int(defined.size),
-            "median": quartiles[1],
-            "q1": quartiles[0],
-            "q3": quartiles[2],
-            "mean": float(defined.mean()) if defined.size else None,
-        }
-    rows = kappas.astype(object).where(kappas.notna(), None).to_dict("records")
-    return {
-        "kind": "loo",
-        "attributes": summary,
-        "kappas": rows,
-        "failed_annotations": sum(r["error"] is not None for r in records),
-        "picked_a": float(np.mean(picks))
-        if (picks := [r["picked"] == "A" for r in records if r["error"] is None])
-        else None,
-    }
+        summary[attribute] = KappaSummary(
+            pairs=int(values.size),
+            defined=int(defined.size),
+            median=quartiles[1],
+            q1=quartiles[0],
+            q3=quartiles[2],
+            mean=float(defined.mean()) if defined.size else None,
+        )
+    picks = [r["picked"] == "A" for r in records if r["error"] is None]
+    return LooMetrics(
+        attributes=summary,
+        kappas=kappas.astype(object).where(kappas.notna(), None).to_dict("records"),
+        failed_annotations=sum(r["error"] is not None for r in records),
+        picked_a=float(np.mean(picks)) if picks else None,
+    )
 
 
-def kappas_by_attribute(metrics: dict[str, Any]) -> dict[str, list[float]]:
+def kappas_by_attribute(metrics: LooMetrics) -> dict[str, list[float]]:
     """Each attribute with its own pairs' kappas (undefined ones as NaN), keyed so labels cannot drift."""
     return {
-        attribute: [
-            np.nan if r["kappa"] is None else r["kappa"] for r in metrics["kappas"] if r["attribute"] == attribute
-        ]
-        for attribute in metrics["attributes"]
+        attribute: [np.nan if r.kappa is None else r.kappa for r in metrics.kappas if r.attribute == attribute]
+        for attribute in metrics.attributes
     }
 
 
@@ -290,17 +309,15 @@ def render_loo_report(manifest: Manifest) -> str:
         "| attribute | pairs | kappa defined | median | IQR | mean |",
         "|---|---|---|---|---|---|",
         *(
-            f"| {a} | {s['pairs']} | {s['defined']} | {fmt(s['median'])} | [{fmt(s['q1'])}, {fmt(s['q3'])}] | "
-            f"{fmt(s['mean'])} |"
-            for a, s in sorted(m["attributes"].items(), key=lambda kv: (kv[1]["median"] is None, kv[1]["median"] or 0))
+            f"| {a} | {s.pairs} | {s.defined} | {fmt(s.median)} | [{fmt(s.q1)}, {fmt(s.q3)}] | {fmt(s.mean)} |"
+            for a, s in sorted(m.attributes.items(), key=lambda kv: (kv[1].median is None, kv[1].median or 0))
         ),
         "",
-        f"{m['failed_annotations']} annotations failed. "
-        f"Share of picks for the first-shown answer: {fmt(m['picked_a'])}.",
+        f"{m.failed_annotations} annotations failed. Share of picks for the first-shown answer: {fmt(m.picked_a)}.",
         "",
         "![LOO kappa per attribute](loo.png)",
         "",
-        _calls_line(manifest),
+        manifest.calls_line(),
         "",
     ]
     return "\n".join(lines)

@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Any, ClassVar, Literal, NamedTuple
 
 import dspy
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 from scipy import stats
 
 from persona.data.io import atomic_write_text
@@ -25,17 +25,18 @@ from persona.errors import InputError
 from persona.experiments.bench import (
     BenchInputs,
     BenchResult,
-    _calls_line,
     _rate,
     load_program,
     write_results,
 )
 from persona.experiments.inputs import load_personas, load_split_prompts, split_personas
 from persona.experiments.quickstart import Item
+from persona.lm.roles import Role
+from persona.metrics import EstimateRecord
 from persona.programs.bench import MODES, PersonalizedResponder, RevisionJudge, is_output_failure, judge_failure
 from persona.programs.optimize import JudgeMetric, proxy_metric
 from persona.reports import format_estimate, small_sample_note
-from persona.runs.manifest import Manifest
+from persona.runs.manifest import Manifest, Metrics
 from persona.runs.session import Session
 from persona.runs.spec import model_slug
 
@@ -60,9 +61,11 @@ class OptimizeSpec(BenchInputs):
     max_metric_calls: int = Field(default=40, gt=0, description="GEPA's budget; MIPROv2 trials = this / 10")
     threads: int = Field(default=1, gt=0)
 
-    @classmethod
-    def roles(cls) -> tuple[str, ...]:
-        return ("responder", "judge", "reflection")
+    ROLES: ClassVar[dict[str, Role]] = {
+        "responder": Role(max_tokens=200),
+        "judge": Role(max_tokens=160),
+        "reflection": Role(max_tokens=400, like="judge"),  # MIPROv2's proposer, GEPA's reflection
+    }
 
     @model_validator(mode="after")
     def _known_mode(self) -> OptimizeSpec:
@@ -204,10 +207,19 @@ def run_optimize(
     with session:
         lms, run_dir = session.lms, session.run_dir
         program_path = run_dir / "program.json"
-        if not program_path.exists():
-            compiled, compile_stats = compile_program(spec, plan_, lms)
+
+        def compile_once(_: str) -> dict[str, Any]:
+            before = sum(lm.failures.value for lm in lms.values())
+            compiled, stats_ = compile_program(spec, plan_, lms)
+            failed = sum(lm.failures.value for lm in lms.values()) - before
+            if failed:  # optimizers absorb errors; a program compiled half blind must not pass for the result
+                raise CompileError(f"{failed} model calls failed while compiling; resuming the run compiles again")
             save_program(compiled, program_path)
-            _write_json(run_dir / "compile.json", compile_stats)
+            return stats_
+
+        compiled = session.stage("compile", ["compile"], key=str, work=compile_once, label="compile")
+        if compiled.failed:
+            return _without_program(session, spec, spec_path)
         programs = {
             "baseline": PersonalizedResponder(lms["responder"], spec.mode),
             "optimized": load_program(program_path, spec.mode, lms["responder"]),
@@ -240,7 +252,8 @@ def run_optimize(
             **{name: sorted({c.key for c in cases_}) for name, cases_ in plan_.evaluation.items()},
         }
         _write_json(run_dir / "splits.json", split_ids)
-        metrics = optimize_metrics(records, spec) | {"compile": _read_json(run_dir / "compile.json")}
+        stats_ = CompileStats.model_validate(compiled.entries[0]["record"])
+        metrics = optimize_metrics(records, spec, stats_)
         manifest = session.finish(
             spec,
             spec_path=spec_path,
@@ -252,38 +265,86 @@ def run_optimize(
         return BenchResult(run_dir, records, manifest)
 
 
+class CompileError(Exception):
+    """Compiling met model calls that failed; the run records it, and a resumed run compiles again."""
+
+
+def _without_program(session: Session, spec: OptimizeSpec, spec_path: Path | None) -> BenchResult:
+    """A run whose compile failed: nothing to evaluate, the failure on record, exit status 1 (or 3)."""
+    manifest = session.finish(
+        spec,
+        spec_path=spec_path,
+        seed=spec.seed,
+        files=[],
+        metrics=OptimizeMetrics(sets={}, compile=None),
+        report=lambda manifest: (
+            f"# Optimizing `{spec.mode}` with {spec.optimizer}\n\nCompiling failed: "
+            f"{session.stages['compile'].entries[0]['error']['message']}\n\n{manifest.cost_line()}\n"
+        ),
+        failures={"program.json": 1},
+    )
+    return BenchResult(session.run_dir, [], manifest)
+
+
 def _write_json(path: Path, value: Any) -> None:
     atomic_write_text(path, json.dumps(value, indent=2, sort_keys=True) + "\n")
 
 
-def _read_json(path: Path) -> Any:
-    return json.loads(path.read_text())
+class PairedTest(BaseModel):
+    """Exact McNemar test of optimized against baseline on the items both had judged."""
+
+    pairs: int
+    optimized_only: int = Field(description="items only the optimized program passed")
+    baseline_only: int = Field(description="items only the baseline passed")
+    p_value: float
 
 
-def paired_test(baseline: list[bool], optimized: list[bool]) -> dict[str, Any]:
+class EvalSet(BaseModel):
+    baseline: EstimateRecord
+    optimized: EstimateRecord
+    paired: PairedTest
+    unjudged: int = Field(description="items left out because a judge output of either program never parsed")
+
+
+class CompileStats(BaseModel):
+    """What compiling cost and kept."""
+
+    metric_calls: int | None
+    metric_judge_failures: int | None
+    demos: dict[str, int] = Field(description="demos per predictor of the compiled program")
+
+
+class OptimizeMetrics(Metrics):
+    """Baseline against optimized responder on held-out personas, per evaluation set."""
+
+    sets: dict[str, EvalSet] = Field(description="heldout_prompts and seen_prompts (none when compiling failed)")
+    compile: CompileStats | None = Field(description="None when compiling failed")
+
+
+def paired_test(baseline: list[bool], optimized: list[bool]) -> PairedTest:
     """Exact McNemar test on the items both programs had judged: only discordant pairs carry information."""
     gained = sum(not b and o for b, o in zip(baseline, optimized, strict=True))
     lost = sum(b and not o for b, o in zip(baseline, optimized, strict=True))
     p = stats.binomtest(gained, gained + lost, 0.5).pvalue if gained + lost else 1.0
-    return {"pairs": len(baseline), "optimized_only": gained, "baseline_only": lost, "p_value": float(p)}
+    return PairedTest(pairs=len(baseline), optimized_only=gained, baseline_only=lost, p_value=float(p))
 
 
-def optimize_metrics(records: list[dict[str, Any]], spec: OptimizeSpec) -> dict[str, Any]:
-    result: dict[str, Any] = {"kind": "optimize", "sets": {}}
+def optimize_metrics(records: list[dict[str, Any]], spec: OptimizeSpec, compiled: CompileStats) -> OptimizeMetrics:
+    sets = {}
     for split in EVAL_SETS:
         rows = {
             p: {r["persona_id"] + "|" + r["prompt_id"]: r for r in records if r["split"] == split and r["program"] == p}
             for p in PROGRAMS
         }
         judged = [k for k in rows["baseline"] if all(rows[p][k]["passed"] is not None for p in PROGRAMS)]
-        result["sets"][split] = {
+        sets[split] = EvalSet(
             **{p: _rate([rows[p][k]["passed"] for k in judged], spec) for p in PROGRAMS},
-            "paired": paired_test(
+            paired=paired_test(
                 [rows["baseline"][k]["passed"] for k in judged], [rows["optimized"][k]["passed"] for k in judged]
             ),
-            "unjudged": len(rows["baseline"]) - len(judged),
-        }
-    return result
+            unjudged=len(rows["baseline"]) - len(judged),
+        )
+    return OptimizeMetrics(sets=sets, compile=compiled)
 
 
 def render_optimize_report(manifest: Manifest) -> str:
@@ -296,7 +357,7 @@ def render_optimize_report(manifest: Manifest) -> str:
         f"Trainset {spec['train']} and valset {spec['val']} items from train personas x train prompts; evaluation "
         f"on held-out personas ({spec['heldout_personas']:.0%} of {spec['n_personas']}), {spec['eval_items']} items "
         "per set. Demos per predictor after compiling: "
-        + ", ".join(f"{k} {v}" for k, v in m["compile"]["demos"].items())
+        + ", ".join(f"{k} {v}" for k, v in m.compile.demos.items())
         + ".",
         "",
         *manifest.judge_note(),
@@ -304,18 +365,18 @@ def render_optimize_report(manifest: Manifest) -> str:
         "McNemar p | unjudged |",
         "|---|---|---|---|---|---|---|",
     ]
-    for split, row in m["sets"].items():
-        paired = row["paired"]
+    for split, row in m.sets.items():
+        paired = row.paired
         lines.append(
-            f"| {split} | {format_estimate(row['baseline'])} | {format_estimate(row['optimized'])} | "
-            f"{paired['optimized_only']} | {paired['baseline_only']} | {fmt(paired['p_value'])} | {row['unjudged']} |"
+            f"| {split} | {format_estimate(row.baseline)} | {format_estimate(row.optimized)} | "
+            f"{paired.optimized_only} | {paired.baseline_only} | {fmt(paired.p_value)} | {row.unjudged} |"
         )
     lines += [
         "",
         "The compiled program is `program.json` (DSPy state); `splits.json` lists every item's ids.",
         "",
-        *small_sample_note(row[p] for row in m["sets"].values() for p in ("baseline", "optimized")),
-        _calls_line(manifest),
+        *small_sample_note(e for row in m.sets.values() for e in (row.baseline, row.optimized)),
+        manifest.calls_line(),
         "",
     ]
     return "\n".join(lines)

@@ -8,34 +8,39 @@ annotator playing the persona, in a seeded A/B order, and its agreement with the
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Any, ClassVar, Literal, NamedTuple
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field
 
 from persona.data.io import write_jsonl
 from persona.data.persona import Persona
 from persona.data.prompts import Prompt
 from persona.errors import InputError
 from persona.experiments.inputs import load_personas, load_split_prompts
-from persona.experiments.quickstart import PAIR_FIELDS, estimate_record, pair_record
-from persona.lm import ModelConfig
-from persona.metrics import pass_rate
+from persona.experiments.quickstart import PAIR_FIELDS, pair_record
+from persona.experiments.specs import RolesSpec
+from persona.lm.roles import Role
+from persona.metrics import EstimateRecord, pass_rate
 from persona.programs.preferences import DPFPair, PreferenceAnnotator
 from persona.reports import format_estimate, small_sample_note
-from persona.runs.manifest import Manifest
+from persona.runs.manifest import Manifest, Metrics
 from persona.runs.session import Session
-from persona.runs.spec import RunSection, spec_fingerprint
 
 SPLITS = ("train", "test_seen", "test_heldout")
 RESULT_FILES = ("personas.jsonl", "pairs.jsonl", "verification.jsonl")
-ROLES = ("generator", "persona", "judge")  # answers and revises; critiques as the persona; verifies by role-play
 
 
-class PairsSpec(BaseModel):
+class PairsSpec(RolesSpec):
     """Everything a preference dataset depends on. Paper values: 100 train, 50 seen-test, 50 held-out pairs."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Answers and revises; critiques as the persona; verifies by role-play (both on the generator's backend unless
+    # named).
+    ROLES: ClassVar[dict[str, Role]] = {
+        "generator": Role(200),
+        "persona": Role(200, like="generator"),
+        "judge": Role(200, like="generator"),
+    }
 
     personas: str = Field(default="acs12", description="'acs12', 'pums:PATH', a personas.jsonl or its run dir")
     n_personas: int = Field(default=10, gt=0, description="personas drawn when `personas` is a census source")
@@ -46,21 +51,7 @@ class PairsSpec(BaseModel):
     heldout: int = Field(default=50, ge=0)
     seed: int = 0
     verify: bool = True
-    models: dict[str, ModelConfig] = Field(default_factory=dict)
     kind: Literal["pairs"] = "pairs"
-    run: RunSection = Field(default_factory=RunSection, description="how to execute; never part of the results")
-    out: Path | None = Field(default=None, description="run dir (default: a name under outputs/ from the spec)")
-
-    @model_validator(mode="after")
-    def _every_role(self) -> PairsSpec:
-        unknown = sorted(set(self.models) - set(ROLES))
-        if unknown:
-            raise ValueError(f"unknown model roles {unknown}; the roles are {', '.join(ROLES)}")
-        self.models = {role: self.models.get(role, ModelConfig(max_tokens=200)) for role in ROLES}
-        return self
-
-    def fingerprint(self) -> str:
-        return spec_fingerprint(self)
 
     def default_dir(self) -> Path:
         return Path("outputs") / f"pairs-{Path(self.personas).stem or 'personas'}-seed{self.seed}"
@@ -114,7 +105,7 @@ def generate_pairs(
     """Build, verify and report the dataset of ``spec``; inputs are read before anything is written."""
     personas = load_personas(spec.personas, spec.n_personas, spec.seed, spec.min_age)
     items = plan(personas, load_split_prompts(spec.prompts, spec.seed), spec)
-    roles = ROLES if spec.verify else ROLES[:2]
+    roles = tuple(spec.ROLES) if spec.verify else ("generator", "persona")
     session = Session.for_spec(spec, out, roles, concurrency=concurrency, progress=progress, max_failures=max_failures)
     with session:
         lms, run_dir = session.lms, session.run_dir
@@ -178,23 +169,35 @@ def generate_pairs(
         return PairsResult(run_dir, pairs, manifest)
 
 
-def _estimate(values: list[bool], seed: int) -> dict[str, float | int | None]:
-    return estimate_record(pass_rate(values, confidence=0.95, resamples=1000, seed=seed))
+def _estimate(values: list[bool], seed: int) -> EstimateRecord:
+    return EstimateRecord.of(pass_rate(values, confidence=0.95, resamples=1000, seed=seed))
 
 
-def pair_metrics(pairs: list[dict], verification: list[dict], seed: int) -> dict[str, Any]:
+class PairsMetrics(Metrics):
+    """What a DPF dataset holds and how far a role-play annotator agrees with it."""
+
+    pairs: dict[str, int] = Field(description="built pairs per split (train, test_seen, test_heldout)")
+    pairs_failed: int
+    shorter: EstimateRecord = Field(description="share of revisions shorter than their originals, in tokens")
+    revision_retries: int = Field(description="revisions redrawn for not being shorter")
+    agreement_with_chosen: EstimateRecord = Field(description="share of verifications preferring the chosen side")
+    picked_first: EstimateRecord = Field(description="share picking the first-shown answer (0.5: no position bias)")
+    verification_failed: int
+
+
+def pair_metrics(pairs: list[dict], verification: list[dict], seed: int) -> PairsMetrics:
     """Counts per split, the share of revisions shorter than their originals, and annotator agreement."""
     built = [p for p in pairs if p["error"] is None]
     judged = [v for v in verification if v["error"] is None]
-    return {
-        "pairs": {split: sum(p["split"] == split for p in built) for split in SPLITS},
-        "pairs_failed": len(pairs) - len(built),
-        "shorter": _estimate([p["shorter"] for p in built], seed),
-        "revision_retries": sum(p["revision_attempts"] - 1 for p in built),
-        "agreement_with_chosen": _estimate([v["prefers_chosen"] for v in judged], seed),
-        "picked_first": _estimate([v["picked_first"] for v in judged], seed),
-        "verification_failed": len(verification) - len(judged),
-    }
+    return PairsMetrics(
+        pairs={split: sum(p["split"] == split for p in built) for split in SPLITS},
+        pairs_failed=len(pairs) - len(built),
+        shorter=_estimate([p["shorter"] for p in built], seed),
+        revision_retries=sum(p["revision_attempts"] - 1 for p in built),
+        agreement_with_chosen=_estimate([v["prefers_chosen"] for v in judged], seed),
+        picked_first=_estimate([v["picked_first"] for v in judged], seed),
+        verification_failed=len(verification) - len(judged),
+    )
 
 
 def render_report(manifest: Manifest, n_personas: int) -> str:
@@ -203,13 +206,13 @@ def render_report(manifest: Manifest, n_personas: int) -> str:
         "# DPF preference pairs",
         "",
         f"{n_personas} personas; pairs per split: "
-        + ", ".join(f"{split} {n}" for split, n in m["pairs"].items())
-        + f"; {m['pairs_failed']} failed.",
+        + ", ".join(f"{split} {n}" for split, n in m.pairs.items())
+        + f"; {m.pairs_failed} failed.",
         "",
         "| measure | value, 95% CI |",
         "|---|---|",
         *(
-            f"| {label} | {format_estimate(m[key], with_n=True)} |"
+            f"| {label} | {format_estimate(getattr(m, key), with_n=True)} |"
             for label, key in (
                 ("revision shorter than the original (tokens)", "shorter"),
                 ("annotator prefers the chosen side (paper: 0.96)", "agreement_with_chosen"),
@@ -217,10 +220,10 @@ def render_report(manifest: Manifest, n_personas: int) -> str:
             )
         ),
         "",
-        f"{m['revision_retries']} revisions were redrawn once for not being shorter; "
-        f"{m['verification_failed']} verifications failed.",
+        f"{m.revision_retries} revisions were redrawn once for not being shorter; "
+        f"{m.verification_failed} verifications failed.",
         "",
-        *small_sample_note([m["shorter"], m["agreement_with_chosen"], m["picked_first"]]),
+        *small_sample_note([m.shorter, m.agreement_with_chosen, m.picked_first]),
         manifest.cost_line(),
         "",
     ]

@@ -10,14 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from persona.data.io import write_jsonl
 from persona.experiments.bench import (
-    ROLES,
     BenchInputs,
     BenchResult,
-    _calls_line,
     plan_questions,
     write_results,
 )
@@ -25,7 +23,7 @@ from persona.experiments.quickstart import Item
 from persona.metrics import pass_at_k_curve
 from persona.programs.bench import MODES, BenchItem
 from persona.reports.figures import passk_plot, save_figure
-from persona.runs.manifest import Manifest
+from persona.runs.manifest import Manifest, Metrics
 from persona.runs.session import Session
 from persona.runs.spec import model_slug
 
@@ -65,7 +63,7 @@ def run_passk(
 ) -> BenchResult:
     """Sample, judge and report pass@k for ``spec`` (resumable; a rerun replays from the run dir)."""
     personas, questions = plan_questions(spec)
-    session = Session.for_spec(spec, out, ROLES, concurrency=concurrency, progress=progress, max_failures=max_failures)
+    session = Session.for_spec(spec, out, concurrency=concurrency, progress=progress, max_failures=max_failures)
     with session:
         lms, run_dir = session.lms, session.run_dir
         item = BenchItem(lms["responder"], lms["judge"], spec.mode)
@@ -100,7 +98,7 @@ def run_passk(
         files = ["personas.jsonl", *write_results(run_dir, "passk", records)]
         metrics = passk_metrics(records, spec.k_max)
         save_figure(
-            passk_plot({f"{spec.models['responder'].model} ({spec.mode})": metrics["curve"]}), run_dir / "passk.png"
+            passk_plot({f"{spec.models['responder'].model} ({spec.mode})": metrics.curve}), run_dir / "passk.png"
         )
         manifest = session.finish(
             spec,
@@ -113,7 +111,24 @@ def run_passk(
         return BenchResult(run_dir, records, manifest)
 
 
-def passk_metrics(records: list[dict[str, Any]], k_max: int) -> dict[str, Any]:
+class ItemCount(BaseModel):
+    """One item's judged samples and passes: the n and c of the estimator."""
+
+    n: int
+    c: int
+
+
+class PassKMetrics(Metrics):
+    """The pass@k curve (Figure 12) and what it was estimated from."""
+
+    curve: dict[int, float | None] = Field(description="pass@k for k = 1..k_max (None: no judged item)")
+    items: dict[str, ItemCount] = Field(description="'persona_id|prompt_id' -> judged samples and passes")
+    failed_items: int
+    judge_failures: int = Field(description="samples whose judge output never parsed (left out of n)")
+    distinct_answers: dict[str, int] = Field(description="distinct answer texts per item (1: sampling did nothing)")
+
+
+def passk_metrics(records: list[dict[str, Any]], k_max: int) -> PassKMetrics:
     """The pass@k curve from judged samples only, with per-item n and c so the estimate can be checked by hand."""
     items: dict[str, list[bool]] = {}
     for record in records:
@@ -122,16 +137,15 @@ def passk_metrics(records: list[dict[str, Any]], k_max: int) -> dict[str, Any]:
             if record["passed"] is not None:
                 items[f"{record['persona_id']}|{record['prompt_id']}"].append(record["passed"])
     curve = pass_at_k_curve(items.values(), range(1, k_max + 1))
-    return {
-        "kind": "passk",
-        "curve": {k: (None if v != v else v) for k, v in curve.items()},
-        "items": {key: {"n": len(s), "c": int(sum(s))} for key, s in items.items()},
-        "failed_items": sum(r["error"] is not None for r in records),
-        "judge_failures": sum(r["error"] is None and r["judge_error"] is not None for r in records),
-        "distinct_answers": {
+    return PassKMetrics(
+        curve={k: (None if v != v else v) for k, v in curve.items()},
+        items={key: ItemCount(n=len(s), c=int(sum(s))) for key, s in items.items()},
+        failed_items=sum(r["error"] is not None for r in records),
+        judge_failures=sum(r["error"] is None and r["judge_error"] is not None for r in records),
+        distinct_answers={
             key: len({r["answer"] for r in records if f"{r['persona_id']}|{r['prompt_id']}" == key}) for key in items
         },
-    }
+    )
 
 
 def render_passk_report(manifest: Manifest) -> str:
@@ -139,27 +153,24 @@ def render_passk_report(manifest: Manifest) -> str:
     lines = [
         f"# PERSONA Bench pass@k: `{manifest.models['responder'].model}` ({spec['mode']})",
         "",
-        f"{len(m['items'])} items, n = {spec['samples']} samples each at temperature {spec['temperature']}, "
+        f"{len(m.items)} items, n = {spec['samples']} samples each at temperature {spec['temperature']}, "
         f"judge `{manifest.models['judge'].model}`. Each sample is judged on its own; pass@k is the unbiased "
         "estimator 1 - C(n-c, k)/C(n, k), averaged over items.",
         "",
         *manifest.judge_note(),
         "| k | pass@k |",
         "|---|---|",
-        *(f"| {k} | {'n/a' if v is None else f'{v:.3f}'} |" for k, v in m["curve"].items()),
+        *(f"| {k} | {'n/a' if v is None else f'{v:.3f}'} |" for k, v in m.curve.items()),
         "",
         "| persona | prompt | judged samples n | passes c | distinct answers |",
         "|---|---|---|---|---|",
-        *(
-            f"| {key.replace('|', ' | ')} | {v['n']} | {v['c']} | {m['distinct_answers'][key]} |"
-            for key, v in m["items"].items()
-        ),
+        *(f"| {key.replace('|', ' | ')} | {v.n} | {v.c} | {m.distinct_answers[key]} |" for key, v in m.items.items()),
         "",
-        f"{m['failed_items']} items failed; {m['judge_failures']} unparseable judge outputs were left out of n.",
+        f"{m.failed_items} items failed; {m.judge_failures} unparseable judge outputs were left out of n.",
         "",
         "![pass@k](passk.png)",
         "",
-        _calls_line(manifest),
+        manifest.calls_line(),
         "",
     ]
     return "\n".join(lines)

@@ -11,13 +11,14 @@ import math
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from persona.data.census import CensusSample
 from persona.data.io import atomic_write_text, write_jsonl
 from persona.data.persona import Persona, read_personas
 from persona.data.sources import SourceError, load_source
-from persona.lm import ModelConfig, model_config
+from persona.experiments.specs import OneModelSpec
+from persona.lm.roles import Role
 from persona.metrics.fidelity import Fidelity, compare
 from persona.programs.population import (
     PROFILE_CATEGORIES,
@@ -27,9 +28,8 @@ from persona.programs.population import (
     profile_plan,
 )
 from persona.reports.figures import fidelity_overview, fidelity_plot
-from persona.runs.manifest import Manifest
+from persona.runs.manifest import Manifest, Metrics
 from persona.runs.session import Session
-from persona.runs.spec import RunSection, spec_fingerprint
 
 SPEC_FILE = "population.json"
 RESULT_FILES = ("personas.jsonl", "draws.jsonl", "fidelity.md")
@@ -37,10 +37,10 @@ RESULT_FILES = ("personas.jsonl", "draws.jsonl", "fidelity.md")
 OVERVIEW = ("age", "sex", "race", "education", "income", "marital status")
 
 
-class PopulationSpec(BaseModel):
+class PopulationSpec(OneModelSpec):
     """Everything a population depends on. Equal specs over an equal cache give byte-identical personas."""
 
-    model_config = ConfigDict(extra="forbid")
+    MODEL_ROLE = Role(max_tokens=120)  # verdicts and short profile texts
 
     source: str = Field(default="acs12", description="'acs12' (embedded) or 'pums:PATH' (a file or folder)")
     n: int = Field(default=50, gt=0)
@@ -51,22 +51,11 @@ class PopulationSpec(BaseModel):
     fill: bool = Field(default=True, description="LM-written job description and profile details")
     categories_per_persona: int = Field(default=2, ge=0, le=len(PROFILE_CATEGORIES))
     dictionary: str | None = Field(default=None, description="PUMS data dictionary CSV; default the embedded 2023")
-    model: ModelConfig = Field(default_factory=lambda: population_model())
     kind: Literal["personas"] = "personas"
-    run: RunSection = Field(default_factory=RunSection, description="how to execute; never part of the results")
-    out: Path | None = Field(default=None, description="run dir (default: a name under outputs/ from the spec)")
-
-    def fingerprint(self) -> str:
-        return spec_fingerprint(self)
 
     def default_dir(self) -> Path:
         name = "acs12" if self.source == "acs12" else "pums"
         return Path("outputs") / f"personas-{name}-n{self.n}-seed{self.seed}"
-
-
-def population_model(model: str | None = None, api_base: str | None = None) -> ModelConfig:
-    """The LM settings for checking and filling: short outputs, and the local models' repeat penalty."""
-    return model_config(model, api_base, max_tokens=120)
 
 
 class PopulationResult(NamedTuple):
@@ -124,33 +113,57 @@ def generate(
                 failures.append({"slot": slot, **entry["error"]})
         write_jsonl(run_dir / "personas.jsonl", (p.model_dump() for p in personas))
         write_jsonl(run_dir / "draws.jsonl", draws)
-        metrics = population_metrics(draws, failures, spec)
         fidelity = write_fidelity_report(run_dir, source, personas, spec.min_age)
-        metrics["fidelity_mean_tvd"] = _round(sum(f.tvd for f in fidelity) / len(fidelity)) if fidelity else None
+        metrics = population_metrics(draws, failures, fidelity, spec)
         manifest = session.finish(
             spec,
             spec_path=spec_path,
             seed=spec.seed,
             files=list(RESULT_FILES),
-            metrics={**metrics, "failed_slots": failures},
+            metrics=metrics,
             report=lambda manifest: render_report(manifest, source, fidelity),
             failures={"personas.jsonl": len(failures)},
         )
         return PopulationResult(run_dir, personas, manifest)
 
 
-def population_metrics(draws: list[dict], failures: list[dict], spec: PopulationSpec) -> dict[str, Any]:
+class SlotFailure(BaseModel):
+    """A persona slot that was never filled, and why."""
+
+    slot: int
+    type: str
+    message: str
+    attempts: int
+
+
+class PopulationMetrics(Metrics):
+    """How many personas were built, how many profiles the consistency check pruned, and census fidelity."""
+
+    personas: int
+    slots_failed: int
+    profiles_checked: int = Field(description="drawn profiles judged by the consistency check")
+    profiles_rejected: int
+    pruning_rate: float | None = Field(description="rejected / checked (the paper pruned about 8.5%)")
+    fidelity_mean_tvd: float | None = Field(description="mean total variation distance over census-backed attributes")
+    failed_slots: list[SlotFailure]
+
+
+def population_metrics(
+    draws: list[dict], failures: list[dict], fidelity: list[Fidelity], spec: PopulationSpec
+) -> PopulationMetrics:
     """Pruning from the verdicts: a slot that failed every draw counts ``max_draws`` rejections."""
     exhausted = sum(f["type"] == "NoConsistentProfileError" for f in failures)
     checked = len(draws) + exhausted * spec.max_draws
     rejected = sum(not d["consistent"] for d in draws) + exhausted * spec.max_draws
-    return {
-        "personas": spec.n - len(failures),
-        "slots_failed": len(failures),
-        "profiles_checked": checked,
-        "profiles_rejected": rejected,
-        "pruning_rate": _round(rejected / checked) if checked else None,
-    }
+    return PopulationMetrics(
+        personas=spec.n - len(failures),
+        slots_failed=len(failures),
+        profiles_checked=checked,
+        profiles_rejected=rejected,
+        pruning_rate=_round(rejected / checked) if checked else None,
+        fidelity_mean_tvd=_round(sum(f.tvd for f in fidelity) / len(fidelity)) if fidelity else None,
+        failed_slots=failures,
+    )
 
 
 def _round(value: float) -> float | None:
@@ -213,7 +226,7 @@ def render_report(manifest: Manifest, source: CensusSample, fidelity: list[Fidel
     lines = [
         f"# Personas from `{source.name}`",
         "",
-        f"{m['personas']} of {spec['n']} personas built (seed {spec['seed']}, min age {spec['min_age']}): "
+        f"{m.personas} of {spec['n']} personas built (seed {spec['seed']}, min age {spec['min_age']}): "
         + " -> ".join(steps)
         + ".",
         "",
@@ -221,16 +234,16 @@ def render_report(manifest: Manifest, source: CensusSample, fidelity: list[Fidel
         "",
     ]
     if spec["check"]:
-        rate = "n/a" if m["pruning_rate"] is None else f"{m['pruning_rate']:.1%}"
+        rate = "n/a" if m.pruning_rate is None else f"{m.pruning_rate:.1%}"
         lines += [
-            f"Consistency check: {m['profiles_rejected']} of {m['profiles_checked']} profiles rejected "
-            f"(pruning rate {rate}; the paper pruned about 8.5%); {m['slots_failed']} slots failed.",
+            f"Consistency check: {m.profiles_rejected} of {m.profiles_checked} profiles rejected "
+            f"(pruning rate {rate}; the paper pruned about 8.5%); {m.slots_failed} slots failed.",
             "",
         ]
     if manifest.aborted:
         lines += ["**Stopped early at the failure limit.**", ""]
     lines += [
-        f"Mean TVD over {len(fidelity)} attributes: {m.get('fidelity_mean_tvd')}. See [fidelity.md](fidelity.md).",
+        f"Mean TVD over {len(fidelity)} attributes: {m.fidelity_mean_tvd}. See [fidelity.md](fidelity.md).",
         "",
         manifest.cost_line(),
         "",

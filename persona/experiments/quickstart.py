@@ -7,14 +7,13 @@ the cache), and the result files are rebuilt in item order, byte for byte what a
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Any, ClassVar, Literal, NamedTuple
 
 import dspy
 import numpy as np
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, field_validator
 from rich.progress import Progress
 
 from persona.data.io import write_jsonl
@@ -22,21 +21,18 @@ from persona.data.persona import Persona
 from persona.data.prompts import Prompt, load_embedded_prompts
 from persona.data.sources import load_source
 from persona.errors import InputError
-from persona.lm import ModelConfig
-from persona.metrics import Estimate, pass_rate
+from persona.experiments.specs import RolesSpec
+from persona.lm.roles import Role
+from persona.metrics import EstimateRecord, pass_rate
 from persona.programs import BenchItem, DPFPair, sample_personas
 from persona.reports import format_estimate, small_sample_note
 from persona.runs.cache import CallCounts
 from persona.runs.executor import StageResult
-from persona.runs.manifest import Manifest
+from persona.runs.manifest import Manifest, Metrics
 from persona.runs.session import Session
-from persona.runs.spec import OUTPUTS, RunSection, Section, spec_fingerprint
+from persona.runs.spec import OUTPUTS, Section
 
 RESULT_FILES = ("personas.jsonl", "prompts.jsonl", "pairs.jsonl", "bench.jsonl")
-
-
-Role = Literal["generator", "judge", "persona"]
-ROLES: tuple[Role, ...] = ("generator", "judge", "persona")
 
 
 class PersonaSection(Section):
@@ -65,31 +61,21 @@ class BenchSection(Section):
     resamples: int = Field(default=1000, gt=0)
 
 
-class RunSpec(Section):
+class RunSpec(RolesSpec):
     """Everything a run depends on. Equal specs over an equal cache give byte-identical results."""
+
+    # A role left out runs on the embedded default; spelling it out keeps manifests explicit.
+    ROLES: ClassVar[dict[str, Role]] = {"generator": Role(), "judge": Role(), "persona": Role(like="generator")}
 
     kind: Literal["quickstart"] = "quickstart"
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     seed: int = 0
-    out: Path | None = Field(default=None, description="run dir; default outputs/<name>")
     personas: PersonaSection = PersonaSection()
     prompts: PromptSection = PromptSection()
     bench: BenchSection = BenchSection()
-    run: RunSection = RunSection()
-    models: dict[Role, ModelConfig] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _every_role(self) -> RunSpec:
-        # A role left out runs on the embedded default; spelling it out keeps manifests explicit.
-        self.models = {role: self.models.get(role, ModelConfig()) for role in ROLES}
-        return self
 
     def run_dir(self, out: Path | None = None) -> Path:
         return Path(out or self.out or OUTPUTS / self.name)
-
-    def fingerprint(self) -> str:
-        """Hash of everything that determines results (not where they go, nor how they are executed)."""
-        return spec_fingerprint(self)
 
 
 class Item(NamedTuple):
@@ -164,26 +150,33 @@ def stage_records(
     return records
 
 
-def estimate_record(estimate: Estimate) -> dict[str, float | int | None]:
-    return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in estimate._asdict().items()}
+class RunMetrics(Metrics):
+    """The quickstart's metrics: the bench pass rate and what became of the pairs."""
+
+    bench_pass_rate: EstimateRecord = Field(description="share of judged answers that need no revision, with CI")
+    bench_confidence: float = Field(description="level of the pass rate's bootstrap interval")
+    bench_failures: int = Field(description="bench items that failed (no answer)")
+    bench_judge_failures: int = Field(description="answers whose judge output never parsed (excluded)")
+    pairs_built: int
+    pairs_failed: int
+    pairs_chosen_shorter: int = Field(description="built pairs whose chosen answer is shorter than the rejected")
 
 
-def summarize(pairs: list[dict], bench: list[dict], spec: RunSpec) -> dict[str, Any]:
+def summarize(pairs: list[dict], bench: list[dict], spec: RunSpec) -> RunMetrics:
     """Run-level metrics from the records alone (so they can be recomputed from the JSONL files)."""
     judged = [r["passed"] for r in bench if r["error"] is None and r["passed"] is not None]
     built = [r for r in pairs if r["error"] is None]
-    shorter = sum(r["shorter"] for r in built)
-    return {
-        "bench_pass_rate": estimate_record(
+    return RunMetrics(
+        bench_pass_rate=EstimateRecord.of(
             pass_rate(judged, confidence=spec.bench.confidence, resamples=spec.bench.resamples, seed=spec.seed)
         ),
-        "bench_confidence": spec.bench.confidence,
-        "bench_failures": sum(r["error"] is not None for r in bench),
-        "bench_judge_failures": sum(r["error"] is None and r["judge_error"] is not None for r in bench),
-        "pairs_built": len(built),
-        "pairs_failed": len(pairs) - len(built),
-        "pairs_chosen_shorter": shorter,
-    }
+        bench_confidence=spec.bench.confidence,
+        bench_failures=sum(r["error"] is not None for r in bench),
+        bench_judge_failures=sum(r["error"] is None and r["judge_error"] is not None for r in bench),
+        pairs_built=len(built),
+        pairs_failed=len(pairs) - len(built),
+        pairs_chosen_shorter=sum(r["shorter"] for r in built),
+    )
 
 
 def run(
@@ -240,7 +233,7 @@ def run(
             files=list(RESULT_FILES),
             metrics=metrics,
             report=lambda manifest: render_report(manifest, len(personas), len(items)),
-            failures={"pairs.jsonl": metrics["pairs_failed"], "bench.jsonl": metrics["bench_failures"]},
+            failures={"pairs.jsonl": metrics.pairs_failed, "bench.jsonl": metrics.bench_failures},
             spec_path=spec_path,
         )
         return RunResult(run_dir, manifest)
@@ -248,8 +241,8 @@ def run(
 
 def render_report(manifest: Manifest, n_personas: int, n_items: int) -> str:
     m = manifest.metrics
-    rate = m["bench_pass_rate"]
-    level = round(m["bench_confidence"] * 100)
+    rate = m.bench_pass_rate
+    level = round(m.bench_confidence * 100)
     lines = [
         f"# Run `{manifest.spec['name']}`",
         "",
@@ -264,13 +257,13 @@ def render_report(manifest: Manifest, n_personas: int, n_items: int) -> str:
         "",
         f"| pass rate, {level}% CI | judged answers | failed items | unparseable judge outputs (excluded) |",
         "|---|---|---|---|",
-        f"| {format_estimate(rate)} | {rate['n']} | {m['bench_failures']} | {m['bench_judge_failures']} |",
+        f"| {format_estimate(rate)} | {rate.n} | {m.bench_failures} | {m.bench_judge_failures} |",
         "",
         *small_sample_note([rate]),
         "## DPF preference pairs",
         "",
-        f"{m['pairs_built']} built, {m['pairs_failed']} failed; "
-        f"chosen shorter than rejected (in tokens) in {m['pairs_chosen_shorter']} of {m['pairs_built']}.",
+        f"{m.pairs_built} built, {m.pairs_failed} failed; "
+        f"chosen shorter than rejected (in tokens) in {m.pairs_chosen_shorter} of {m.pairs_built}.",
         "",
         "## LM calls",
         "",

@@ -10,10 +10,10 @@ from persona.lm.registry import (
     list_backends,
     lm_secrets,
     make_lm,
-    model_config,
     role_scope,
     validate_model_string,
 )
+from persona.lm.roles import Role, model_config
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -21,6 +21,7 @@ __all__ = [
     "LocalModelError",
     "ModelConfig",
     "ModelStringError",
+    "Role",
     "RoleLM",
     "current_role",
     "list_backends",

@@ -141,16 +141,22 @@ class ModelConfig(BaseModel):
 LOCAL_REPEAT_PENALTY = {"presence_penalty": 1.0, "frequency_penalty": 0.5}
 
 
-def model_config(model: str | None = None, api_base: str | None = None, max_tokens: int = 256) -> ModelConfig:
-    """A role's settings from a command line: for local models, a penalty on repeats.
+class FailureCount:
+    """Calls of an LM that ended in an error, shared by its copies: optimizers deep-copy programs, LMs included."""
 
-    Small local models loop ("the answer is yes, the answer is yes, ...") on long inputs, and the penalty keeps
-    their sentences sentences; remote backends get no penalty, since not every provider accepts one.
-    """
-    config = ModelConfig(model=model or local.DEFAULT_MODEL, api_base=api_base, max_tokens=max_tokens)
-    if config.model.startswith("local/"):
-        config.extra = dict(LOCAL_REPEAT_PENALTY)
-    return config
+    def __init__(self) -> None:
+        self.value = 0
+        self._lock = threading.Lock()
+
+    def add(self) -> None:
+        with self._lock:
+            self.value += 1
+
+    def __copy__(self) -> FailureCount:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> FailureCount:
+        return self
 
 
 class RoleLM(dspy.LM):
@@ -172,6 +178,7 @@ class RoleLM(dspy.LM):
         super().__init__(model, num_retries=0, **kwargs)
         self.role = role
         self.retries = retries
+        self.failures = FailureCount()
         self.max_concurrency = max_concurrency
         self._slots = threading.BoundedSemaphore(max_concurrency) if max_concurrency else None
 
@@ -188,6 +195,7 @@ class RoleLM(dspy.LM):
         """Seconds to wait before re-sending, or None when ``exc`` must end the call (stamped with attempts)."""
         if attempt >= self.retries or not is_transient(exc):
             exc.attempts = attempt + 1  # type: ignore[attr-defined]
+            self.failures.add()
             return None
         delay = backoff_delay(attempt, retry_after(exc))
         logger.warning("%s (%s): %s; retry %d in %.2fs", self.model, self.role, type(exc).__name__, attempt + 1, delay)

@@ -1,6 +1,6 @@
 """Pure metric functions over records: no LM calls, no I/O."""
 
-from persona.metrics.accuracy import Estimate, pass_rate
+from persona.metrics.accuracy import Estimate, EstimateRecord, pass_rate
 from persona.metrics.agreement import kappa, kappa_matrix
 from persona.metrics.fidelity import Fidelity, compare
 from persona.metrics.loo import loo_kappas
@@ -8,6 +8,7 @@ from persona.metrics.passk import pass_at_k, pass_at_k_curve
 
 __all__ = [
     "Estimate",
+    "EstimateRecord",
     "Fidelity",
     "compare",
     "kappa",

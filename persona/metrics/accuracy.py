@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
+from pydantic import BaseModel
 from scipy import stats
 
 
@@ -17,6 +18,19 @@ class Estimate(NamedTuple):
     low: float
     high: float
     n: int
+
+
+class EstimateRecord(BaseModel):
+    """An ``Estimate`` as manifests and reports hold it: JSON has no NaN, so a rate without data is None."""
+
+    value: float | None
+    low: float | None
+    high: float | None
+    n: int
+
+    @classmethod
+    def of(cls, estimate: Estimate) -> EstimateRecord:
+        return cls(**{k: None if isinstance(v, float) and math.isnan(v) else v for k, v in estimate._asdict().items()})
 
 
 def pass_rate(passed: Sequence[bool], confidence: float = 0.95, resamples: int = 1000, seed: int = 0) -> Estimate:

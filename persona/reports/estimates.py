@@ -7,7 +7,8 @@ misleading one about the model. Such rows carry a dagger and the report a note s
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+
+from persona.metrics import EstimateRecord
 
 SMALL_SAMPLE = 30  # below this many observations, a bootstrap interval is read as a description, not an inference
 SMALL_SAMPLE_NOTE = (
@@ -16,17 +17,17 @@ SMALL_SAMPLE_NOTE = (
 )
 
 
-def format_estimate(estimate: dict[str, Any], with_n: bool = False) -> str:
+def format_estimate(estimate: EstimateRecord, with_n: bool = False) -> str:
     """``0.250 [0.100, 0.400]``, with ``(n=8)`` on request and a dagger when n is small; ``n/a`` without data."""
-    if estimate["value"] is None:
+    if estimate.value is None:
         return "n/a"
-    text = f"{estimate['value']:.3f} [{estimate['low']:.3f}, {estimate['high']:.3f}]"
+    text = f"{estimate.value:.3f} [{estimate.low:.3f}, {estimate.high:.3f}]"
     if with_n:
-        text += f" (n={estimate['n']})"
-    return text + ("†" if estimate["n"] < SMALL_SAMPLE else "")
+        text += f" (n={estimate.n})"
+    return text + ("†" if estimate.n < SMALL_SAMPLE else "")
 
 
-def small_sample_note(estimates: Iterable[dict[str, Any]]) -> list[str]:
+def small_sample_note(estimates: Iterable[EstimateRecord]) -> list[str]:
     """The report lines explaining the dagger, when any of ``estimates`` carries one."""
-    flagged = any(e["value"] is not None and e["n"] < SMALL_SAMPLE for e in estimates)
+    flagged = any(e.value is not None and e.n < SMALL_SAMPLE for e in estimates)
     return [SMALL_SAMPLE_NOTE, ""] if flagged else []

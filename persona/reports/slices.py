@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from persona.metrics import EstimateRecord
 from persona.reports.estimates import format_estimate, small_sample_note
 
 
 def slices_table(rows: list[dict[str, Any]], level: int = 95) -> list[str]:
     """Markdown lines: one row per slice and mode, with persona and answer counts, and the small-sample note."""
-    estimates = [{"value": r["pass_rate"], "low": r["low"], "high": r["high"], "n": r["answers"]} for r in rows]
+    estimates = [EstimateRecord(value=r["pass_rate"], low=r["low"], high=r["high"], n=r["answers"]) for r in rows]
     lines = [
         f"| slice | mode | personas | answers | accuracy, {level}% CI |",
         "|---|---|---|---|---|",

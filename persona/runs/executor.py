@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextvars
 import hashlib
 import json
+import logging
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -17,6 +18,7 @@ from rich.progress import Progress
 from persona.errors import InputError
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 
 class LogCorruptError(InputError):
@@ -134,6 +136,14 @@ def run_items(
         except Exception as exc:
             failure = ItemFailure(type(exc).__name__, describe_error(exc), getattr(exc, "attempts", 1))
             entry = {"ok": False, "error": failure._asdict()}
+            logger.warning(
+                "%s %s failed after %d attempts: %s: %s",
+                label,
+                item_key,
+                failure.attempts,
+                failure.type,
+                failure.message,
+            )
         log.append(item_key, entry)
         return item_key, entry
 

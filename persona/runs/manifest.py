@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, model_validator
 
 from persona.runs.cache import CallCounts
 
@@ -17,6 +17,12 @@ logger = logging.getLogger(__name__)
 
 MANIFEST_VERSION = 1
 PACKAGES = ("persona-testbed", "dspy", "litellm", "llama-cpp-python", "pydantic", "pandas", "numpy", "scipy")
+
+
+class Metrics(BaseModel):
+    """Base of every kind's run-level metrics: each kind documents its fields, and unknown keys are refused."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 class ModelRecord(BaseModel):
@@ -51,13 +57,29 @@ class Manifest(BaseModel):
     wall_time_s: float
     started_at: str
     files: dict[str, str] = Field(description="result file -> sha256 of its bytes")
-    metrics: dict[str, Any]
+    metrics: SerializeAsAny[Metrics] = Field(description="the kind's typed metrics (see its spec's module)")
     judge_is_responder: bool | None = Field(
         default=None, description="the judge role runs the model under test (None: the run has no such pair)"
     )
     sessions: list[Session] = Field(
         default_factory=list, description="every finished invocation of this run dir, oldest first; the last is this"
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _typed_metrics(cls, data: Any) -> Any:
+        # Read back from JSON, the metrics become the run kind's own model again, checked field by field.
+        if isinstance(data, dict) and isinstance(data.get("metrics"), dict):
+            from persona.runs.spec import metrics_class
+
+            kind = (data.get("spec") or {}).get("kind", "quickstart")
+            data = {**data, "metrics": metrics_class(kind).model_validate(data["metrics"])}
+        return data
+
+    @property
+    def kind(self) -> str:
+        """The kind of run (``quickstart`` for a spec file without one)."""
+        return self.spec.get("kind", "quickstart")
 
     @classmethod
     def build(cls, run_dir: Path, calls: dict[str, CallCounts], **fields: Any) -> Manifest:
@@ -114,6 +136,14 @@ class Manifest(BaseModel):
         if self.aborted:
             return 3
         return 1 if any(self.failures.values()) else 0
+
+    def calls_line(self) -> str:
+        """``cost_line`` followed by the calls and cache hits of each role in this session."""
+        roles = ", ".join(
+            f"{role} {self.calls.get(role, CallCounts()).misses}/{self.calls.get(role, CallCounts()).hits}"
+            for role in self.models
+        )
+        return f"{self.cost_line()} Per role, calls/hits this session: {roles}."
 
     def cost_line(self) -> str:
         """What this invocation cost and, after a resume or replay, what every invocation of the run dir cost."""

@@ -27,7 +27,7 @@ from persona.runs.cache import RunCache, run_cache
 from persona.runs.executor import ItemLog, StageResult, run_items
 from persona.runs.limits import RateLimiter
 from persona.runs.logs import redact, run_log
-from persona.runs.manifest import Manifest, ModelRecord, file_digest
+from persona.runs.manifest import Manifest, Metrics, ModelRecord, file_digest
 from persona.runs.rundir import claim_run_dir
 
 T = TypeVar("T")
@@ -150,7 +150,7 @@ class Session:
         *,
         seed: int,
         files: list[str],
-        metrics: dict[str, Any],
+        metrics: Metrics,
         report: Callable[[Manifest], str],
         failures: dict[str, int] | None = None,
         spec_path: Path | None = None,

@@ -67,25 +67,38 @@ class Kind(NamedTuple):
     module: str
     spec: str
     run: str
+    metrics: str
 
 
 # `kind = "..."` in a spec file; a file without one is the quickstart's shape.
 KINDS: dict[str, Kind] = {
-    "quickstart": Kind("persona.experiments.quickstart", "RunSpec", "run"),
-    "personas": Kind("persona.experiments.personas", "PopulationSpec", "generate"),
-    "curation": Kind("persona.experiments.curation", "CurationSpec", "curate"),
-    "pairs": Kind("persona.experiments.pairs", "PairsSpec", "generate_pairs"),
-    "bench": Kind("persona.experiments.bench", "BenchSpec", "run_bench"),
-    "passk": Kind("persona.experiments.passk", "PassKSpec", "run_passk"),
-    "loo": Kind("persona.experiments.loo", "LooSpec", "run_loo"),
-    "annotate": Kind("persona.experiments.agreement", "AnnotateSpec", "annotate"),
-    "optimize": Kind("persona.experiments.optimize", "OptimizeSpec", "run_optimize"),
+    "quickstart": Kind("persona.experiments.quickstart", "RunSpec", "run", "RunMetrics"),
+    "personas": Kind("persona.experiments.personas", "PopulationSpec", "generate", "PopulationMetrics"),
+    "curation": Kind("persona.experiments.curation", "CurationSpec", "curate", "CurationMetrics"),
+    "pairs": Kind("persona.experiments.pairs", "PairsSpec", "generate_pairs", "PairsMetrics"),
+    "bench": Kind("persona.experiments.bench", "BenchSpec", "run_bench", "BenchMetrics"),
+    "passk": Kind("persona.experiments.passk", "PassKSpec", "run_passk", "PassKMetrics"),
+    "loo": Kind("persona.experiments.loo", "LooSpec", "run_loo", "LooMetrics"),
+    "annotate": Kind("persona.experiments.agreement", "AnnotateSpec", "annotate", "AnnotateMetrics"),
+    "optimize": Kind("persona.experiments.optimize", "OptimizeSpec", "run_optimize", "OptimizeMetrics"),
 }
 
 
 def _kind_member(kind: str, member: str) -> Any:
+    if not isinstance(kind, str) or kind not in KINDS:
+        raise SpecError(f"kind: unknown kind {kind!r}; the kinds are {', '.join(KINDS)}")
     entry = KINDS[kind]
     return getattr(importlib.import_module(entry.module), getattr(entry, member))
+
+
+def spec_class(kind: str) -> type[BaseModel]:
+    """The spec class of a kind of run: what ``persona run`` validates a file of that kind against."""
+    return _kind_member(kind, "spec")
+
+
+def metrics_class(kind: str) -> type[BaseModel]:
+    """The typed metrics of a kind of run, as its manifest holds them."""
+    return _kind_member(kind, "metrics")
 
 
 SMOKE = "smoke"
@@ -122,21 +135,21 @@ def load_spec(path: Path | str, smoke: bool = False) -> Any:
         raise SpecError(f"{path}: cannot read the run spec ({exc.strerror})") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SpecError(f"{path}: not valid TOML ({exc})") from None
-    kind = data.get("kind", "quickstart")
-    if kind not in KINDS:
-        raise SpecError(f"{path}: kind: unknown kind {kind!r}; the kinds are {', '.join(KINDS)}")
+    try:
+        kind_class = spec_class(data.get("kind", "quickstart"))
+    except SpecError as exc:
+        raise SpecError(f"{path}: {exc}") from None
     if not isinstance(data.get(SMOKE, {}), dict):
         raise SpecError(f"{path}: {SMOKE}: must be a table of the keys a smoke run changes")
-    spec_class = _kind_member(kind, "spec")
     full = {k: v for k, v in data.items() if k != SMOKE}
     try:
-        spec = spec_class.model_validate(full)
+        spec = kind_class.model_validate(full)
     except ValidationError as exc:
         raise SpecError(f"{path}: {validation_message(exc)}") from None
     if SMOKE not in data and not smoke:
         return spec
     try:
-        small = spec_class.model_validate(smoke_version(data))
+        small = kind_class.model_validate(smoke_version(data))
     except ValidationError as exc:
         raise SpecError(f"{path}: [{SMOKE}] {validation_message(exc)}") from None
     return small if smoke else spec
@@ -162,6 +175,32 @@ def run_spec(
         max_failures=max_failures or spec.run.max_failures,
         spec_path=spec_path,
     )
+
+
+def default_spec_toml(kind: str) -> str:
+    """A kind's spec with every default written out, as TOML that ``load_spec`` reads back to the same spec.
+
+    Keys without a value (TOML has no null) are left out, which gives them their default again.
+    """
+    import tomli_w
+
+    spec = spec_class(kind).model_validate({"name": kind} if kind == "quickstart" else _required(kind))
+    data = _without_nulls({"kind": kind} | spec.model_dump(mode="json"))
+    return f"# persona run spec: kind {kind!r}, every default spelled out\n" + tomli_w.dumps(data)
+
+
+def _required(kind: str) -> dict[str, str]:
+    """Placeholders for the fields a kind has no default for, named so the user sees what to fill in."""
+    fields = spec_class(kind).model_fields
+    return {name: f"<{name}>" for name, field in fields.items() if field.is_required()}
+
+
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
 
 
 def quickstart_spec_path() -> Path:

@@ -1,0 +1,232 @@
+"""What every command shares: one-line errors, the progress display, and running a spec built from flags.
+
+A command that runs an experiment passes on only the flags the user gave: each becomes a key of the kind's spec
+(``FlagMap`` says which, where the names differ), and everything else takes the spec class's default. So the
+command line and a spec file can never disagree about a default: there is only the spec's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import click
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from typer.core import TyperCommand
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+EXIT_BAD_INPUT = 2
+EXIT_FAILED_ITEMS = 1
+EXIT_ABORTED = 3
+EXECUTION_FLAGS = ("out", "concurrency", "max_failures")  # where and how a run goes: arguments of run_spec
+console = Console()
+errors = Console(stderr=True, soft_wrap=True)  # an error message stays one line, whole, for grep and logs
+
+
+def fail(message: str) -> NoReturn:
+    errors.print(f"[bold red]error:[/] {escape(' '.join(message.split()))}", highlight=False)
+    raise typer.Exit(code=EXIT_BAD_INPUT)
+
+
+class _Command(TyperCommand):
+    """A command whose user mistakes end as one line and exit 2, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from pydantic import ValidationError
+
+        from persona.errors import PersonaError, validation_message
+
+        try:
+            return super().invoke(ctx)
+        except PersonaError as exc:
+            fail(str(exc))
+        except ValidationError as exc:
+            flags = {param.name: param.opts[0] for param in self.params if param.name and param.opts}
+            fail(validation_message(exc, flags))
+
+
+class App(typer.Typer):
+    """A Typer whose commands are ``_Command``s."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("no_args_is_help", True)
+        kwargs.setdefault("add_completion", False)
+        super().__init__(**kwargs)
+
+    def command(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("cls", _Command)
+        return super().command(*args, **kwargs)
+
+
+OutOption = Annotated[
+    Path | None, typer.Option("--out", help="Run dir for results (default: a name under outputs/).", show_default=False)
+]
+ConcurrencyOption = Annotated[
+    int | None, typer.Option("--concurrency", min=1, help="Items in flight (default: the spec's run.concurrency).")
+]
+MaxFailuresOption = Annotated[
+    int | None, typer.Option("--max-failures", min=1, help="Stop starting items once this many have failed.")
+]
+
+
+def rate_text(speed: float | None) -> str:
+    """Items per second, or per minute or seconds per item when slow, so a slow model never reads as '0.1/s'."""
+    if not speed:
+        return ""
+    if speed >= 1:
+        return f"{speed:.1f}/s"
+    if speed * 60 >= 1:
+        return f"{speed * 60:.1f}/min"
+    return f"{1 / speed:.0f} s/item"
+
+
+def progress() -> Progress:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        ProgressColumn,
+        Task,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+    from rich.text import Text
+
+    class RateColumn(ProgressColumn):
+        """Items per second, which rich's stock columns only show for bytes."""
+
+        def render(self, task: Task) -> Text:
+            return Text(rate_text(task.speed), style="progress.data.speed")
+
+    class LazyProgress(Progress):
+        """Draws nothing until the first task, so an input error found before any work prints its one line alone."""
+
+        def __enter__(self) -> LazyProgress:
+            return self
+
+        def add_task(self, *args: Any, **kwargs: Any) -> Any:
+            if not self.live.is_started:
+                self.start()
+            return super().add_task(*args, **kwargs)
+
+        def stop(self) -> None:
+            if self.live.is_started:
+                super().stop()
+
+    return LazyProgress(
+        TextColumn("{task.description:<17}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        RateColumn(),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        console=console,
+    )
+
+
+# A flag's spec key, dotted for nested tables ("models.judge.model"), or a function turning the flag's value into
+# several keys. A flag not listed is the spec key of the same name.
+FlagMap = Mapping[str, str | Callable[[Any], dict[str, Any]]]
+
+
+def csv(key: str) -> Callable[[str], dict[str, Any]]:
+    """A comma-separated flag (``--modes a,b``) as the list under ``key``."""
+    return lambda value: {key: [part.strip() for part in value.split(",")]}
+
+
+def spec_values(given: Mapping[str, Any], flags: FlagMap) -> tuple[dict[str, Any], dict[str, str]]:
+    """The nested spec table of the flags given (None: not given), and each dotted key's flag, for error messages."""
+    values: dict[str, Any] = {}
+    names: dict[str, str] = {}
+    for name, value in given.items():
+        if value is None or value == () or name in EXECUTION_FLAGS:
+            continue
+        target = flags.get(name, name)
+        keys = target(value) if callable(target) else {target: value}
+        for key, item in keys.items():
+            names[key] = f"--{name.replace('_', '-')}"
+            *tables, last = key.split(".")
+            table = values
+            for part in tables:
+                table = table.setdefault(part, {})
+            table[last] = str(item) if isinstance(item, Path) else list(item) if isinstance(item, tuple) else item
+    return values, names
+
+
+def build_spec(kind: str, given: Mapping[str, Any], flags: FlagMap) -> Any:
+    """The spec of ``kind`` from the flags given; a bad value is reported by its flag."""
+    from pydantic import ValidationError
+
+    from persona.errors import validation_message
+    from persona.runs.spec import spec_class
+
+    values, names = spec_values(given, flags)
+    try:
+        return spec_class(kind).model_validate(values)
+    except ValidationError as exc:
+        fail(validation_message(exc, names))
+
+
+def execute(spec: Any, given: Mapping[str, Any], spec_path: Path | None = None) -> Any:
+    """Run ``spec`` with the progress display, print its summary, and exit with the run's status."""
+    from persona.cli.summaries import SUMMARIES
+    from persona.runs import run_spec
+
+    with progress() as shown:
+        result = run_spec(
+            spec,
+            out=given.get("out"),
+            spec_path=spec_path,
+            progress=shown,
+            concurrency=given.get("concurrency"),
+            max_failures=given.get("max_failures"),
+        )
+    manifest = result.manifest
+    SUMMARIES[spec.kind](result)
+    console.print(
+        f"[bold]{spec.kind}[/]: {manifest.model_calls} model calls, {manifest.cache_hits} cache hits, "
+        f"{manifest.wall_time_s:.1f} s; results in [cyan]{result.run_dir}[/] (report.md, manifest.json)"
+    )
+    exit_with(manifest)
+    return result
+
+
+def run_kind(kind: str, ctx: typer.Context, flags: FlagMap | None = None) -> Any:
+    """A subcommand's whole body: its flags as a spec of ``kind``, run, summarised."""
+    return execute(build_spec(kind, ctx.params, flags or {}), ctx.params)
+
+
+def exit_with(manifest: Any) -> None:
+    """End with the run's exit status, saying why when it is not 0."""
+    failed = sum(manifest.failures.values())
+    if manifest.exit_code == EXIT_ABORTED:
+        errors.print(f"[bold red]stopped early:[/] {failed} items failed or never ran (limit reached)")
+    elif manifest.exit_code == EXIT_FAILED_ITEMS:
+        errors.print(f"[yellow]{failed} items failed[/]; see their error field in the result files and run.log")
+    if manifest.exit_code:
+        raise typer.Exit(code=manifest.exit_code)
+
+
+def print_estimates(title: str, rows: Mapping[str, Any]) -> None:
+    """A table of ``EstimateRecord``s: value, interval, n."""
+    table = Table(title=title)
+    for column in ("", "value", "95% CI", "n"):
+        table.add_column(column)
+    for name, e in rows.items():
+        shown = "n/a" if e.value is None else f"{e.value:.3f}"
+        ci = "" if e.low is None else f"[{e.low:.3f}, {e.high:.3f}]"
+        table.add_row(name, shown, ci, str(e.n))
+    console.print(table)
+
+
+def given(**values: Any) -> dict[str, Any]:
+    """Keyword arguments for a library call: only the flags the user gave, so its defaults apply to the rest."""
+    return {name: value for name, value in values.items() if value is not None}

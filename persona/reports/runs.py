@@ -1,0 +1,146 @@
+"""Reports from finished bench, pass@k and LOO run dirs, without any LM: one re-rendered, several compared, slices."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from persona.data.io import atomic_write_text, make_folder, write_jsonl
+from persona.data.persona import ATTRIBUTES, read_personas
+from persona.errors import InputError
+from persona.experiments.bench import load_records
+from persona.experiments.loo import kappas_by_attribute, render_loo_report
+from persona.experiments.passk import render_passk_report
+from persona.metrics.slices import Predicate, slice_accuracy
+from persona.reports.bench import accuracy_by_mode, bench_plots, render_report
+from persona.reports.figures import accuracy_plot, loo_plot, passk_plot, save_figure
+from persona.reports.slices import slices_table
+from persona.runs.manifest import Manifest
+
+RENDER = {"bench": render_report, "passk": render_passk_report, "loo": render_loo_report}
+
+
+def load_manifest(run_dir: Path) -> Manifest:
+    path = Path(run_dir) / "manifest.json"
+    if not path.exists():
+        raise InputError(f"{run_dir}: no manifest.json; is this a finished `persona bench` run dir?")
+    try:
+        manifest = Manifest.model_validate_json(path.read_bytes())
+    except ValueError:
+        raise InputError(f"{path}: not a readable run manifest") from None
+    if manifest.kind not in RENDER:
+        raise InputError(f"{run_dir}: not a bench, pass@k or LOO run (kind {manifest.kind!r})")
+    return manifest
+
+
+def _label(manifest: Manifest) -> str:
+    role = "annotator" if manifest.kind == "loo" else "responder"
+    return manifest.models[role].model
+
+
+def _plots(manifest: Manifest, out: Path) -> list[str]:
+    m = manifest.metrics
+    if manifest.kind == "bench":
+        return bench_plots(m, _label(manifest), out)
+    if manifest.kind == "passk":
+        curve = {k: v for k, v in m.curve.items() if v is not None}
+        save_figure(passk_plot({f"{_label(manifest)} ({manifest.spec['mode']})": curve}), out / "passk.png")
+        return ["passk.png"]
+    save_figure(loo_plot(kappas_by_attribute(m)), out / "loo.png")
+    return ["loo.png"]
+
+
+def report_runs(run_dirs: list[Path], out: Path | None = None) -> list[Path]:
+    """One run dir: its report.md and plots rendered again (into ``out``, default the run dir). Several: a
+    comparison of their models (accuracy per mode, pass@k curves) into ``out`` (default outputs/bench-report)."""
+    manifests = [load_manifest(run_dir) for run_dir in run_dirs]
+    if len(manifests) == 1:
+        target = Path(out or run_dirs[0])
+        make_folder(target)
+        atomic_write_text(target / "report.md", RENDER[manifests[0].kind](manifests[0]))
+        return [target / "report.md", *(target / name for name in _plots(manifests[0], target))]
+    loo = [str(run_dir) for run_dir, m in zip(run_dirs, manifests, strict=True) if m.kind == "loo"]
+    if loo:
+        raise InputError(f"{loo[0]}: a leave-one-out run has no model comparison; compare bench or pass@k run dirs")
+    target = Path(out or Path("outputs") / "bench-report")
+    make_folder(target)
+    return compare_runs(list(zip(run_dirs, manifests, strict=True)), target)
+
+
+def compare_runs(runs: list[tuple[Path, Manifest]], out: Path) -> list[Path]:
+    """The model-comparison table and Figure 10 (main runs), and the overlaid pass@k curves (pass@k runs)."""
+    written = []
+    lines = ["# PERSONA Bench: model comparison", ""]
+    bench = [(d, m) for d, m in runs if m.kind == "bench"]
+    if bench:
+        modes = list(dict.fromkeys(mode for _, m in bench for mode in m.metrics.modes))
+        level = round(bench[0][1].metrics.confidence * 100)
+        lines += [
+            f"Accuracy ({level}% CI) per mode; judge per run in the last column.",
+            "",
+            "| model | " + " | ".join(modes) + " | judge | run |",
+            "|---" * (len(modes) + 3) + "|",
+        ]
+        for run_dir, m in bench:
+            cells = []
+            for mode in modes:
+                row = m.metrics.modes.get(mode)
+                e = row.accuracy if row is not None else None
+                cells.append("-" if e is None or e.value is None else f"{e.value:.3f} [{e.low:.3f}, {e.high:.3f}]")
+            lines.append(f"| `{_label(m)}` | " + " | ".join(cells) + f" | `{m.models['judge'].model}` | {run_dir} |")
+        labels = [_unique_label(m, i, bench) for i, (_, m) in enumerate(bench)]
+        models = {label: accuracy_by_mode(m.metrics) for label, (_, m) in zip(labels, bench, strict=True)}
+        save_figure(accuracy_plot(models, bench[0][1].metrics.confidence), out / "accuracy.png")
+        written.append(out / "accuracy.png")
+        lines += ["", "![accuracy per mode and model](accuracy.png)", ""]
+    passk = [(d, m) for d, m in runs if m.kind == "passk"]
+    if passk:
+        curves = {
+            f"{_unique_label(m, i, passk)} ({m.spec['mode']})": {
+                k: v for k, v in m.metrics.curve.items() if v is not None
+            }
+            for i, (_, m) in enumerate(passk)
+        }
+        save_figure(passk_plot(curves), out / "passk.png")
+        written.append(out / "passk.png")
+        ks = sorted({k for curve in curves.values() for k in curve})
+        lines += ["## pass@k", "", "| run | " + " | ".join(f"k={k}" for k in ks) + " |", "|---" * (len(ks) + 1) + "|"]
+        lines += [
+            f"| {label} | " + " | ".join(f"{c[k]:.3f}" if k in c else "-" for k in ks) + " |"
+            for label, c in curves.items()
+        ]
+        lines += ["", "![pass@k](passk.png)", ""]
+    atomic_write_text(out / "report.md", "\n".join(lines))
+    return [out / "report.md", *written]
+
+
+def _unique_label(manifest: Manifest, index: int, runs: list[tuple[Path, Manifest]]) -> str:
+    label = _label(manifest)
+    same = sum(_label(m) == label for _, m in runs)
+    return label if same == 1 else f"{label} #{index + 1}"
+
+
+def run_slices(run_dir: Path, predicates: list[str], out: Path | None = None, seed: int = 0) -> pd.DataFrame:
+    """Accuracy per slice (and mode) of a finished main or pass@k run, from its records and personas."""
+    run_dir = Path(run_dir)
+    manifest = load_manifest(run_dir)
+    kind = manifest.kind
+    if kind == "loo":
+        raise InputError(f"{run_dir}: slices need a bench or pass@k run, not a LOO run")
+    records = pd.DataFrame(
+        [r for r in load_records(run_dir, "bench" if kind == "bench" else "passk") if r["error"] is None],
+        columns=["persona_id", "passed", "mode"],
+    )
+    personas = {p.id: p.attributes for p in read_personas(run_dir / "personas.jsonl")}
+    table = slice_accuracy(records, personas, [Predicate(text, ATTRIBUTES) for text in predicates], seed=seed)
+    target = Path(out or run_dir / "slices")
+    rows = table.astype(object).where(table.notna(), None).to_dict("records")
+    write_jsonl(target / "slices.jsonl", rows)
+    atomic_write_text(target / "slices.md", _slices_markdown(rows))
+    return table
+
+
+def _slices_markdown(rows: list[dict[str, Any]]) -> str:
+    return "\n".join(["# Intersections", "", *slices_table(rows)])

@@ -1,0 +1,99 @@
+"""The command line builds the same specs a spec file does and holds no defaults of its own."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+import persona.runs
+from persona.cli import app
+from persona.runs import KINDS, load_spec
+from persona.runs.spec import spec_class
+
+# Each experiment's subcommand, with the arguments it cannot run without.
+COMMANDS = {
+    "personas": ["personas", "generate"],
+    "curation": ["prompts", "curate"],
+    "pairs": ["pairs", "generate"],
+    "bench": ["bench", "run"],
+    "passk": ["bench", "passk"],
+    "loo": ["bench", "loo"],
+    "annotate": ["agreement", "annotate", "--items", "items.jsonl", "--personas", "acs12"],
+    "optimize": ["optimize"],
+}
+REQUIRED = {"annotate": {"items": "items.jsonl", "personas": "acs12"}}
+
+
+class CapturedError(Exception):
+    """Raised by the stand-in for run_spec, carrying the spec the command built."""
+
+
+@pytest.fixture
+def built(monkeypatch):
+    """The spec a command line builds, without running it."""
+
+    def capture(spec, **_):
+        raise CapturedError(spec)
+
+    monkeypatch.setattr(persona.runs, "run_spec", capture)
+
+    def build(args: list[str]):
+        result = CliRunner().invoke(app, args)
+        assert isinstance(result.exception, CapturedError), result.output
+        return result.exception.args[0]
+
+    return build
+
+
+@pytest.mark.parametrize("kind", list(COMMANDS))
+def test_a_subcommand_without_flags_builds_the_spec_classs_defaults(kind, built):
+    assert built(COMMANDS[kind]) == spec_class(kind).model_validate(REQUIRED.get(kind, {}))
+
+
+def test_flags_land_on_their_spec_keys_and_roles_keep_their_defaults(built):
+    spec = built(["bench", "run", "--judge", "openai/gpt-4o", "--n", "3", "--modes", "cot,summary", "--no-subtlety"])
+    assert (spec.n_personas, spec.modes, spec.subtlety) == (3, ["cot", "summary"], False)
+    judge, responder = spec.models["judge"], spec.models["responder"]
+    assert (judge.model, judge.max_tokens, judge.extra) == ("openai/gpt-4o", 160, {})  # no local-only penalty
+    assert responder.model == "local/smollm2" and responder.extra  # the repeat penalty of local models
+
+    pairs = built(["pairs", "generate", "--model", "openai/gpt-4o-mini", "--annotator", "openai/gpt-4o"])
+    assert [pairs.models[role].model for role in ("generator", "persona", "judge")] == [
+        "openai/gpt-4o-mini",
+        "openai/gpt-4o-mini",  # the critic runs on the generator's backend unless named
+        "openai/gpt-4o",
+    ]
+    curation = built(["prompts", "curate", "--split", "30:10", "--model", "ollama/llama3"])
+    assert (curation.train, curation.heldout, curation.model.model) == (30, 10, "ollama/llama3")
+
+
+def test_a_role_left_out_borrows_the_named_roles_backend_but_keeps_its_own_length(built):
+    spec = built(["bench", "loo", "--annotator", "hosted_vllm/m", "--api-base", "http://gpu:8000/v1"])
+    annotator, responder = spec.models["annotator"], spec.models["responder"]
+    assert (
+        (responder.model, responder.api_base)
+        == (annotator.model, annotator.api_base)
+        == (
+            "hosted_vllm/m",
+            "http://gpu:8000/v1",
+        )
+    )
+    assert (annotator.max_tokens, responder.max_tokens) == (160, 200)
+
+
+def test_a_bad_flag_value_is_named_by_its_flag(tmp_path):
+    result = CliRunner().invoke(app, ["bench", "run", "--judge", "opnai/gpt-4o", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and result.stderr.startswith("error: --judge: ")
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_persona_spec_prints_every_default_as_toml_that_loads_back_to_the_same_spec(kind, tmp_path):
+    result = CliRunner().invoke(app, ["spec", kind])
+    assert result.exit_code == 0, result.output
+    path = tmp_path / f"{kind}.toml"
+    path.write_text(result.stdout)
+    assert f'kind = "{kind}"' in result.stdout
+    loaded = load_spec(path)
+    expected = {"name": kind} if kind == "quickstart" else {n: f"<{n}>" for n in REQUIRED.get(kind, {})}
+    assert loaded == spec_class(kind).model_validate(expected)
