@@ -186,7 +186,19 @@ def test_report_rerenders_one_run_and_compares_several(tmp_path, fake_provider, 
     paths = report_runs([bench.run_dir, other.run_dir, passk.run_dir], tmp_path / "cmp")
     text = (tmp_path / "cmp" / "report.md").read_text()
     assert "fake/model #1" not in text and "| `fake/model` |" in text and "## pass@k" in text
-    assert {p.name for p in paths} == {"report.md", "accuracy.png", "passk.png"}
+    assert {p.name for p in paths} == {"report.md", "accuracy.png", "passk.png", "dropped.png"}
+
+
+def test_report_compares_what_summaries_drop_across_models(tmp_path, fake_provider, bench):
+    other = run_bench(_bench(modes=["summary"], seed=5), out=tmp_path / "other")
+    report_runs([bench.run_dir, other.run_dir], tmp_path / "cmp")
+    text = (tmp_path / "cmp" / "report.md").read_text()
+    assert "## What summaries drop, per model (Figure 11)" in text and (tmp_path / "cmp" / "dropped.png").exists()
+    row = next(line for line in text.splitlines() if line.startswith("| age | "))
+    cells = [cell.strip() for cell in row.strip("|").split("|")][1:]
+    for cell, run in zip(cells, (bench, other), strict=True):
+        age = next(r for r in run.manifest.metrics.dropped if r.attribute == "age")
+        assert cell == f"{age.dropped_match_share:.2f} / {age.dropped_llm_share:.2f}"
 
 
 def test_slices_from_a_finished_run(bench, tmp_path):

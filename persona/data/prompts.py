@@ -34,9 +34,18 @@ class Prompt(BaseModel):
 
 
 def load_embedded_prompts() -> list[Prompt]:
-    """The embedded set: 180 questions over 18 topics, value-laden and factual, each labelled."""
+    """The embedded set: 180 questions over 18 topics, 125 value-laden and 55 factual, each labelled."""
     path = files("persona.data.reference").joinpath("prompts.jsonl")
     return [Prompt.model_validate(record) for record in read_jsonl(path)]
+
+
+def value_laden(prompts: list[Prompt]) -> list[Prompt]:
+    """The prompts an experiment may ask a persona: all but those labelled factual.
+
+    Personalisation is measured on questions people disagree about, as in the paper; the embedded factual
+    questions stay in the set as negative controls for the controversiality classifier.
+    """
+    return [p for p in prompts if p.kind != "factual"]
 
 
 def load_prompts(source: str, column: str = "text") -> list[Prompt]:

@@ -33,6 +33,10 @@ class CurationMetrics(Metrics):
     dropped_by_step: dict[str, int]
     train: int
     heldout: int
+    controls: dict[str, int] | None = Field(
+        default=None,
+        description="labelled prompts the classifier judged, and how many it kept, per label (value-laden, factual)",
+    )
 
 
 class CurationSpec(OneModelSpec):
@@ -130,7 +134,8 @@ def curate(
         write_jsonl(run_dir / "dropped.jsonl", dropped)
         by_topic = Counter((r["topic"] or "unlabelled", r["split"]) for r in rows)
         topic_plot(by_topic, run_dir / "topics.png")
-        curation_md = render_curation(spec, counts, rows, dropped, by_topic)
+        controls = label_controls(ruled, verdicts) if spec.classify else None
+        curation_md = render_curation(spec, counts, rows, dropped, by_topic, controls)
         atomic_write_text(run_dir / "curation.md", curation_md)
 
         metrics = CurationMetrics(
@@ -138,6 +143,7 @@ def curate(
             dropped_by_step=dict(Counter(d["step"] for d in dropped)),
             train=sum(r["split"] == "train" for r in rows),
             heldout=sum(r["split"] == "heldout" for r in rows),
+            controls=controls,
         )
         manifest = session.finish(
             spec,
@@ -151,12 +157,27 @@ def curate(
         return CurationResult(run_dir, rows, dropped, manifest)
 
 
+def label_controls(prompts: list[Prompt], verdicts: dict[str, dict[str, Any]]) -> dict[str, int] | None:
+    """The classifier against the labels a source carries: factual prompts are its negative controls."""
+    judged = [
+        (p.kind, verdicts[p.id]["record"]["diverse_opinions"]) for p in prompts if p.kind and verdicts[p.id]["ok"]
+    ]
+    if not judged:
+        return None
+    counts: dict[str, int] = {}
+    for label in ("value-laden", "factual"):
+        counts[label] = sum(kind == label for kind, _ in judged)
+        counts[f"{label} kept"] = sum(kind == label and kept for kind, kept in judged)
+    return counts
+
+
 def render_curation(
     spec: CurationSpec,
     counts: dict[str, int],
     rows: list[dict[str, Any]],
     dropped: list[dict[str, Any]],
     by_topic: Counter,
+    controls: dict[str, int] | None = None,
 ) -> str:
     lines = [
         f"# Prompt curation: `{spec.source}`",
@@ -173,6 +194,13 @@ def render_curation(
     ]
     for topic in sorted({t for t, _ in by_topic}):
         lines.append(f"| {topic} | {by_topic[(topic, 'train')]} | {by_topic[(topic, 'heldout')]} |")
+    if controls:
+        lines += [
+            "",
+            f"Classifier against the source's labels: kept {controls['value-laden kept']} of "
+            f"{controls['value-laden']} value-laden prompts and {controls['factual kept']} of {controls['factual']} "
+            "factual ones (the negative controls: each one kept is a false positive).",
+        ]
     lines += ["", "![topics](topics.png)", "", f"## Dropped ({len(dropped)})", "", "| id | step | reason | prompt |"]
     lines.append("|---|---|---|---|")
     for d in dropped:

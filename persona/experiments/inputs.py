@@ -9,7 +9,7 @@ import numpy as np
 from persona.data.filters import PAPER_SPLIT, apply_rules, stratified_split
 from persona.data.io import read_jsonl
 from persona.data.persona import Persona, read_personas
-from persona.data.prompts import Prompt, load_embedded_prompts
+from persona.data.prompts import Prompt, load_embedded_prompts, value_laden
 from persona.data.sources import load_source
 from persona.errors import InputError
 from persona.programs.population import sample_personas
@@ -30,9 +30,10 @@ def load_personas(personas: str, n: int, seed: int, min_age: int) -> list[Person
 
 
 def load_split_prompts(prompts: str, seed: int) -> dict[str, list[Prompt]]:
-    """Train and held-out prompts: a curated run's split, or the embedded set under the rules and the paper's ratio."""
+    """Train and held-out value-laden prompts: a curated run's split (the classifier already dropped what people
+    agree on), or the embedded set's value-laden questions under the rules and the paper's ratio."""
     if prompts == "embedded":
-        kept, _ = apply_rules(load_embedded_prompts())
+        kept, _ = apply_rules(value_laden(load_embedded_prompts()))
         split = stratified_split(kept, PAPER_SPLIT, seed)
         return {part: [p for p in kept if split[p.id] == part] for part in PARTS}
     path = Path(prompts)
@@ -42,7 +43,7 @@ def load_split_prompts(prompts: str, seed: int) -> dict[str, list[Prompt]]:
         raise InputError(f"{path}: record {missing[0]} has no split/text; give a `persona prompts curate` output")
     fields = set(Prompt.model_fields)
     parsed = [(Prompt.model_validate({k: v for k, v in row.items() if k in fields}), row["split"]) for row in rows]
-    return {part: [p for p, s in parsed if s == part] for part in PARTS}
+    return {part: value_laden([p for p, s in parsed if s == part]) for part in PARTS}
 
 
 def split_personas(personas: list[Persona], heldout: float, seed: int) -> dict[str, list[Persona]]:

@@ -36,7 +36,7 @@ class PassKSpec(BenchInputs):
     kind: Literal["passk"] = "passk"
     n_personas: int = Field(default=10, gt=0)
     questions: int = Field(default=1, gt=0)
-    mode: str = Field(default="no_cot", description="responder mode")
+    mode: str = Field(default="cot", description="responder mode (the paper's: chain of thought with the persona)")
     samples: int = Field(default=16, gt=0, description="n: independent answers per item")
     k_max: int = Field(default=16, gt=0, description="largest k reported (at most n)")
     temperature: float = Field(default=0.7, gt=0, le=2, description="sampling temperature of the model under test")

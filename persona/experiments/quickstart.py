@@ -18,7 +18,7 @@ from rich.progress import Progress
 
 from persona.data.io import write_jsonl
 from persona.data.persona import Persona
-from persona.data.prompts import Prompt, load_embedded_prompts
+from persona.data.prompts import Prompt, load_embedded_prompts, value_laden
 from persona.data.sources import load_source
 from persona.errors import InputError
 from persona.experiments.specs import RolesSpec
@@ -48,9 +48,9 @@ class PromptSection(Section):
     @field_validator("per_persona")
     @classmethod
     def _available(cls, value: int) -> int:
-        available = len(load_embedded_prompts())
+        available = len(value_laden(load_embedded_prompts()))
         if value > available:
-            raise ValueError(f"at most {available}, the embedded prompts there are; got {value}")
+            raise ValueError(f"at most {available}, the embedded value-laden prompts there are; got {value}")
         return value
 
 
@@ -207,7 +207,7 @@ def run(
     )
     source = load_source(spec.personas.source)
     personas = sample_personas(spec.personas.n, seed=spec.seed, min_age=spec.personas.min_age, source=source)
-    items = plan_items(personas, load_embedded_prompts(), spec.prompts.per_persona, spec.seed)
+    items = plan_items(personas, value_laden(load_embedded_prompts()), spec.prompts.per_persona, spec.seed)
     used_prompts = sorted({item.prompt.id: item.prompt for item in items}.values(), key=lambda p: p.id)
     with session:
         lms, run_dir = session.lms, session.run_dir

@@ -189,6 +189,33 @@ def dropped_plot(rows: list[dict]) -> Figure:
     return figure
 
 
+def dropped_comparison_plot(shares: dict[str, dict[str, float | None]]) -> Figure:
+    """Share of summaries that dropped each attribute, one bar per model (Figure 11 across models).
+
+    ``shares`` maps a model label to its share per attribute; attributes are ordered by their mean share.
+    """
+    attributes = sorted(
+        {a for per_model in shares.values() for a in per_model},
+        key=lambda a: -np.nanmean([np.nan if m.get(a) is None else m[a] for m in shares.values()] or [0]),
+    )
+    height = 0.8 / max(len(shares), 1)
+    figure = Figure(figsize=(7, 0.25 * len(attributes) * max(len(shares), 2) + 1.5))
+    axes = figure.add_subplot()
+    y = np.arange(len(attributes))
+    for i, (label, per_model) in enumerate(shares.items()):
+        values = np.array([np.nan if per_model.get(a) is None else per_model[a] for a in attributes], dtype=float)
+        positions = y + (i - (len(shares) - 1) / 2) * height
+        axes.barh(positions, np.nan_to_num(values), height=height, label=label, color=PALETTE[i % len(PALETTE)])
+        _label_bars(axes, positions, values, values, vertical=False)
+    axes.set_yticks(y, attributes, fontsize=7)
+    axes.invert_yaxis()
+    axes.set_xlim(0, 1.1)
+    axes.set_xticks(np.linspace(0, 1, 6))
+    axes.set_xlabel("share of summaries that dropped the attribute (exact/synonym match)")
+    axes.legend(fontsize=7, loc="lower left", bbox_to_anchor=(0, 1), ncols=2, frameon=False)
+    return figure
+
+
 def passk_plot(curves: dict[str, dict[int, float]]) -> Figure:
     """pass@k against k, one line per model or mode (the paper's Figure 12)."""
     figure = Figure(figsize=(5.5, 3.6))

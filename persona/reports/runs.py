@@ -15,7 +15,7 @@ from persona.experiments.loo import kappas_by_attribute, render_loo_report
 from persona.experiments.passk import render_passk_report
 from persona.metrics.slices import Predicate, slice_accuracy
 from persona.reports.bench import accuracy_by_mode, bench_plots, render_report
-from persona.reports.figures import accuracy_plot, loo_plot, passk_plot, save_figure
+from persona.reports.figures import accuracy_plot, dropped_comparison_plot, loo_plot, passk_plot, save_figure
 from persona.reports.slices import slices_table
 from persona.runs.manifest import Manifest
 
@@ -95,6 +95,17 @@ def compare_runs(runs: list[tuple[Path, Manifest]], out: Path) -> list[Path]:
         save_figure(accuracy_plot(models, bench[0][1].metrics.confidence), out / "accuracy.png")
         written.append(out / "accuracy.png")
         lines += ["", "![accuracy per mode and model](accuracy.png)", ""]
+        summarised = [(d, m) for d, m in bench if m.metrics.dropped]
+        dropped = {_unique_label(m, i, summarised): m.metrics.dropped for i, (_, m) in enumerate(summarised)}
+        if dropped:
+            lines += _dropped_comparison(dropped)
+            save_figure(
+                dropped_comparison_plot(
+                    {label: {r.attribute: r.dropped_match_share for r in rows} for label, rows in dropped.items()}
+                ),
+                out / "dropped.png",
+            )
+            written.append(out / "dropped.png")
     passk = [(d, m) for d, m in runs if m.kind == "passk"]
     if passk:
         curves = {
@@ -114,6 +125,32 @@ def compare_runs(runs: list[tuple[Path, Manifest]], out: Path) -> list[Path]:
         lines += ["", "![pass@k](passk.png)", ""]
     atomic_write_text(out / "report.md", "\n".join(lines))
     return [out / "report.md", *written]
+
+
+def _dropped_comparison(dropped: dict[str, list[Any]]) -> list[str]:
+    """Figure 11 across models: per attribute, each model's share of summaries that dropped it."""
+    attributes = sorted({r.attribute for rows in dropped.values() for r in rows})
+    share = {label: {r.attribute: r for r in rows} for label, rows in dropped.items()}
+
+    def cell(label: str, attribute: str) -> str:
+        row = share[label].get(attribute)
+        if row is None:
+            return "-"
+        llm = "n/a" if row.dropped_llm_share is None else f"{row.dropped_llm_share:.2f}"
+        return f"{row.dropped_match_share:.2f} / {llm}"
+
+    return [
+        "## What summaries drop, per model (Figure 11)",
+        "",
+        "Share of summaries that dropped each attribute: exact/synonym match / LLM diff judge.",
+        "",
+        "| attribute | " + " | ".join(f"`{label}`" for label in dropped) + " |",
+        "|---" * (len(dropped) + 1) + "|",
+        *(f"| {a} | " + " | ".join(cell(label, a) for label in dropped) + " |" for a in attributes),
+        "",
+        "![dropped attributes per model](dropped.png)",
+        "",
+    ]
 
 
 def _unique_label(manifest: Manifest, index: int, runs: list[tuple[Path, Manifest]]) -> str:
