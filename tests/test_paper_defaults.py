@@ -55,8 +55,8 @@ def test_the_embedded_factual_questions_never_reach_an_experiment(tmp_path, fake
 
 def test_a_curated_file_labelled_factual_is_not_asked(tmp_path):
     rows = [
-        {"id": "v1", "topic": "t", "text": "Should cities ban cars downtown?", "kind": "value-laden", "split": "heldout"},
-        {"id": "f1", "topic": "t", "text": "What is the boiling point of water?", "kind": "factual", "split": "heldout"},
+        {"id": "v1", "topic": "t", "text": "Should cities ban cars?", "kind": "value-laden", "split": "heldout"},
+        {"id": "f1", "topic": "t", "text": "What is water made of?", "kind": "factual", "split": "heldout"},
         {"id": "u1", "topic": "t", "text": "Is a four-day week better for families?", "split": "heldout"},
     ]
     (tmp_path / "prompts.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))

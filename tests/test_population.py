@@ -17,6 +17,7 @@ from persona.data.attributes import age_group, sample_politics, sample_traits, t
 from persona.data.census import acs12_sample
 from persona.data.pums import read_pums, resolve_source
 from persona.data.rules import TOO_YOUNG_FOR_POLITICS, apply_age_rules, school_grade
+from persona.data.sources import load_source
 from persona.experiments.personas import PopulationSpec, generate, report
 from persona.lm import ModelConfig
 from persona.metrics.fidelity import categories, compare
@@ -188,7 +189,13 @@ def test_generate_prunes_fills_reports_and_replays(tmp_path, fake_provider):
     assert all(len(p.profile) == 1 for p in result.personas)
     for name in ("fidelity.md", "fidelity.png", "fidelity/age.png", "report.md", "manifest.json"):
         assert (run_dir / name).stat().st_size > 0, name
-    assert "| age |" in (run_dir / "fidelity.md").read_text()
+    fidelity_md = (run_dir / "fidelity.md").read_text()
+    assert "| age |" in fidelity_md and (run_dir / "fidelity_joint.png").stat().st_size > 0
+    backed = load_source("acs12").census_backed  # 10 attributes, so 45 pairs
+    assert (
+        all(f"| {name} |" in fidelity_md for name in backed) and m.joint_pairs == len(backed) * (len(backed) - 1) // 2
+    )
+    assert "| age x sex |" in fidelity_md and f"**{len(m.joint_flagged)} of {m.joint_pairs} pairs**" in fidelity_md
     calls = len(fake_provider.calls)
     snapshot = {n: (run_dir / n).read_bytes() for n in ("personas.jsonl", "draws.jsonl", "fidelity.md")}
 

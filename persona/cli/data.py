@@ -65,10 +65,12 @@ def personas_report(run_dir: Annotated[Path, typer.Argument(help="A `persona per
 
     results = report(run_dir)
     table = Table("attribute", "personas", "TVD", "p-value", title=f"Census fidelity: {run_dir}")
-    for r in results:
+    for r in results.marginals:
         table.add_row(r.attribute, str(r.personas), f"{r.tvd:.3f}", f"{r.p_value:.3f}")
     console.print(table)
-    console.print(f"written: [cyan]{run_dir / 'fidelity.md'}[/], {run_dir / 'fidelity'}/*.png")
+    flagged = [f"{r.first} x {r.second}" for r in results.joint if r.flagged]
+    console.print(f"pairs of attributes jointly off beyond sampling: {', '.join(flagged) or 'none'}")
+    console.print(f"written: [cyan]{run_dir / 'fidelity.md'}[/], fidelity_joint.png, {run_dir / 'fidelity'}/*.png")
 
 
 @census_app.command("download")

@@ -19,7 +19,6 @@ from persona.data.persona import Persona, read_personas
 from persona.data.sources import SourceError, load_source
 from persona.experiments.specs import OneModelSpec
 from persona.lm.roles import Role
-from persona.metrics.fidelity import Fidelity, compare
 from persona.programs.population import (
     PROFILE_CATEGORIES,
     ConsistencyCheck,
@@ -27,14 +26,12 @@ from persona.programs.population import (
     PersonaBuilder,
     profile_plan,
 )
-from persona.reports.figures import fidelity_overview, fidelity_plot
+from persona.reports.fidelity import FidelityReport, write_fidelity_report
 from persona.runs.manifest import Manifest, Metrics
 from persona.runs.session import Session
 
 SPEC_FILE = "population.json"
 RESULT_FILES = ("personas.jsonl", "draws.jsonl", "fidelity.md")
-# The attributes of the paper's census comparison figures, drawn together in fidelity.png.
-OVERVIEW = ("age", "sex", "race", "education", "income", "marital status")
 
 
 class PopulationSpec(OneModelSpec):
@@ -113,7 +110,7 @@ def generate(
                 failures.append({"slot": slot, **entry["error"]})
         write_jsonl(run_dir / "personas.jsonl", (p.model_dump() for p in personas))
         write_jsonl(run_dir / "draws.jsonl", draws)
-        fidelity = write_fidelity_report(run_dir, source, personas, spec.min_age)
+        fidelity = write_fidelity_report(run_dir, source, personas, spec.min_age, spec.seed)
         metrics = population_metrics(draws, failures, fidelity, spec)
         manifest = session.finish(
             spec,
@@ -145,11 +142,13 @@ class PopulationMetrics(Metrics):
     profiles_rejected: int
     pruning_rate: float | None = Field(description="rejected / checked (the paper pruned about 8.5%)")
     fidelity_mean_tvd: float | None = Field(description="mean total variation distance over census-backed attributes")
+    joint_pairs: int = Field(description="pairs of census-backed attributes compared jointly")
+    joint_flagged: list[str] = Field(description="pairs whose joint distribution is further off than sampling explains")
     failed_slots: list[SlotFailure]
 
 
 def population_metrics(
-    draws: list[dict], failures: list[dict], fidelity: list[Fidelity], spec: PopulationSpec
+    draws: list[dict], failures: list[dict], fidelity: FidelityReport, spec: PopulationSpec
 ) -> PopulationMetrics:
     """Pruning from the verdicts: a slot that failed every draw counts ``max_draws`` rejections."""
     exhausted = sum(f["type"] == "NoConsistentProfileError" for f in failures)
@@ -161,7 +160,11 @@ def population_metrics(
         profiles_checked=checked,
         profiles_rejected=rejected,
         pruning_rate=_round(rejected / checked) if checked else None,
-        fidelity_mean_tvd=_round(sum(f.tvd for f in fidelity) / len(fidelity)) if fidelity else None,
+        fidelity_mean_tvd=_round(sum(f.tvd for f in fidelity.marginals) / len(fidelity.marginals))
+        if fidelity.marginals
+        else None,
+        joint_pairs=len(fidelity.joint),
+        joint_flagged=[f"{r.first} x {r.second}" for r in fidelity.joint if r.flagged],
         failed_slots=failures,
     )
 
@@ -170,55 +173,7 @@ def _round(value: float) -> float | None:
     return None if math.isnan(value) or math.isinf(value) else round(value, 4)
 
 
-def fidelity_results(source: CensusSample, personas: list[Persona], min_age: int = 0) -> list[Fidelity]:
-    """One comparison per census-backed attribute, against the source as the age rules leave it."""
-    frame, weights = source.as_personas(min_age)
-    return [
-        compare(name, frame[name], weights, [p.attributes[name] for p in personas]) for name in source.census_backed
-    ]
-
-
-def write_fidelity_report(run_dir: Path, source: CensusSample, personas: list[Persona], min_age: int) -> list[Fidelity]:
-    """``fidelity.md`` (TVD and chi-square per attribute), one PNG per attribute, and the overview grid."""
-    results = fidelity_results(source, personas, min_age)
-    label = "ACS 2012 sample" if source.name == "acs12" else "PUMS (weighted)"
-    for result in results:
-        fidelity_plot(result, run_dir / "fidelity" / f"{_slug(result.attribute)}.png", source_label=label)
-    fidelity_overview([r for r in results if r.attribute in OVERVIEW], run_dir / "fidelity.png", source_label=label)
-    atomic_write_text(run_dir / "fidelity.md", render_fidelity(results, source))
-    return results
-
-
-def _slug(name: str) -> str:
-    return name.lower().replace(" ", "-")
-
-
-def _num(value: float, digits: int = 3) -> str:
-    return "n/a" if math.isnan(value) else ("inf" if math.isinf(value) else f"{value:.{digits}f}")
-
-
-def render_fidelity(results: list[Fidelity], source: CensusSample) -> str:
-    lines = [
-        "# Census fidelity",
-        "",
-        f"Personas against `{source.name}` (weighted by its person weights, rows under the same age rules).",
-        "TVD is the total variation distance (0 = identical shares, 1 = disjoint); the chi-square test pools",
-        "categories expected fewer than 5 times. A small p-value says the personas' shares differ from the source's",
-        "more than sampling alone explains.",
-        "",
-        "| attribute | personas | categories | TVD | chi-square | dof | p-value | plot |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for r in results:
-        lines.append(
-            f"| {r.attribute} | {r.personas} | {len(r.table)} | {_num(r.tvd)} | {_num(r.chi2, 2)} | {r.dof} "
-            f"| {_num(r.p_value)} | [png](fidelity/{_slug(r.attribute)}.png) |"
-        )
-    lines += ["", "![census vs personas](fidelity.png)", ""]
-    return "\n".join(lines)
-
-
-def render_report(manifest: Manifest, source: CensusSample, fidelity: list[Fidelity]) -> str:
+def render_report(manifest: Manifest, source: CensusSample, fidelity: FidelityReport) -> str:
     m, spec = manifest.metrics, manifest.spec
     steps = ["census draw + procedural attributes"]
     steps += [f"LM consistency check (up to {spec['max_draws']} draws per slot)"] if spec["check"] else []
@@ -243,7 +198,9 @@ def render_report(manifest: Manifest, source: CensusSample, fidelity: list[Fidel
     if manifest.aborted:
         lines += ["**Stopped early at the failure limit.**", ""]
     lines += [
-        f"Mean TVD over {len(fidelity)} attributes: {m.fidelity_mean_tvd}. See [fidelity.md](fidelity.md).",
+        f"Mean TVD over {len(fidelity.marginals)} attributes: {m.fidelity_mean_tvd}; {len(m.joint_flagged)} of "
+        f"{m.joint_pairs} pairs of attributes further from the source jointly than sampling explains. "
+        "See [fidelity.md](fidelity.md).",
         "",
         manifest.cost_line(),
         "",
@@ -251,11 +208,12 @@ def render_report(manifest: Manifest, source: CensusSample, fidelity: list[Fidel
     return "\n".join(lines)
 
 
-def report(run_dir: Path) -> list[Fidelity]:
+def report(run_dir: Path) -> FidelityReport:
     """Rebuild the fidelity report of a finished population run from its files (``persona personas report``)."""
     spec_path = run_dir / SPEC_FILE
     if not spec_path.exists():
         raise SourceError(f"{run_dir}: no {SPEC_FILE}; not a `persona personas generate` run dir")
     spec = PopulationSpec.model_validate_json(spec_path.read_text(encoding="utf-8"))
     personas = read_personas(run_dir / "personas.jsonl")
-    return write_fidelity_report(run_dir, load_source(spec.source, spec.dictionary), personas, spec.min_age)
+    source = load_source(spec.source, spec.dictionary)
+    return write_fidelity_report(run_dir, source, personas, spec.min_age, spec.seed)

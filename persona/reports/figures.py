@@ -13,6 +13,7 @@ from matplotlib.ticker import MaxNLocator
 
 from persona.data.io import make_folder, temp_sibling
 from persona.metrics.fidelity import BANDS, MISSING, Fidelity
+from persona.metrics.joint import JointFidelity
 
 TOP = 12  # attributes with many values (birthplace, ancestry) show their most common ones
 
@@ -260,6 +261,28 @@ def _ink_on(rgba: tuple[float, ...]) -> str:
     """White text on dark cells and black on light ones, by the cell colour's luma (ITU-R BT.601)."""
     red, green, blue = rgba[:3]
     return "white" if 0.299 * red + 0.587 * green + 0.114 * blue < 0.5 else "black"
+
+
+def joint_gap_plot(results: list[JointFidelity], source_label: str = "census (weighted)") -> Figure:
+    """For each pair, personas' share minus the source's share in every cell: where associations break."""
+    figure = Figure(figsize=(5.2 * max(len(results), 1), 4.4))
+    for i, result in enumerate(results):
+        axes = figure.add_subplot(1, max(len(results), 1), i + 1)
+        gap = (result.table["personas"] - result.table["source"]).unstack(fill_value=0.0)
+        limit = max(float(np.abs(gap.to_numpy()).max()), 0.01)
+        image = axes.imshow(gap.to_numpy(dtype=float), cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
+        short = [str(c) if len(str(c)) <= 18 else str(c)[:17] + "…" for c in gap.columns]
+        axes.set_xticks(range(len(gap.columns)), short, rotation=45, ha="right", fontsize=6)
+        axes.set_yticks(range(len(gap.index)), [str(r)[:22] for r in gap.index], fontsize=6)
+        axes.set_xlabel(result.second, fontsize=7)
+        axes.set_ylabel(result.first, fontsize=7)
+        flag = " (flagged)" if result.flagged else ""
+        axes.set_title(f"TVD {result.tvd:.2f}, sampling {result.null_tvd:.2f}{flag}", fontsize=8)
+        bar = figure.colorbar(image, ax=axes, shrink=0.8)
+        bar.set_label(f"personas - {source_label}", fontsize=6)
+        bar.ax.tick_params(labelsize=6)
+    figure.tight_layout()
+    return figure
 
 
 def kappa_heatmap(matrix, title: str) -> Figure:
