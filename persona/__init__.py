@@ -44,6 +44,7 @@ _PUBLIC = {
     "RunMetrics": "persona.experiments.quickstart",
     "RunResult": "persona.experiments.quickstart",
     "RunSpec": "persona.experiments.quickstart",
+    "RunStopped": "persona.runs",
     "SpecError": "persona.runs",
     "agreement": "persona.experiments.agreement",
     "generate_personas": "persona.experiments.personas:generate",

@@ -156,16 +156,46 @@ def test_loo_pairs_differ_by_exactly_the_left_out_attribute(tmp_path, fake_provi
     kappas = pd.DataFrame([row.model_dump() for row in result.manifest.metrics.kappas])
     assert sorted(kappas["attribute"].unique()) == ["religion", "sex"] and len(kappas) == 6
     questions = [json.loads(line) for line in (result.run_dir / "questions.jsonl").read_text().splitlines()]
-    assert len(questions) == 3 and all(q["answer_a"] != q["answer_b"] for q in questions)
+    assert len(questions) == 2 * 3 * 3 and all(q["answer_a"] != q["answer_b"] for q in questions)  # per pair
     assert (result.run_dir / "loo.png").exists()
+
+
+def test_loo_refines_the_baseline_for_the_pairs_persona_and_both_variants_choose_between_the_two(
+    tmp_path, fake_provider
+):
+    result = run_loo(_loo(attributes=["sex"], pairs=2, questions=2), out=tmp_path / "loo")
+    shown = {q["id"]: q for q in map(json.loads, (result.run_dir / "questions.jsonl").read_text().splitlines())}
+    assert len({q["answer_a"] for q in shown.values()}) == 2  # one persona-blind baseline per question, shared
+
+    def sent(kind: str) -> list[str]:  # the request texts of one step, as the backend received them
+        calls = [c for c in fake_provider.calls if f'"{kind}"' in json.dumps(c["params"].get("response_format"))]
+        return [json.dumps(c["messages"]) for c in calls]
+
+    def escaped(text: str) -> str:
+        return json.dumps(text)[1:-1]
+
+    critiques, choices = sent("critique"), sent("preferred")
+    records = pd.DataFrame(result.records)
+    for _, group in records.groupby(["pair", "item"]):
+        variants = group.set_index("variant")
+        question = shown[variants.loc["with", "item"]]
+        # The refinement saw the baseline and the pair's persona with the attribute.
+        persona, baseline = escaped(variants.loc["with", "persona"]), escaped(question["answer_a"])
+        assert any(persona in text and baseline in text for text in critiques)
+        for record in group.to_dict("records"):
+            order = ("answer_a", "answer_b") if record["shown_first"] == "answer_a" else ("answer_b", "answer_a")
+            first, second = (escaped(question[key]) for key in order)
+            asked = [t for t in choices if escaped(record["persona"]) in t and first in t and second in t]
+            assert asked and all(t.index(first) < t.index(second) for t in asked)  # both, in the stored order
+    assert set(records["choice"]) <= {"answer_a", "answer_b"} and result.manifest.spec["method"] == "refine"
 
 
 def test_loo_takes_a_file_of_preference_questions_and_needs_no_responder(tmp_path, fake_provider):
     path = tmp_path / "items.jsonl"
     rows = [{"id": f"i{i}", "question": f"Q{i}?", "answer_a": f"yes {i}", "answer_b": f"no {i}"} for i in range(4)]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    result = run_loo(_loo(answers=str(path), questions=4), out=tmp_path / "loo")
-    assert set(result.manifest.models) == {"annotator"}
+    result = run_loo(_loo(answers=str(path), questions=4, method="blind"), out=tmp_path / "loo")
+    assert set(result.manifest.models) == {"annotator", "population"}  # census personas: checked and filled
     assert {r["item"] for r in result.records} == {"i0", "i1", "i2", "i3"}
 
 
@@ -316,6 +346,7 @@ def test_a_judge_that_is_the_model_under_test_is_said_so_and_never_chosen_silent
     assert "The judge is the model under test" in (bench.run_dir / "report.md").read_text()
     roles = build_spec("bench", {"model": "fake/model", "judge": None}, TESTED_AND_JUDGE).models
     assert roles["responder"].model == "fake/model" and roles["judge"].model == "local/smollm2"
-    other = run_bench(_bench(models={"responder": FAKE, "judge": FAKE | {"model": "fake/judge"}}), out=tmp_path / "b")
+    models = {"responder": FAKE, "judge": FAKE | {"model": "fake/judge"}, "population": FAKE}
+    other = run_bench(_bench(models=models), out=tmp_path / "b")
     assert other.manifest.judge_is_responder is False
     assert "The judge is the model under test" not in (tmp_path / "b" / "report.md").read_text()

@@ -18,6 +18,7 @@ from persona.data.export import export_pairs
 from persona.errors import InputError, PersonaError
 from persona.experiments.bench import BenchMetrics
 from persona.experiments.loo import LooMetrics
+from persona.experiments.population import NullAttributes
 from persona.experiments.quickstart import RunSpec, run
 from persona.lm import ModelConfig, lm_secrets, make_lm
 from persona.runs import RunDirError, claim_run_dir
@@ -163,7 +164,10 @@ def test_bench_report_refuses_a_run_it_cannot_compare(tmp_path, finished):
     bench = tmp_path / "bench"
     bench.mkdir()
     manifest.spec = {**manifest.spec, "kind": "bench"}
-    manifest.metrics = BenchMetrics(confidence=0.95, modes={}, dropped=[], dropped_judge_failures=0, slices=[])
+    nulls = NullAttributes(personas=0, attributes=0, mean=None, min=None, max=None)
+    manifest.metrics = BenchMetrics(
+        confidence=0.95, modes={}, dropped=[], dropped_judge_failures=0, slices=[], personas=nulls
+    )
     (bench / "manifest.json").write_text(manifest.model_dump_json())
     _refused(["bench", "report", str(bench), str(loo), "--out", str(tmp_path / "cmp")], says="leave-one-out run")
     assert not (tmp_path / "cmp").exists()

@@ -17,6 +17,8 @@ from persona.cli import app
 from persona.runs import KINDS, load_spec
 
 FAKE = '{ model = "fake/model", max_tokens = 64 }'
+# The scripted backend's consistency verdicts are coin flips: enough redraws that no persona slot runs out of them.
+POPULATION = "{ max_draws = 20 }"
 
 
 def _write(path: Path, text: str) -> Path:
@@ -60,11 +62,13 @@ def _specs(tmp_path: Path, model: str = FAKE) -> dict[str, str]:
         ),
         "loo": (
             'kind = "loo"\nn_personas = 30\nattributes = ["sex"]\npairs = 1\nquestions = 2\nseed = 2\n'
+            f"population = {POPULATION}\n"
             f"[models]\nresponder = {model}\nannotator = {model}\n"
         ),
         "annotate": f'kind = "annotate"\nitems = "{items}"\npersonas = "acs12"\nn_personas = 2\nmodel = {model}\n',
         "optimize": (
             'kind = "optimize"\nn_personas = 10\ntrain = 4\nval = 2\neval_items = 2\nseed = 1\nmetric = "proxy"\n'
+            f"population = {POPULATION}\n"
             f"[models]\nresponder = {model}\njudge = {model}\n"
         ),
     }

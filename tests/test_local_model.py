@@ -287,6 +287,7 @@ def test_real_loo_annotates_both_variants(tmp_path):
         pairs=1,
         questions=2,
         seed=1,
+        population={"fill": False},  # 20 census personas: the check alone keeps this test short
         models={"responder": local, "annotator": local},
     )
     result = run_loo(spec, out=tmp_path)
@@ -306,6 +307,7 @@ def test_real_optimization_saves_loads_evaluates_and_replays(tmp_path):
         eval_items=2,
         max_demos=1,
         seed=5,
+        population={"fill": False},
         models={"responder": local, "judge": local},
     )
     first = run_optimize(spec, out=tmp_path)

@@ -94,7 +94,7 @@ def _optimize_spec(**overrides) -> OptimizeSpec:
 
 def test_no_heldout_persona_or_prompt_reaches_the_optimizer(tmp_path, fake_provider):
     spec = _optimize_spec()
-    planned = plan(spec)
+    planned = plan(spec, load_personas("acs12", 10, 1, 18))
     people = split_personas(load_personas("acs12", 10, 1, 18), 0.3, seed=1)
     heldout_people = {p.id for p in people["heldout"]}
     heldout_prompts = {p.id for p in load_split_prompts("embedded", 1)["heldout"]}

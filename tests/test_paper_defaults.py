@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from fakes import _schema
+from persona.data.persona import read_personas
 from persona.data.prompts import load_embedded_prompts
 from persona.experiments.bench import BenchSpec, run_bench
 from persona.experiments.curation import CurationSpec, curate
@@ -18,7 +19,7 @@ FACTUAL = {p.id for p in load_embedded_prompts() if p.kind == "factual"}
 
 
 def test_pass_at_k_by_default_samples_16_chain_of_thought_answers_that_see_the_persona(tmp_path, fake_provider):
-    spec = PassKSpec(n_personas=1, questions=1, models={"responder": FAKE, "judge": FAKE | {"model": "fake/judge"}})
+    spec = PassKSpec(n_personas=1, questions=1, models={"responder": FAKE, "judge": FAKE})
     result = run_passk(spec, out=tmp_path)
     assert [r["sample"] for r in result.records] == list(range(16))
     assert list(result.manifest.metrics.curve) == list(range(1, 17))
@@ -26,7 +27,7 @@ def test_pass_at_k_by_default_samples_16_chain_of_thought_answers_that_see_the_p
     answers = [c for c in fake_provider.calls if c["params"].get("temperature") == 0.7]
     assert len(answers) == 16
     for call in answers:
-        assert "reasoning" in _schema(call["params"]["response_format"])["properties"]  # reasoning comes first
+        assert "reasoning" in _schema(call["params"]["response_format"]).get("properties", {})  # reasoning first
         assert persona["attributes"]["sex"] in json.dumps(call["messages"])
 
 
@@ -73,3 +74,29 @@ def test_curation_scores_the_classifier_against_the_embedded_labels(tmp_path, fa
     assert controls["factual kept"] == sum(embedded[i] == "factual" for i in kept)
     assert controls["value-laden kept"] == sum(embedded[i] == "value-laden" for i in kept)
     assert f"{controls['factual kept']} of {controls['factual']} factual" in (tmp_path / "curation.md").read_text()
+
+
+def test_census_personas_in_bench_go_through_the_check_and_the_filling(tmp_path, fake_provider):
+    models = {"responder": FAKE, "judge": FAKE}
+    result = run_bench(BenchSpec(n_personas=2, questions=1, modes=["no_cot"], models=models), out=tmp_path / "b")
+    personas = read_personas(tmp_path / "b" / "personas.jsonl")
+    assert len(personas) == 2 and all(len(p.profile) == 2 for p in personas)  # filled: two open-ended categories
+    checks = [
+        c for c in fake_provider.calls if "consistent" in _schema(c["params"].get("response_format"))["properties"]
+    ]
+    assert len(checks) >= 2  # every persona was vetted by the consistency check
+    # The population role runs on the judge's backend (a fixed model), not on the model under test's.
+    assert BenchSpec(models={"judge": {"model": "openai/gpt-4o"}}).models["population"].model == "openai/gpt-4o"
+    assert result.manifest.models["population"].model == "fake/model" and "personas" in result.manifest.resumed_items
+    assert result.manifest.metrics.personas.personas == 2
+    assert "null per persona: mean" in (tmp_path / "b" / "report.md").read_text()
+
+    # A personas file is used as it is: no population role, no check, no filling.
+    calls = len(fake_provider.calls)
+    again = run_bench(
+        BenchSpec(personas=str(tmp_path / "b"), questions=1, modes=["no_cot"], models=models), out=tmp_path / "c"
+    )
+    assert "population" not in again.manifest.models and "personas" not in again.manifest.resumed_items
+    assert not [
+        c for c in fake_provider.calls[calls:] if "consistent" in json.dumps(c["params"].get("response_format"))
+    ]

@@ -8,6 +8,7 @@ import pytest
 
 import fakes
 from persona.data import load_embedded_prompts, read_jsonl
+from persona.data.prompts import value_laden
 from persona.experiments.quickstart import RESULT_FILES, RunSpec, run
 from persona.runs import RunDirError
 
@@ -83,7 +84,7 @@ def test_a_failing_item_is_recorded_and_the_run_goes_on(tmp_path, fake_provider,
         return [items[0].model_copy(update={"text": f"{items[0].text} {fakes.FAIL_MARKER}"}), *items[1:]]
 
     monkeypatch.setattr("persona.experiments.quickstart.load_embedded_prompts", poisoned)
-    per_persona = len(original())  # every prompt, so the poisoned one is among them
+    per_persona = len(value_laden(original()))  # every prompt asked, so the poisoned one (value-laden) is among them
     result = run(_spec(prompts={"per_persona": per_persona}, personas={"n": 1}, bench={"samples": 1}), out=tmp_path)
     pairs = read_jsonl(tmp_path / "pairs.jsonl")
     failed = [r for r in pairs if r["error"]]
@@ -102,7 +103,7 @@ def test_a_run_dir_of_another_spec_is_refused(tmp_path, fake_provider):
 
 
 def test_too_many_prompts_per_persona_is_a_clear_error(tmp_path, fake_provider):
-    available = len(load_embedded_prompts())
+    available = len(value_laden(load_embedded_prompts()))
     with pytest.raises(ValueError, match=f"per_persona\n.*at most {available}"):
         run(_spec(prompts={"per_persona": available + 1}), out=tmp_path)
     assert not any(tmp_path.iterdir())

@@ -190,7 +190,10 @@ def execute(spec: Any, given: Mapping[str, Any], spec_path: Path | None = None) 
             max_failures=given.get("max_failures"),
         )
     manifest = result.manifest
-    SUMMARIES[spec.kind](result)
+    if manifest.metrics is None:
+        errors.print(f"[bold red]stopped:[/] {escape(result.reason)}")
+    else:
+        SUMMARIES[spec.kind](result)
     console.print(
         f"[bold]{spec.kind}[/]: {manifest.model_calls} model calls, {manifest.cache_hits} cache hits, "
         f"{manifest.wall_time_s:.1f} s; results in [cyan]{result.run_dir}[/] (report.md, manifest.json)"

@@ -110,7 +110,12 @@ def bench_loo(
     pairs: Annotated[int | None, typer.Option(min=1, help="Persona pairs per attribute (paper: 40).")] = None,
     base_size: Annotated[int | None, typer.Option(min=1, help="Attributes without the left-out one.")] = None,
     questions: Annotated[int | None, typer.Option(min=2, help="Preference questions per persona (paper: 20).")] = None,
-    answers: Annotated[str | None, typer.Option(help="'generate' or a JSONL of id, question, answer_a/b.")] = None,
+    method: Annotated[
+        str | None, typer.Option(help="refine (the paper's: baseline vs its refinement) or blind (two answers).")
+    ] = None,
+    answers: Annotated[
+        str | None, typer.Option(help="'generate', or (blind) a JSONL of id, question, answer_a/b.")
+    ] = None,
     pool: Annotated[int | None, typer.Option(min=1, help="Census personas the pairs are drawn from.")] = None,
     personas: PersonasOption = None,
     prompts: PromptsOption = None,

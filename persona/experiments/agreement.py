@@ -246,6 +246,7 @@ def annotate(
         concurrency=concurrency,
         progress=progress,
         max_failures=max_failures,
+        spec_path=spec_path,
     )
     with session:
         annotator = RolePlayAnnotator(session.lms["annotator"])

@@ -20,8 +20,17 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 
 from persona.data.io import read_jsonl, write_jsonl, write_parquet
 from persona.data.persona import ATTRIBUTES, Persona
+from persona.data.prompts import Prompt
 from persona.errors import InputError
-from persona.experiments.inputs import PARTS, load_personas, load_split_prompts
+from persona.experiments.inputs import (
+    PARTS,
+    POPULATION,
+    experiment_personas,
+    experiment_roles,
+    load_split_prompts,
+    read_personas_input,
+)
+from persona.experiments.population import NullAttributes, PopulationSection, null_attributes, population_role
 from persona.experiments.quickstart import Item
 from persona.experiments.specs import RolesSpec
 from persona.lm.roles import Role
@@ -51,7 +60,11 @@ PROGRAM_MODE = "program"
 class BenchInputs(RolesSpec):
     """What every bench run draws on: personas, prompts, seed, models, and how CIs are computed."""
 
-    ROLES: ClassVar[dict[str, Role]] = {"responder": Role(max_tokens=200), "judge": Role(max_tokens=160)}
+    ROLES: ClassVar[dict[str, Role]] = {
+        "responder": Role(max_tokens=200),
+        "judge": Role(max_tokens=160),
+        POPULATION: population_role("judge"),  # checks and fills census personas
+    }
 
     personas: str = Field(default="acs12", description="'acs12', 'pums:PATH', a personas.jsonl or its run dir")
     n_personas: int = Field(default=20, gt=0, description="personas drawn when `personas` is a census source")
@@ -62,6 +75,9 @@ class BenchInputs(RolesSpec):
     seed: int = 0
     confidence: float = Field(default=0.95, gt=0, lt=1)
     resamples: int = Field(default=1000, ge=100)
+    population: PopulationSection = Field(
+        default_factory=PopulationSection, description="how census personas are built (the full pipeline)"
+    )
 
     def fingerprint(self) -> str:
         return spec_fingerprint(self, ignore={"run", "out"})  # `kind` was always part of a bench fingerprint
@@ -136,18 +152,22 @@ class BenchResult(NamedTuple):
     manifest: Manifest
 
 
-def plan_questions(spec: BenchInputs) -> tuple[list[Persona], list[Item]]:
-    """Each persona's questions, drawn from the chosen split independently of who they are."""
-    personas = load_personas(spec.personas, spec.n_personas, spec.seed, spec.min_age)
+def question_pool(spec: BenchInputs) -> list[Prompt]:
+    """The prompts of the chosen split, refused up front when fewer than the questions each persona gets."""
     parts = load_split_prompts(spec.prompts, spec.seed)
     pool = parts["train"] + parts["heldout"] if spec.split == "all" else parts[spec.split]
     if spec.questions > len(pool):
         raise InputError(f"{spec.questions} questions per persona, but the {spec.split} prompts number {len(pool)}")
+    return pool
+
+
+def plan_questions(spec: BenchInputs, personas: list[Persona], pool: list[Prompt]) -> list[Item]:
+    """Each persona's questions, drawn from the pool independently of who they are."""
     questions = []
     for index, persona in enumerate(personas):
         rng = np.random.default_rng([spec.seed, 5, index])
         questions += [Item(persona, pool[i]) for i in sorted(rng.choice(len(pool), size=spec.questions, replace=False))]
-    return personas, questions
+    return questions
 
 
 def judged(call: Callable[[], dspy.Prediction], fields: tuple[str, ...], error_field: str) -> dict[str, Any]:
@@ -214,12 +234,15 @@ def run_bench(
     spec_path: Path | None = None,
 ) -> BenchResult:
     """Run the main evaluation of ``spec`` into its run dir (resuming a crashed run), then report and plot."""
-    personas, questions = plan_questions(spec)
-    cases = [BenchCase(question, mode) for question in questions for mode in spec.modes]
-
-    session = Session.for_spec(spec, out, concurrency=concurrency, progress=progress, max_failures=max_failures)
+    source, pool = read_personas_input(spec), question_pool(spec)
+    roles = experiment_roles(spec, ("responder", "judge"), source)
+    session = Session.for_spec(
+        spec, out, roles, concurrency=concurrency, progress=progress, max_failures=max_failures, spec_path=spec_path
+    )
     with session:
         lms, run_dir = session.lms, session.run_dir
+        personas = experiment_personas(session, spec, source)
+        cases = [BenchCase(question, mode) for question in plan_questions(spec, personas, pool) for mode in spec.modes]
         items = {mode: BenchItem(lms["responder"], lms["judge"], mode) for mode in spec.modes if mode != PROGRAM_MODE}
         if spec.program is not None:
             compiled = BenchItem(lms["responder"], lms["judge"], spec.program_mode)
@@ -328,6 +351,7 @@ class BenchMetrics(Metrics):
     dropped: list[DropRow] = Field(description="empty without summary mode or its analysis")
     dropped_judge_failures: int
     slices: list[SliceRow]
+    personas: NullAttributes = Field(description="how many personas were asked, and the attributes each left null")
 
 
 def _rows(table: pd.DataFrame) -> list[dict[str, Any]]:
@@ -373,6 +397,7 @@ def bench_metrics(records: list[dict[str, Any]], personas: list[Persona], spec: 
         dropped=_rows(dropped),
         dropped_judge_failures=sum(r["dropped_error"] is not None for r in records if r["error"] is None),
         slices=slices,
+        personas=null_attributes(personas),
     )
 
 

@@ -86,6 +86,7 @@ def curate(
         concurrency=concurrency,
         progress=progress,
         max_failures=max_failures,
+        spec_path=spec_path,
     )
     with session:
         run_dir = session.run_dir

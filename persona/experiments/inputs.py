@@ -2,23 +2,59 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from persona.data.census import CensusSample
 from persona.data.filters import PAPER_SPLIT, apply_rules, stratified_split
 from persona.data.io import read_jsonl
 from persona.data.persona import Persona, read_personas
 from persona.data.prompts import Prompt, load_embedded_prompts, value_laden
 from persona.data.sources import load_source
 from persona.errors import InputError
+from persona.experiments.population import built_personas, population_stage
 from persona.programs.population import sample_personas
+from persona.runs.session import Session
 
 PARTS = ("train", "heldout")
+POPULATION = "population"  # the role that checks and fills census personas
 
 
 def is_census_source(personas: str) -> bool:
     return personas == "acs12" or personas.startswith("pums:")
+
+
+PersonasInput = CensusSample | list[Persona]  # a source to build personas from in the run, or personas as given
+
+
+def read_personas_input(spec: Any) -> PersonasInput:
+    """What an experiment's personas come from, read before any run dir exists so a bad input writes nothing: the
+    census source it builds them from, or the personas of a file or run dir."""
+    if is_census_source(spec.personas):
+        return load_source(spec.personas)
+    return load_personas(spec.personas, spec.n_personas, spec.seed, spec.min_age)
+
+
+def experiment_personas(session: Session, spec: Any, given: PersonasInput) -> list[Persona]:
+    """An experiment's personas: those of a file as they are, or ``spec.n_personas`` built from a census source
+    through the full pipeline (consistency check and filling) as the run's ``personas`` stage."""
+    if isinstance(given, list):
+        return given
+    lm = session.lms.get(POPULATION)
+    _, stage = population_stage(session, given, spec.n_personas, spec.seed, spec.min_age, spec.population, lm)
+    personas = built_personas(stage)
+    if stage.aborted or not personas:
+        session.stop(f"{stage.failed} of {len(stage.entries)} persona slots failed; see run.log")
+    return personas
+
+
+def experiment_roles(spec: Any, roles: Iterable[str], given: PersonasInput) -> list[str]:
+    """``roles`` and, when the run builds census personas with an LM, the population role."""
+    needs = not isinstance(given, list) and spec.population.uses_lm()
+    return [role for role in roles if role != POPULATION] + ([POPULATION] if needs else [])
 
 
 def load_personas(personas: str, n: int, seed: int, min_age: int) -> list[Persona]:

@@ -1,8 +1,10 @@
 """Leave-one-out attribute influence (the paper's section 4.1 and Figure 5).
 
 For each attribute a: ``pairs`` personas of ``base_size`` attributes drawn without a, and the same personas with a
-added. A role-play annotator answers the same preference questions (one question, two fixed answers) as each
-persona; Cohen's kappa between the two variants' choices, per pair, measures how much a moved the preferences.
+added. As in the paper (``method = "refine"``), every question gets one persona-blind baseline answer, which
+DPF's critique and revision refine for the pair's persona (with a); a role-play annotator then chooses between
+baseline and refinement as each variant. ``method = "blind"`` instead offers two persona-blind answers. Cohen's
+kappa between the two variants' choices, per pair, measures how much a moved the preferences.
 The A/B order of a question is seeded per pair and question and is the same for both variants, so position bias
 cannot masquerade as influence: an annotator that always says "A" scores kappa 1, no influence at all.
 """
@@ -14,7 +16,7 @@ from typing import Any, ClassVar, Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from persona.data.io import read_jsonl, write_jsonl
 from persona.data.persona import ATTRIBUTES, Persona
@@ -25,11 +27,18 @@ from persona.experiments.bench import (
     item_records,
     write_results,
 )
-from persona.experiments.inputs import load_personas, load_split_prompts
+from persona.experiments.inputs import (
+    POPULATION,
+    experiment_personas,
+    experiment_roles,
+    load_split_prompts,
+    read_personas_input,
+)
+from persona.experiments.population import population_role
 from persona.lm.roles import Role
 from persona.metrics import loo_kappas
 from persona.programs.bench import PersonalizedResponder, RolePlayAnnotator
-from persona.programs.preferences import chosen_goes_first
+from persona.programs.preferences import PersonaRefinement, chosen_goes_first
 from persona.reports.figures import loo_plot, save_figure
 from persona.runs.manifest import Manifest, Metrics
 from persona.runs.session import Session
@@ -48,10 +57,21 @@ class LooSpec(BenchInputs):
     pairs: int = Field(default=40, gt=0, description="persona pairs per attribute")
     base_size: int = Field(default=3, gt=0, description="attributes of a persona without the left-out one")
     questions: int = Field(default=20, gt=1, description="preference questions every persona answers")
-    answers: str = Field(default="generate", description="'generate', or a JSONL of id, question, answer_a, answer_b")
-    temperature: float = Field(default=0.9, gt=0, le=2, description="for generating the two answers per question")
+    method: Literal["refine", "blind"] = Field(
+        default="refine",
+        description="refine (the paper's): choose between a baseline answer and its refinement for the pair's "
+        "persona; blind: choose between two persona-blind answers",
+    )
+    answers: str = Field(
+        default="generate", description="'generate', or (blind only) a JSONL of id, question, answer_a, answer_b"
+    )
+    temperature: float = Field(default=0.9, gt=0, le=2, description="blind: for drawing two answers per question")
 
-    ROLES: ClassVar[dict[str, Role]] = {"annotator": Role(max_tokens=160), "responder": Role(200, like="annotator")}
+    ROLES: ClassVar[dict[str, Role]] = {
+        "annotator": Role(max_tokens=160),
+        "responder": Role(200, like="annotator"),
+        POPULATION: population_role("annotator"),
+    }
 
     @field_validator("attributes")
     @classmethod
@@ -60,6 +80,12 @@ class LooSpec(BenchInputs):
         if unknown:
             raise ValueError(f"unknown attributes {unknown}; the names are persona.data.ATTRIBUTES")
         return list(dict.fromkeys(value))
+
+    @model_validator(mode="after")
+    def _answers_file_is_blind(self) -> LooSpec:
+        if self.answers != "generate" and self.method != "blind":
+            raise ValueError("an answers file gives the two fixed answers of method = 'blind'; set method = 'blind'")
+        return self
 
     def default_dir(self) -> Path:
         return Path("outputs") / f"loo-{model_slug(self.models['annotator'].model)}-seed{self.seed}"
@@ -76,6 +102,10 @@ class Pair(NamedTuple):
     index: int
     persona: Persona
     base: tuple[str, ...]
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return self.attribute, self.index
 
     def text(self, variant: str) -> str:
         names = set(self.base) | ({self.attribute} if variant == "with" else set())
@@ -144,14 +174,17 @@ def run_loo(
     spec_path: Path | None = None,
 ) -> BenchResult:
     """Generate the answers, annotate every pair's two variants, and report kappa per attribute."""
-    personas = load_personas(spec.personas, spec.n_personas, spec.seed, spec.min_age)
-    attributes, pairs = plan_pairs(spec, personas)
-    questions = preference_questions(spec)
-    roles = LOO_ROLES if spec.answers == "generate" else LOO_ROLES[1:]
-    session = Session.for_spec(spec, out, roles, concurrency=concurrency, progress=progress, max_failures=max_failures)
+    source, questions = read_personas_input(spec), preference_questions(spec)
+    roles = experiment_roles(spec, LOO_ROLES if spec.answers == "generate" else LOO_ROLES[1:], source)
+    session = Session.for_spec(
+        spec, out, roles, concurrency=concurrency, progress=progress, max_failures=max_failures, spec_path=spec_path
+    )
     with session:
         lms, run_dir = session.lms, session.run_dir
-        if spec.answers == "generate":
+        attributes, pairs = plan_pairs(spec, experiment_personas(session, spec, source))
+        if spec.method == "refine":
+            questions, refinements = _refined_answers(session, spec, questions, pairs)
+        elif spec.answers == "generate":
             responder = PersonalizedResponder(lms["responder"], "baseline")
 
             def answer(question: PreferenceQuestion) -> dict[str, Any]:
@@ -191,8 +224,9 @@ def run_loo(
                 "reasoning": verdict.reasoning,
             }
 
+        asked = {pair.key: questions for pair in pairs} if spec.method == "blind" else refinements
         annotations = [
-            Annotation(pair, variant, q) for pair in pairs for q in questions for variant in ("without", "with")
+            Annotation(pair, variant, q) for pair in pairs for q in asked[pair.key] for variant in ("without", "with")
         ]
         annotated = session.stage("loo", annotations, key=lambda a: a.key, work=annotate, label="annotations")
         records = item_records(
@@ -210,12 +244,10 @@ def run_loo(
             ("shown_first", "picked", "choice", "reasoning"),
         )
         files = write_results(run_dir, "loo", records)
+        shown = questions if spec.method == "blind" else [q for pair in pairs for q in refinements[pair.key]]
         write_jsonl(
             run_dir / "questions.jsonl",
-            (
-                {"id": q.id, "question": q.question, "answer_a": q.answers[0], "answer_b": q.answers[1]}
-                for q in questions
-            ),
+            ({"id": q.id, "question": q.question, "answer_a": q.answers[0], "answer_b": q.answers[1]} for q in shown),
         )
         metrics = loo_metrics(records, attributes)
         save_figure(
@@ -231,6 +263,44 @@ def run_loo(
             report=render_loo_report,
         )
         return BenchResult(run_dir, records, manifest)
+
+
+def _refined_answers(
+    session: Session, spec: LooSpec, questions: list[PreferenceQuestion], pairs: list[Pair]
+) -> tuple[list[PreferenceQuestion], dict[tuple[str, int], list[PreferenceQuestion]]]:
+    """The paper's inputs: one persona-blind baseline answer per question, refined for each pair's persona (with
+    the attribute) by DPF's critique and revision; per pair, each question offers baseline (answer_a) and
+    refinement (answer_b), and both variants of the pair choose between the same two."""
+    lm = session.lms["responder"]
+    responder, refine = PersonalizedResponder(lm, "baseline"), PersonaRefinement(lm, lm)
+    answered = session.stage(
+        "answers",
+        questions,
+        key=lambda q: q.id,
+        work=lambda q: {"baseline": responder(question=q.question, persona="").answer},
+        label="answers",
+    )
+    baselines = [
+        q._replace(answers=(e["record"]["baseline"], ""))
+        for q, e in zip(questions, answered.entries, strict=True)
+        if e["ok"]
+    ]
+    tasks = [(pair, q) for pair in pairs for q in baselines]
+
+    def work(task: tuple[Pair, PreferenceQuestion]) -> dict[str, Any]:
+        pair, question = task
+        refined = refine(question=question.question, answer=question.answers[0], persona=pair.text("with"))
+        return {"critique": refined.critique, "refined": refined.revision}
+
+    stage = session.stage(
+        "refine", tasks, key=lambda t: f"{t[0].attribute}|{t[0].index}|{t[1].id}", work=work, label="refinements"
+    )
+    refinements: dict[tuple[str, int], list[PreferenceQuestion]] = {pair.key: [] for pair in pairs}
+    for (pair, question), entry in zip(tasks, stage.entries, strict=True):
+        if entry["ok"]:
+            refined = question._replace(answers=(question.answers[0], entry["record"]["refined"]))
+            refinements[pair.key].append(refined._replace(id=f"{pair.attribute}|{pair.index}|{question.id}"))
+    return baselines, refinements
 
 
 class KappaSummary(BaseModel):
@@ -303,7 +373,13 @@ def render_loo_report(manifest: Manifest) -> str:
         "",
         f"{spec['pairs']} pairs per attribute; each pair is a persona of {spec['base_size']} attributes without the "
         f"attribute and the same persona with it, answering the same {spec['questions']} preference questions. "
-        "Kappa is computed per pair between the two variants' choices; lower kappa = more influence. Kappa is "
+        + (
+            "Each question's persona-blind baseline answer is refined for the pair's persona (with the attribute) by "
+            "critique and revision; both variants choose between baseline and refinement. "
+            if spec.get("method", "blind") == "refine"
+            else "Both variants choose between two persona-blind answers. "
+        )
+        + "Kappa is computed per pair between the two variants' choices; lower kappa = more influence. Kappa is "
         "undefined when both variants give one and the same choice throughout.",
         "",
         "| attribute | pairs | kappa defined | median | IQR | mean |",

@@ -29,7 +29,15 @@ from persona.experiments.bench import (
     load_program,
     write_results,
 )
-from persona.experiments.inputs import load_personas, load_split_prompts, split_personas
+from persona.experiments.inputs import (
+    POPULATION,
+    experiment_personas,
+    experiment_roles,
+    load_split_prompts,
+    read_personas_input,
+    split_personas,
+)
+from persona.experiments.population import population_role
 from persona.experiments.quickstart import Item
 from persona.lm.roles import Role
 from persona.metrics import EstimateRecord
@@ -65,6 +73,7 @@ class OptimizeSpec(BenchInputs):
         "responder": Role(max_tokens=200),
         "judge": Role(max_tokens=160),
         "reflection": Role(max_tokens=400, like="judge"),  # MIPROv2's proposer, GEPA's reflection
+        POPULATION: population_role("judge"),
     }
 
     @model_validator(mode="after")
@@ -103,11 +112,9 @@ def _draw(personas: list[Persona], prompts: list[Prompt], size: int, rng: np.ran
     return [Item(*grid[i]) for i in sorted(rng.choice(len(grid), size=size, replace=False))]
 
 
-def plan(spec: OptimizeSpec) -> Plan:
+def plan(spec: OptimizeSpec, personas: list[Persona]) -> Plan:
     """Train/val from train personas x train prompts (disjoint); evaluation from held-out personas only."""
-    people = split_personas(
-        load_personas(spec.personas, spec.n_personas, spec.seed, spec.min_age), spec.heldout_personas, spec.seed
-    )
+    people = split_personas(personas, spec.heldout_personas, spec.seed)
     prompts = load_split_prompts(spec.prompts, spec.seed)
     rng = np.random.default_rng([spec.seed, 9])
     pool = _draw(people["train"], prompts["train"], spec.train + spec.val, rng)
@@ -200,12 +207,16 @@ def run_optimize(
     spec_path: Path | None = None,
 ) -> BenchResult:
     """Compile, save, reload and evaluate; the report compares baseline and optimized on the same items."""
-    plan_ = plan(spec)
+    source = read_personas_input(spec)
     # MIPROv2 proposes instructions and GEPA reflects on failures with the reflection model; bootstrapping needs none.
     roles = ("responder", "judge") if spec.optimizer == "bootstrap" else ("responder", "judge", "reflection")
-    session = Session.for_spec(spec, out, roles, concurrency=concurrency, progress=progress, max_failures=max_failures)
+    roles = experiment_roles(spec, roles, source)
+    session = Session.for_spec(
+        spec, out, roles, concurrency=concurrency, progress=progress, max_failures=max_failures, spec_path=spec_path
+    )
     with session:
         lms, run_dir = session.lms, session.run_dir
+        plan_ = plan(spec, experiment_personas(session, spec, source))
         program_path = run_dir / "program.json"
 
         def compile_once(_: str) -> dict[str, Any]:
@@ -219,7 +230,7 @@ def run_optimize(
 
         compiled = session.stage("compile", ["compile"], key=str, work=compile_once, label="compile")
         if compiled.failed:
-            return _without_program(session, spec, spec_path)
+            session.stop(f"compiling failed: {compiled.entries[0]['error']['message']}")
         programs = {
             "baseline": PersonalizedResponder(lms["responder"], spec.mode),
             "optimized": load_program(program_path, spec.mode, lms["responder"]),
@@ -269,23 +280,6 @@ class CompileError(Exception):
     """Compiling met model calls that failed; the run records it, and a resumed run compiles again."""
 
 
-def _without_program(session: Session, spec: OptimizeSpec, spec_path: Path | None) -> BenchResult:
-    """A run whose compile failed: nothing to evaluate, the failure on record, exit status 1 (or 3)."""
-    manifest = session.finish(
-        spec,
-        spec_path=spec_path,
-        seed=spec.seed,
-        files=[],
-        metrics=OptimizeMetrics(sets={}, compile=None),
-        report=lambda manifest: (
-            f"# Optimizing `{spec.mode}` with {spec.optimizer}\n\nCompiling failed: "
-            f"{session.stages['compile'].entries[0]['error']['message']}\n\n{manifest.cost_line()}\n"
-        ),
-        failures={"program.json": 1},
-    )
-    return BenchResult(session.run_dir, [], manifest)
-
-
 def _write_json(path: Path, value: Any) -> None:
     atomic_write_text(path, json.dumps(value, indent=2, sort_keys=True) + "\n")
 
@@ -317,8 +311,8 @@ class CompileStats(BaseModel):
 class OptimizeMetrics(Metrics):
     """Baseline against optimized responder on held-out personas, per evaluation set."""
 
-    sets: dict[str, EvalSet] = Field(description="heldout_prompts and seen_prompts (none when compiling failed)")
-    compile: CompileStats | None = Field(description="None when compiling failed")
+    sets: dict[str, EvalSet] = Field(description="heldout_prompts and seen_prompts")
+    compile: CompileStats
 
 
 def paired_test(baseline: list[bool], optimized: list[bool]) -> PairedTest:

@@ -17,7 +17,20 @@ from persona.data.io import write_jsonl
 from persona.data.persona import Persona
 from persona.data.prompts import Prompt
 from persona.errors import InputError
-from persona.experiments.inputs import load_personas, load_split_prompts
+from persona.experiments.inputs import (
+    POPULATION,
+    experiment_personas,
+    experiment_roles,
+    load_split_prompts,
+    read_personas_input,
+)
+from persona.experiments.population import (
+    NullAttributes,
+    PopulationSection,
+    null_attributes,
+    null_line,
+    population_role,
+)
 from persona.experiments.quickstart import PAIR_FIELDS, pair_record
 from persona.experiments.specs import RolesSpec
 from persona.lm.roles import Role
@@ -40,6 +53,7 @@ class PairsSpec(RolesSpec):
         "generator": Role(200),
         "persona": Role(200, like="generator"),
         "judge": Role(200, like="generator"),
+        POPULATION: population_role("generator"),  # checks and fills census personas
     }
 
     personas: str = Field(default="acs12", description="'acs12', 'pums:PATH', a personas.jsonl or its run dir")
@@ -51,6 +65,9 @@ class PairsSpec(RolesSpec):
     heldout: int = Field(default=50, ge=0)
     seed: int = 0
     verify: bool = True
+    population: PopulationSection = Field(
+        default_factory=PopulationSection, description="how census personas are built (the full pipeline)"
+    )
     kind: Literal["pairs"] = "pairs"
 
     def default_dir(self) -> Path:
@@ -73,14 +90,20 @@ class PairsResult(NamedTuple):
     manifest: Manifest
 
 
-def plan(personas: list[Persona], prompts: dict[str, list[Prompt]], spec: PairsSpec) -> list[Item]:
-    """Each persona's prompts, drawn independently of who they are, without repeats within a persona."""
+def check_layout(prompts: dict[str, list[Prompt]], spec: PairsSpec) -> None:
+    """Refuse a layout the prompt set cannot fill, before any run dir exists."""
     seen, heldout = spec.train + spec.test_seen, spec.heldout
     if seen > len(prompts["train"]) or heldout > len(prompts["heldout"]):
         raise InputError(
             f"each persona needs {seen} train-split and {heldout} held-out prompts; the prompt set has "
             f"{len(prompts['train'])} and {len(prompts['heldout'])} (lower --train/--test-seen/--heldout)"
         )
+
+
+def plan(personas: list[Persona], prompts: dict[str, list[Prompt]], spec: PairsSpec) -> list[Item]:
+    """Each persona's prompts, drawn independently of who they are, without repeats within a persona."""
+    check_layout(prompts, spec)
+    seen, heldout = spec.train + spec.test_seen, spec.heldout
     items = []
     for index, persona in enumerate(personas):
         rng = np.random.default_rng([spec.seed, 4, index])
@@ -103,12 +126,18 @@ def generate_pairs(
     spec_path: Path | None = None,
 ) -> PairsResult:
     """Build, verify and report the dataset of ``spec``; inputs are read before anything is written."""
-    personas = load_personas(spec.personas, spec.n_personas, spec.seed, spec.min_age)
-    items = plan(personas, load_split_prompts(spec.prompts, spec.seed), spec)
-    roles = tuple(spec.ROLES) if spec.verify else ("generator", "persona")
-    session = Session.for_spec(spec, out, roles, concurrency=concurrency, progress=progress, max_failures=max_failures)
+    source, prompts = read_personas_input(spec), load_split_prompts(spec.prompts, spec.seed)
+    check_layout(prompts, spec)
+    roles = experiment_roles(
+        spec, ("generator", "persona", "judge") if spec.verify else ("generator", "persona"), source
+    )
+    session = Session.for_spec(
+        spec, out, roles, concurrency=concurrency, progress=progress, max_failures=max_failures, spec_path=spec_path
+    )
     with session:
         lms, run_dir = session.lms, session.run_dir
+        personas = experiment_personas(session, spec, source)
+        items = plan(personas, prompts, spec)
         dpf = DPFPair(generator=lms["generator"], critic=lms["persona"])
         built = session.stage(
             "pairs",
@@ -162,8 +191,8 @@ def generate_pairs(
             spec_path=spec_path,
             seed=spec.seed,
             files=list(RESULT_FILES),
-            metrics=pair_metrics(pairs, verification, spec.seed),
-            report=lambda manifest: render_report(manifest, len(personas)),
+            metrics=pair_metrics(pairs, verification, spec.seed, personas),
+            report=render_report,
             failures={"pairs.jsonl": built.failed, "verification.jsonl": checked.failed if checked else 0},
         )
         return PairsResult(run_dir, pairs, manifest)
@@ -183,9 +212,10 @@ class PairsMetrics(Metrics):
     agreement_with_chosen: EstimateRecord = Field(description="share of verifications preferring the chosen side")
     picked_first: EstimateRecord = Field(description="share picking the first-shown answer (0.5: no position bias)")
     verification_failed: int
+    personas: NullAttributes = Field(description="the personas, and the attributes each left null")
 
 
-def pair_metrics(pairs: list[dict], verification: list[dict], seed: int) -> PairsMetrics:
+def pair_metrics(pairs: list[dict], verification: list[dict], seed: int, personas: list[Persona]) -> PairsMetrics:
     """Counts per split, the share of revisions shorter than their originals, and annotator agreement."""
     built = [p for p in pairs if p["error"] is None]
     judged = [v for v in verification if v["error"] is None]
@@ -197,17 +227,18 @@ def pair_metrics(pairs: list[dict], verification: list[dict], seed: int) -> Pair
         agreement_with_chosen=_estimate([v["prefers_chosen"] for v in judged], seed),
         picked_first=_estimate([v["picked_first"] for v in judged], seed),
         verification_failed=len(verification) - len(judged),
+        personas=null_attributes(personas),
     )
 
 
-def render_report(manifest: Manifest, n_personas: int) -> str:
+def render_report(manifest: Manifest) -> str:
     m = manifest.metrics
     lines = [
         "# DPF preference pairs",
         "",
-        f"{n_personas} personas; pairs per split: "
-        + ", ".join(f"{split} {n}" for split, n in m.pairs.items())
-        + f"; {m.pairs_failed} failed.",
+        null_line(m.personas),
+        "",
+        "Pairs per split: " + ", ".join(f"{split} {n}" for split, n in m.pairs.items()) + f"; {m.pairs_failed} failed.",
         "",
         "| measure | value, 95% CI |",
         "|---|---|",

@@ -17,8 +17,10 @@ from persona.experiments.bench import (
     BenchInputs,
     BenchResult,
     plan_questions,
+    question_pool,
     write_results,
 )
+from persona.experiments.inputs import experiment_personas, experiment_roles, read_personas_input
 from persona.experiments.quickstart import Item
 from persona.metrics import pass_at_k_curve
 from persona.programs.bench import MODES, BenchItem
@@ -62,10 +64,15 @@ def run_passk(
     spec_path: Path | None = None,
 ) -> BenchResult:
     """Sample, judge and report pass@k for ``spec`` (resumable; a rerun replays from the run dir)."""
-    personas, questions = plan_questions(spec)
-    session = Session.for_spec(spec, out, concurrency=concurrency, progress=progress, max_failures=max_failures)
+    source, pool = read_personas_input(spec), question_pool(spec)
+    roles = experiment_roles(spec, ("responder", "judge"), source)
+    session = Session.for_spec(
+        spec, out, roles, concurrency=concurrency, progress=progress, max_failures=max_failures, spec_path=spec_path
+    )
     with session:
         lms, run_dir = session.lms, session.run_dir
+        personas = experiment_personas(session, spec, source)
+        questions = plan_questions(spec, personas, pool)
         item = BenchItem(lms["responder"], lms["judge"], spec.mode)
 
         def work(question: Item) -> dict[str, Any]:

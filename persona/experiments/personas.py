@@ -17,15 +17,9 @@ from persona.data.census import CensusSample
 from persona.data.io import atomic_write_text, write_jsonl
 from persona.data.persona import Persona, read_personas
 from persona.data.sources import SourceError, load_source
+from persona.experiments.population import POPULATION_ROLE, PopulationSection, population_stage
 from persona.experiments.specs import OneModelSpec
-from persona.lm.roles import Role
-from persona.programs.population import (
-    PROFILE_CATEGORIES,
-    ConsistencyCheck,
-    OpenEndedFiller,
-    PersonaBuilder,
-    profile_plan,
-)
+from persona.programs.population import PROFILE_CATEGORIES
 from persona.reports.fidelity import FidelityReport, write_fidelity_report
 from persona.runs.manifest import Manifest, Metrics
 from persona.runs.session import Session
@@ -37,7 +31,7 @@ RESULT_FILES = ("personas.jsonl", "draws.jsonl", "fidelity.md")
 class PopulationSpec(OneModelSpec):
     """Everything a population depends on. Equal specs over an equal cache give byte-identical personas."""
 
-    MODEL_ROLE = Role(max_tokens=120)  # verdicts and short profile texts
+    MODEL_ROLE = POPULATION_ROLE
 
     source: str = Field(default="acs12", description="'acs12' (embedded) or 'pums:PATH' (a file or folder)")
     n: int = Field(default=50, gt=0)
@@ -81,26 +75,18 @@ def generate(
         concurrency=concurrency,
         progress=progress,
         max_failures=max_failures,
+        spec_path=spec_path,
     )
     with session:
         run_dir, lm = session.run_dir, session.lms.get("persona")
         atomic_write_text(run_dir / SPEC_FILE, spec.model_dump_json(indent=2) + "\n")
-        builder = PersonaBuilder(
-            source,
-            spec.seed,
-            min_age=spec.min_age,
+        options = PopulationSection(
+            check=spec.check,
             max_draws=spec.max_draws,
-            checker=ConsistencyCheck(lm) if spec.check else None,
-            filler=OpenEndedFiller(lm) if spec.fill else None,
+            fill=spec.fill,
+            categories_per_persona=spec.categories_per_persona,
         )
-        plan = profile_plan(spec.n, spec.seed, spec.categories_per_persona if spec.fill else 0)
-        slots = list(enumerate(plan))
-
-        def work(slot: tuple[int, tuple[str, ...]]) -> dict[str, Any]:
-            built = builder(slot=slot[0], categories=slot[1])
-            return {"persona": built.persona.model_dump(), "draws": built.draws}
-
-        stage = session.stage("personas", slots, key=lambda slot: f"slot-{slot[0]}", work=work, label="personas")
+        slots, stage = population_stage(session, source, spec.n, spec.seed, spec.min_age, options, lm)
         personas, draws, failures = [], [], []
         for (slot, _), entry in zip(slots, stage.entries, strict=True):
             if entry["ok"]:

@@ -38,29 +38,51 @@ class DPFPair(dspy.Module):
     def __init__(self, generator: dspy.LM | None = None, critic: dspy.LM | None = None) -> None:
         super().__init__()
         self.answer = ReaskingPredict(AnswerWithoutPersona)
-        self.critique = ReaskingPredict(CritiqueForPersona)
-        self.revise = ReaskingPredict(ReviseForPersona)
-        self.answer.lm = self.revise.lm = generator
-        self.critique.lm = critic or generator
-        self.generator = generator
+        self.answer.lm = generator
+        self.refine = PersonaRefinement(generator, critic)
 
     def forward(self, question: str, persona: str) -> dspy.Prediction:
         rejected = self.answer(question=question).answer
-        critique = self.critique(question=question, answer=rejected, persona=persona).critique
-        chosen = self.revise(question=question, answer=rejected, critique=critique).revision
-        rejected_tokens, chosen_tokens = count_tokens(self.generator, rejected), count_tokens(self.generator, chosen)
-        attempts = 1
-        if chosen_tokens >= rejected_tokens:
-            attempts = 2
-            retry = {"rollout_id": 1, "temperature": RETRY_TEMPERATURE}
-            chosen = self.revise(question=question, answer=rejected, critique=critique, config=retry).revision
-            chosen_tokens = count_tokens(self.generator, chosen)
+        refined = self.refine(question=question, answer=rejected, persona=persona)
         return dspy.Prediction(
             rejected=rejected,
+            critique=refined.critique,
+            chosen=refined.revision,
+            rejected_tokens=refined.answer_tokens,
+            chosen_tokens=refined.revision_tokens,
+            revision_attempts=refined.revision_attempts,
+        )
+
+
+class PersonaRefinement(dspy.Module):
+    """DPF's second and third steps for a given answer: critique it as the persona, then revise it, subtly and
+    shorter (a revision that is not shorter in tokens is redrawn once, at a higher temperature under its own
+    rollout id). Leave-one-out refines its baseline answers with it, so equal inputs are equal, cached requests.
+    """
+
+    def __init__(self, generator: dspy.LM | None = None, critic: dspy.LM | None = None) -> None:
+        super().__init__()
+        self.critique = ReaskingPredict(CritiqueForPersona)
+        self.revise = ReaskingPredict(ReviseForPersona)
+        self.revise.lm = generator
+        self.critique.lm = critic or generator
+        self.generator = generator
+
+    def forward(self, question: str, answer: str, persona: str) -> dspy.Prediction:
+        critique = self.critique(question=question, answer=answer, persona=persona).critique
+        revision = self.revise(question=question, answer=answer, critique=critique).revision
+        answer_tokens, revision_tokens = count_tokens(self.generator, answer), count_tokens(self.generator, revision)
+        attempts = 1
+        if revision_tokens >= answer_tokens:
+            attempts = 2
+            retry = {"rollout_id": 1, "temperature": RETRY_TEMPERATURE}
+            revision = self.revise(question=question, answer=answer, critique=critique, config=retry).revision
+            revision_tokens = count_tokens(self.generator, revision)
+        return dspy.Prediction(
             critique=critique,
-            chosen=chosen,
-            rejected_tokens=rejected_tokens,
-            chosen_tokens=chosen_tokens,
+            revision=revision,
+            answer_tokens=answer_tokens,
+            revision_tokens=revision_tokens,
             revision_attempts=attempts,
         )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from persona.experiments.population import null_line
 from persona.reports.estimates import format_estimate, small_sample_note
 from persona.reports.figures import accuracy_plot, dropped_plot, save_figure
 from persona.reports.slices import slices_table
@@ -36,6 +37,8 @@ def render_report(manifest: Manifest) -> str:
         "",
         f"{spec['n_personas']} personas x {spec['questions']} {spec['split']} questions x {len(spec['modes'])} modes; "
         f"judge `{manifest.models['judge'].model}`; seed {manifest.seed}. Pass = the judge finds no revision needed.",
+        "",
+        null_line(m.personas),
         "",
         *manifest.judge_note(),
         f"| mode | accuracy, {level}% CI | judged | subtle, {level}% CI | failed items | unparseable judge outputs |",

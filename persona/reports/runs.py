@@ -30,6 +30,8 @@ def load_manifest(run_dir: Path) -> Manifest:
         manifest = Manifest.model_validate_json(path.read_bytes())
     except ValueError:
         raise InputError(f"{path}: not a readable run manifest") from None
+    if manifest.metrics is None:
+        raise InputError(f"{run_dir}: the run stopped before its results (see its report.md); nothing to report")
     if manifest.kind not in RENDER:
         raise InputError(f"{run_dir}: not a bench, pass@k or LOO run (kind {manifest.kind!r})")
     return manifest

@@ -7,7 +7,7 @@ from persona.runs.cache import CallCounts, RunCache, run_cache
 from persona.runs.executor import ItemLog, LogCorruptError, StageResult, run_items
 from persona.runs.manifest import Manifest
 from persona.runs.rundir import RunDirError, claim_run_dir
-from persona.runs.session import Session
+from persona.runs.session import RunStopped, Session
 from persona.runs.spec import KINDS, RunSection, SpecError, load_spec, quickstart_spec_path, run_spec
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "RunCache",
     "RunDirError",
     "RunSection",
+    "RunStopped",
     "Session",
     "SpecError",
     "StageResult",

@@ -57,7 +57,9 @@ class Manifest(BaseModel):
     wall_time_s: float
     started_at: str
     files: dict[str, str] = Field(description="result file -> sha256 of its bytes")
-    metrics: SerializeAsAny[Metrics] = Field(description="the kind's typed metrics (see its spec's module)")
+    metrics: SerializeAsAny[Metrics] | None = Field(
+        description="the kind's typed metrics (see its spec's module); None for a run that stopped before them"
+    )
     judge_is_responder: bool | None = Field(
         default=None, description="the judge role runs the model under test (None: the run has no such pair)"
     )

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Protocol, TypeVar
+from typing import Any, NoReturn, Protocol, TypeVar
 
 import dspy
 from pydantic import BaseModel
@@ -64,8 +64,11 @@ class Session:
         concurrency: int = 1,
         progress: Any = None,
         max_failures: int | None = None,
+        spec: Any = None,
+        spec_path: Path | None = None,
     ) -> None:
         self.clock = time.perf_counter()
+        self.spec, self.spec_path = spec, spec_path
         self.started_at = datetime.now(UTC).isoformat(timespec="seconds")
         self.run_dir = Path(run_dir)
         self.fingerprint = fingerprint
@@ -94,7 +97,7 @@ class Session:
         """
         if models is None:
             models = spec.models if roles is None else {role: spec.models[role] for role in roles}
-        return cls(Path(out or spec.out or spec.default_dir()), spec.fingerprint(), models, **options)
+        return cls(Path(out or spec.out or spec.default_dir()), spec.fingerprint(), models, spec=spec, **options)
 
     def __enter__(self) -> Session:
         limiters = {role: RateLimiter(config.rpm) for role, config in self.models.items() if config.rpm}
@@ -144,6 +147,15 @@ class Session:
         self.stages[name] = result
         return result
 
+    def stop(self, reason: str) -> NoReturn:
+        """End a run that cannot go on to its results (a stage it needs failed, or stopped at the failure limit):
+        write a report saying why and a manifest without metrics, then raise ``RunStopped``."""
+        manifest = Manifest.build(**self._record(self.spec, seed=getattr(self.spec, "seed", 0), files=[], metrics=None))
+        text = f"# Run stopped before its results\n\n{reason}\n\n{manifest.cost_line()}\n"
+        atomic_write_text(self.run_dir / "report.md", text)
+        atomic_write_text(self.run_dir / "manifest.json", manifest.model_dump_json(indent=2) + "\n")
+        raise RunStopped(f"{self.run_dir}: {reason}", self.run_dir, manifest)
+
     def finish(
         self,
         spec: BaseModel,
@@ -159,22 +171,42 @@ class Session:
 
         ``failures`` counts failed or unstarted items per result file (default: each stage's failed items).
         """
-        manifest = Manifest.build(
-            run_dir=self.run_dir,
-            spec=spec.model_dump(mode="json"),
-            spec_path=str(spec_path) if spec_path else None,
-            models={role: ModelRecord(model=c.model, args=c.lm_args()) for role, c in self.models.items()},
-            seed=seed,
-            concurrency=self.concurrency,
-            calls=self.cache.counts() if self.cache is not None else {},
-            failures=failures if failures is not None else {f"{n}.jsonl": s.failed for n, s in self.stages.items()},
-            resumed_items={name: stage.resumed for name, stage in self.stages.items()},
-            aborted=self.aborted,
-            wall_time_s=round(time.perf_counter() - self.clock, 3),
-            started_at=self.started_at,
-            files={name: file_digest(self.run_dir / name) for name in files},
-            metrics=metrics,
-        )
+        self.spec_path = spec_path or self.spec_path
+        manifest = Manifest.build(**self._record(spec, seed, files, metrics, failures))
         atomic_write_text(self.run_dir / "report.md", report(manifest))
         atomic_write_text(self.run_dir / "manifest.json", manifest.model_dump_json(indent=2) + "\n")
         return manifest
+
+    def _record(
+        self,
+        spec: BaseModel,
+        seed: int,
+        files: list[str],
+        metrics: Metrics | None,
+        failures: dict[str, int] | None = None,
+    ) -> dict[str, Any]:
+        """The manifest's fields: what ran, on what, what it cost, which items failed."""
+        return {
+            "run_dir": self.run_dir,
+            "spec": spec.model_dump(mode="json"),
+            "spec_path": str(self.spec_path) if self.spec_path else None,
+            "models": {role: ModelRecord(model=c.model, args=c.lm_args()) for role, c in self.models.items()},
+            "seed": seed,
+            "concurrency": self.concurrency,
+            "calls": self.cache.counts() if self.cache is not None else {},
+            "failures": failures if failures is not None else {f"{n}.jsonl": s.failed for n, s in self.stages.items()},
+            "resumed_items": {name: stage.resumed for name, stage in self.stages.items()},
+            "aborted": self.aborted,
+            "wall_time_s": round(time.perf_counter() - self.clock, 3),
+            "started_at": self.started_at,
+            "files": {name: file_digest(self.run_dir / name) for name in files},
+            "metrics": metrics,
+        }
+
+
+class RunStopped(Exception):  # noqa: N818 - a run that stopped, not a programming error
+    """A run that ended before its results; ``manifest`` (also written to ``run_dir``) says what ran and failed."""
+
+    def __init__(self, message: str, run_dir: Path, manifest: Manifest) -> None:
+        super().__init__(message)
+        self.run_dir, self.manifest = run_dir, manifest

@@ -165,16 +165,22 @@ def run_spec(
 ) -> Any:
     """Run a spec of any kind; ``concurrency`` and ``max_failures`` default to its ``[run]`` section.
 
-    Returns the kind's result, which always has ``run_dir`` and ``manifest``.
+    Returns the kind's result, which always has ``run_dir`` and ``manifest``; a run that stopped before its results
+    returns a ``Stopped`` (its manifest's ``metrics`` are None).
     """
-    return _kind_member(spec.kind, "run")(
-        spec,
-        out=out,
-        progress=progress,
-        concurrency=concurrency or spec.run.concurrency,
-        max_failures=max_failures or spec.run.max_failures,
-        spec_path=spec_path,
-    )
+    from persona.runs.session import RunStopped
+
+    try:
+        return _kind_member(spec.kind, "run")(
+            spec,
+            out=out,
+            progress=progress,
+            concurrency=concurrency or spec.run.concurrency,
+            max_failures=max_failures or spec.run.max_failures,
+            spec_path=spec_path,
+        )
+    except RunStopped as stopped:
+        return Stopped(stopped.run_dir, stopped.manifest, str(stopped))
 
 
 def default_spec_toml(kind: str) -> str:
@@ -201,6 +207,14 @@ def _without_nulls(value: Any) -> Any:
     if isinstance(value, list):
         return [_without_nulls(v) for v in value]
     return value
+
+
+class Stopped(NamedTuple):
+    """The result of a run that stopped before its results (see ``Session.stop``): no records, no metrics."""
+
+    run_dir: Path
+    manifest: Any
+    reason: str
 
 
 def quickstart_spec_path() -> Path:

@@ -1,0 +1,109 @@
+"""Census personas through the full pipeline, as a stage of any run: draw, LM consistency check, LM filling.
+
+`personas generate` and every experiment given a census source build their personas here, with the same programs
+and the same random streams, so an experiment's personas are the ones `personas generate` would build with the
+same seed and model (and, like every LM call, they are cached in the run dir and replay exactly).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dspy
+from pydantic import BaseModel, Field
+
+from persona.data.census import CensusSample
+from persona.data.persona import Persona
+from persona.lm.roles import Role
+from persona.programs.population import (
+    PROFILE_CATEGORIES,
+    ConsistencyCheck,
+    OpenEndedFiller,
+    PersonaBuilder,
+    profile_plan,
+)
+from persona.runs.executor import StageResult
+from persona.runs.session import Session
+from persona.runs.spec import Section
+
+POPULATION_ROLE = Role(max_tokens=120)  # verdicts and short profile texts
+
+
+def population_role(like: str) -> Role:
+    """The population role of an experiment: on the backend of ``like`` (its fixed, strong model) unless named."""
+    return Role(POPULATION_ROLE.max_tokens, like=like)
+
+
+class PopulationSection(Section):
+    """How an experiment builds personas from a census source (ignored for a personas file or run dir)."""
+
+    check: bool = Field(default=True, description="LM consistency check with redraws of rejected profiles")
+    max_draws: int = Field(default=5, gt=0, description="candidates per slot before the slot fails")
+    fill: bool = Field(default=True, description="LM-written job description and profile details")
+    categories_per_persona: int = Field(default=2, ge=0, le=len(PROFILE_CATEGORIES))
+
+    def uses_lm(self) -> bool:
+        return self.check or self.fill
+
+
+def population_stage(
+    session: Session,
+    source: CensusSample,
+    n: int,
+    seed: int,
+    min_age: int,
+    options: PopulationSection,
+    lm: dspy.LM | None,
+) -> tuple[list[tuple[int, tuple[str, ...]]], StageResult]:
+    """Build ``n`` persona slots as the run's ``personas`` stage; a slot whose draws all fail is a failed item."""
+    builder = PersonaBuilder(
+        source,
+        seed,
+        min_age=min_age,
+        max_draws=options.max_draws,
+        checker=ConsistencyCheck(lm) if options.check else None,
+        filler=OpenEndedFiller(lm) if options.fill else None,
+    )
+    slots = list(enumerate(profile_plan(n, seed, options.categories_per_persona if options.fill else 0)))
+
+    def work(slot: tuple[int, tuple[str, ...]]) -> dict[str, Any]:
+        built = builder(slot=slot[0], categories=slot[1])
+        return {"persona": built.persona.model_dump(), "draws": built.draws}
+
+    stage = session.stage("personas", slots, key=lambda slot: f"slot-{slot[0]}", work=work, label="personas")
+    return slots, stage
+
+
+def built_personas(stage: StageResult) -> list[Persona]:
+    return [Persona.model_validate(entry["record"]["persona"]) for entry in stage.entries if entry["ok"]]
+
+
+class NullAttributes(BaseModel):
+    """How complete the personas are: attributes each one leaves null (the embedded sample lacks some census ones)."""
+
+    personas: int
+    attributes: int = Field(description="attributes a persona has, null or not")
+    mean: float | None
+    min: int | None
+    max: int | None
+
+
+def null_attributes(personas: list[Persona]) -> NullAttributes:
+    nulls = [sum(value is None for value in p.attributes.values()) for p in personas]
+    return NullAttributes(
+        personas=len(personas),
+        attributes=len(personas[0].attributes) if personas else 0,
+        mean=round(sum(nulls) / len(nulls), 2) if nulls else None,
+        min=min(nulls, default=None),
+        max=max(nulls, default=None),
+    )
+
+
+def null_line(summary: NullAttributes) -> str:
+    """The report sentence on persona completeness."""
+    if not summary.personas:
+        return "No personas were built."
+    return (
+        f"{summary.personas} personas of {summary.attributes} attributes each; null per persona: mean "
+        f"{summary.mean} (min {summary.min}, max {summary.max})."
+    )
