@@ -159,12 +159,12 @@ def test_bench_report_refuses_a_run_it_cannot_compare(tmp_path, finished):
     loo.mkdir()
     manifest = Manifest.model_validate_json((finished / "manifest.json").read_text())
     manifest.spec = {**manifest.spec, "kind": "loo"}
-    manifest.metrics = LooMetrics(attributes={}, kappas=[], failed_annotations=0, picked_a=None)
+    nulls = NullAttributes(personas=0, attributes=0, mean=None, min=None, max=None)
+    manifest.metrics = LooMetrics(attributes={}, kappas=[], failed_annotations=0, picked_a=None, personas=nulls)
     (loo / "manifest.json").write_text(manifest.model_dump_json())
     bench = tmp_path / "bench"
     bench.mkdir()
     manifest.spec = {**manifest.spec, "kind": "bench"}
-    nulls = NullAttributes(personas=0, attributes=0, mean=None, min=None, max=None)
     manifest.metrics = BenchMetrics(
         confidence=0.95, modes={}, dropped=[], dropped_judge_failures=0, slices=[], personas=nulls
     )

@@ -34,7 +34,7 @@ from persona.experiments.inputs import (
     load_split_prompts,
     read_personas_input,
 )
-from persona.experiments.population import population_role
+from persona.experiments.population import NullAttributes, null_attributes, null_line, population_role
 from persona.lm.roles import Role
 from persona.metrics import loo_kappas
 from persona.programs.bench import PersonalizedResponder, RolePlayAnnotator
@@ -181,7 +181,8 @@ def run_loo(
     )
     with session:
         lms, run_dir = session.lms, session.run_dir
-        attributes, pairs = plan_pairs(spec, experiment_personas(session, spec, source))
+        pool = experiment_personas(session, spec, source)
+        attributes, pairs = plan_pairs(spec, pool)
         if spec.method == "refine":
             questions, refinements = _refined_answers(session, spec, questions, pairs)
         elif spec.answers == "generate":
@@ -249,7 +250,7 @@ def run_loo(
             run_dir / "questions.jsonl",
             ({"id": q.id, "question": q.question, "answer_a": q.answers[0], "answer_b": q.answers[1]} for q in shown),
         )
-        metrics = loo_metrics(records, attributes)
+        metrics = loo_metrics(records, attributes, pool)
         save_figure(
             loo_plot(kappas_by_attribute(metrics)),
             run_dir / "loo.png",
@@ -327,9 +328,10 @@ class LooMetrics(Metrics):
     kappas: list[PairKappa]
     failed_annotations: int
     picked_a: float | None = Field(description="share of picks for the first-shown answer (position bias)")
+    personas: NullAttributes = Field(description="the pool the pairs were drawn from, and its null attributes")
 
 
-def loo_metrics(records: list[dict[str, Any]], attributes: list[str]) -> LooMetrics:
+def loo_metrics(records: list[dict[str, Any]], attributes: list[str], pool: list[Persona]) -> LooMetrics:
     """Kappa per pair (matched by attribute and pair label) and its distribution per attribute."""
     done = pd.DataFrame(
         [r for r in records if r["error"] is None], columns=["attribute", "pair", "variant", "item", "choice"]
@@ -354,6 +356,7 @@ def loo_metrics(records: list[dict[str, Any]], attributes: list[str]) -> LooMetr
         kappas=kappas.astype(object).where(kappas.notna(), None).to_dict("records"),
         failed_annotations=sum(r["error"] is not None for r in records),
         picked_a=float(np.mean(picks)) if picks else None,
+        personas=null_attributes(pool),
     )
 
 
@@ -381,6 +384,8 @@ def render_loo_report(manifest: Manifest) -> str:
         )
         + "Kappa is computed per pair between the two variants' choices; lower kappa = more influence. Kappa is "
         "undefined when both variants give one and the same choice throughout.",
+        "",
+        f"Pool: {null_line(m.personas)}",
         "",
         "| attribute | pairs | kappa defined | median | IQR | mean |",
         "|---|---|---|---|---|---|",

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, model_validator
 
 from persona.data.io import write_jsonl
+from persona.data.persona import Persona
 from persona.experiments.bench import (
     BenchInputs,
     BenchResult,
@@ -21,6 +22,7 @@ from persona.experiments.bench import (
     write_results,
 )
 from persona.experiments.inputs import experiment_personas, experiment_roles, read_personas_input
+from persona.experiments.population import NullAttributes, null_attributes, null_line
 from persona.experiments.quickstart import Item
 from persona.metrics import pass_at_k_curve
 from persona.programs.bench import MODES, BenchItem
@@ -103,7 +105,7 @@ def run_passk(
                 records.append(base | dict.fromkeys(SAMPLE_FIELDS) | {"error": entry["error"]})
         write_jsonl(run_dir / "personas.jsonl", (p.model_dump() for p in personas))
         files = ["personas.jsonl", *write_results(run_dir, "passk", records)]
-        metrics = passk_metrics(records, spec.k_max)
+        metrics = passk_metrics(records, spec.k_max, personas)
         save_figure(
             passk_plot({f"{spec.models['responder'].model} ({spec.mode})": metrics.curve}), run_dir / "passk.png"
         )
@@ -133,9 +135,10 @@ class PassKMetrics(Metrics):
     failed_items: int
     judge_failures: int = Field(description="samples whose judge output never parsed (left out of n)")
     distinct_answers: dict[str, int] = Field(description="distinct answer texts per item (1: sampling did nothing)")
+    personas: NullAttributes = Field(description="the personas, and the attributes each left null")
 
 
-def passk_metrics(records: list[dict[str, Any]], k_max: int) -> PassKMetrics:
+def passk_metrics(records: list[dict[str, Any]], k_max: int, personas: list[Persona]) -> PassKMetrics:
     """The pass@k curve from judged samples only, with per-item n and c so the estimate can be checked by hand."""
     items: dict[str, list[bool]] = {}
     for record in records:
@@ -152,6 +155,7 @@ def passk_metrics(records: list[dict[str, Any]], k_max: int) -> PassKMetrics:
         distinct_answers={
             key: len({r["answer"] for r in records if f"{r['persona_id']}|{r['prompt_id']}" == key}) for key in items
         },
+        personas=null_attributes(personas),
     )
 
 
@@ -163,6 +167,8 @@ def render_passk_report(manifest: Manifest) -> str:
         f"{len(m.items)} items, n = {spec['samples']} samples each at temperature {spec['temperature']}, "
         f"judge `{manifest.models['judge'].model}`. Each sample is judged on its own; pass@k is the unbiased "
         "estimator 1 - C(n-c, k)/C(n, k), averaged over items.",
+        "",
+        null_line(m.personas),
         "",
         *manifest.judge_note(),
         "| k | pass@k |",
