@@ -1,9 +1,11 @@
 """Persona generation speed on PUMS-format files: load, decode and procedural sampling at 10k / 100k / 1M rows.
 
 Each size runs in its own process so its peak memory is its own. Files are written first from the real data
-dictionary's codes (tests/pums_files.py), two persons per household, and are not timed.
+dictionary's codes (tests/pums_files.py), two persons per household, and are not timed. By default they are as
+wide as the Census Bureau's (287 person and 241 housing columns, the unused ones filler), since reading past the
+unused columns is most of a real file's cost; `--narrow` writes only the columns the reader uses.
 
-    python benchmarks/personas.py [--sizes 10000 100000 1000000] [--personas 1586]
+    python benchmarks/personas.py [--sizes 10000 100000 1000000] [--personas 1586] [--narrow]
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--personas", type=int, default=1586, help="procedural personas to draw (paper: 1,586)")
+    parser.add_argument("--narrow", action="store_true", help="only the columns the reader uses (not full width)")
     parser.add_argument("--one", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -81,9 +84,11 @@ def main() -> None:
         return
     from pums_files import write_pums
 
-    table = Table(title=f"PUMS load/decode and {args.personas} procedural personas (no LM)")
+    width = "narrow" if args.narrow else "full-width"
+    table = Table(title=f"{width} PUMS files: load/decode and {args.personas} procedural personas (no LM)")
     for column in (
         "rows",
+        "MB on disk",
         "load s",
         "load rows/s",
         "decode s",
@@ -97,7 +102,8 @@ def main() -> None:
         table.add_column(column, justify="right")
     for rows in args.sizes:
         folder = Path(tempfile.mkdtemp(prefix="pums-bench-"))
-        write_pums(folder, rows)
+        person, housing = write_pums(folder, rows, full_width=not args.narrow)
+        size = (person.stat().st_size + housing.stat().st_size) / 1e6
         out = subprocess.run(
             [sys.executable, __file__, "--one", str(folder), str(rows), "--personas", str(args.personas)],
             capture_output=True,
@@ -108,6 +114,7 @@ def main() -> None:
         r = json.loads(out.strip().splitlines()[-1])
         table.add_row(
             f"{rows:,}",
+            f"{size:,.0f}",
             f"{r['load']:.2f}",
             f"{rows / r['load']:,.0f}",
             f"{r['decode']:.2f}",

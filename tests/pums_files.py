@@ -52,11 +52,33 @@ def housing_frame(serials: list[str], seed: int = 0) -> pd.DataFrame:
     return frame
 
 
-def write_pums(folder: Path, rows: int, seed: int = 0, state: str = "06", pad: bool = True) -> tuple[Path, Path]:
-    """Write ``psam_p<state>.csv`` and ``psam_h<state>.csv`` (two persons per household) into ``folder``."""
+# Columns per record in the Census Bureau's 2023 1-year PUMS csv files: what a full-width file carries.
+FULL_WIDTH = {"person": 287, "housing": 241}
+
+
+def _widened(frame: pd.DataFrame, columns: int, seed: int) -> pd.DataFrame:
+    """``frame`` padded with numeric filler columns to ``columns``, as the unused variables of a real file are."""
+    extra = columns - frame.shape[1]
+    if extra <= 0:
+        return frame
+    rng = np.random.default_rng([seed, 99])
+    filler = pd.DataFrame(
+        rng.integers(0, 10_000, size=(len(frame), extra)), columns=[f"ZZ{i:03d}" for i in range(extra)]
+    )
+    return pd.concat([frame, filler], axis=1)
+
+
+def write_pums(
+    folder: Path, rows: int, seed: int = 0, state: str = "06", pad: bool = True, full_width: bool = False
+) -> tuple[Path, Path]:
+    """Write ``psam_p<state>.csv`` and ``psam_h<state>.csv`` (two persons per household) into ``folder``; with
+    ``full_width`` as many columns as the Census Bureau's files have (the extra ones filler)."""
     folder.mkdir(parents=True, exist_ok=True)
     people = person_frame(rows, seed, pad)
+    homes = housing_frame(sorted(set(people[KEY])), seed)
+    if full_width:
+        people, homes = _widened(people, FULL_WIDTH["person"], seed), _widened(homes, FULL_WIDTH["housing"], seed)
     person_path, housing_path = folder / f"psam_p{state}.csv", folder / f"psam_h{state}.csv"
     people.to_csv(person_path, index=False)
-    housing_frame(sorted(set(people[KEY])), seed).to_csv(housing_path, index=False)
+    homes.to_csv(housing_path, index=False)
     return person_path, housing_path
