@@ -269,9 +269,6 @@ def annotate(
         ]
         write_jsonl(session.run_dir / "annotations.jsonl", rows)
         manifest = session.finish(
-            spec,
-            spec_path=spec_path,
-            seed=spec.seed,
             files=["annotations.jsonl"],
             metrics=AnnotateMetrics(tasks=len(tasks), annotated=len(rows), failed=stage.failed),
             report=lambda manifest: (

@@ -297,9 +297,6 @@ def run_bench(
         metrics = bench_metrics(records, personas, spec)
         files += bench_plots(metrics, spec.models["responder"].model, run_dir)
         manifest = session.finish(
-            spec,
-            spec_path=spec_path,
-            seed=spec.seed,
             files=files,
             metrics=metrics,
             report=render_report,

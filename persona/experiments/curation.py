@@ -147,9 +147,6 @@ def curate(
             controls=controls,
         )
         manifest = session.finish(
-            spec,
-            spec_path=spec_path,
-            seed=spec.seed,
             files=list(RESULT_FILES),
             metrics=metrics,
             report=lambda manifest: f"{curation_md}\n{manifest.cost_line()}\n",

@@ -256,9 +256,6 @@ def run_loo(
             run_dir / "loo.png",
         )
         manifest = session.finish(
-            spec,
-            spec_path=spec_path,
-            seed=spec.seed,
             files=[*files, "questions.jsonl", "loo.png"],
             metrics=metrics,
             report=render_loo_report,

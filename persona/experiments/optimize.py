@@ -266,9 +266,6 @@ def run_optimize(
         stats_ = CompileStats.model_validate(compiled.entries[0]["record"])
         metrics = optimize_metrics(records, spec, stats_)
         manifest = session.finish(
-            spec,
-            spec_path=spec_path,
-            seed=spec.seed,
             files=[*files, "program.json", "splits.json"],
             metrics=metrics,
             report=render_optimize_report,

@@ -187,9 +187,6 @@ def generate_pairs(
         write_jsonl(run_dir / "pairs.jsonl", pairs)
         write_jsonl(run_dir / "verification.jsonl", verification)
         manifest = session.finish(
-            spec,
-            spec_path=spec_path,
-            seed=spec.seed,
             files=list(RESULT_FILES),
             metrics=pair_metrics(pairs, verification, spec.seed, personas),
             report=render_report,

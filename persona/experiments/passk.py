@@ -110,9 +110,6 @@ def run_passk(
             passk_plot({f"{spec.models['responder'].model} ({spec.mode})": metrics.curve}), run_dir / "passk.png"
         )
         manifest = session.finish(
-            spec,
-            spec_path=spec_path,
-            seed=spec.seed,
             files=[*files, "passk.png"],
             metrics=metrics,
             report=render_passk_report,

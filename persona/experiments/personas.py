@@ -99,9 +99,6 @@ def generate(
         fidelity = write_fidelity_report(run_dir, source, personas, spec.min_age, spec.seed)
         metrics = population_metrics(draws, failures, fidelity, spec)
         manifest = session.finish(
-            spec,
-            spec_path=spec_path,
-            seed=spec.seed,
             files=list(RESULT_FILES),
             metrics=metrics,
             report=lambda manifest: render_report(manifest, source, fidelity),

@@ -199,11 +199,12 @@ def run(
     """
     session = Session(
         spec.run_dir(out),
-        spec.fingerprint(),
+        spec,
         spec.models,
         concurrency=concurrency or spec.run.concurrency,
         progress=progress,
         max_failures=max_failures or spec.run.max_failures,
+        spec_path=spec_path,
     )
     source = load_source(spec.personas.source)
     personas = sample_personas(spec.personas.n, seed=spec.seed, min_age=spec.personas.min_age, source=source)
@@ -228,13 +229,10 @@ def run(
         write_jsonl(run_dir / "bench.jsonl", bench_records)
         metrics = summarize(pairs, bench_records, spec)
         manifest = session.finish(
-            spec,
-            seed=spec.seed,
             files=list(RESULT_FILES),
             metrics=metrics,
             report=lambda manifest: render_report(manifest, len(personas), len(items)),
             failures={"pairs.jsonl": metrics.pairs_failed, "bench.jsonl": metrics.bench_failures},
-            spec_path=spec_path,
         )
         return RunResult(run_dir, manifest)
 

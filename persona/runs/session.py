@@ -18,7 +18,6 @@ from types import TracebackType
 from typing import Any, NoReturn, Protocol, TypeVar
 
 import dspy
-from pydantic import BaseModel
 
 from persona.data.io import atomic_write_text
 from persona.lm import ModelConfig, RoleLM, lm_secrets, make_lm
@@ -37,6 +36,9 @@ class ExperimentSpec(Protocol):
     """What the engine needs of an experiment's spec (``models`` too, unless the caller names the LMs)."""
 
     out: Path | None
+    seed: int
+
+    def model_dump(self, **kwargs: Any) -> dict[str, Any]: ...
 
     def fingerprint(self) -> str: ...
 
@@ -48,7 +50,8 @@ class Session:
 
     Args:
         run_dir: where results, logs and the LM cache go.
-        fingerprint: the spec's hash of everything that determines results; a dir of another spec is refused.
+        spec: what runs; its fingerprint claims the run dir (a dir of another spec is refused), and it, its seed
+            and ``spec_path`` (where it came from) go into the manifest.
         models: the LM of each role; built before anything is written, so a bad model string leaves no trace.
         concurrency: items in flight per stage.
         progress: a rich ``Progress`` to report on, or None.
@@ -58,20 +61,19 @@ class Session:
     def __init__(
         self,
         run_dir: Path,
-        fingerprint: str,
+        spec: ExperimentSpec,
         models: Mapping[str, ModelConfig],
         *,
         concurrency: int = 1,
         progress: Any = None,
         max_failures: int | None = None,
-        spec: Any = None,
         spec_path: Path | None = None,
     ) -> None:
         self.clock = time.perf_counter()
         self.spec, self.spec_path = spec, spec_path
         self.started_at = datetime.now(UTC).isoformat(timespec="seconds")
         self.run_dir = Path(run_dir)
-        self.fingerprint = fingerprint
+        self.fingerprint = spec.fingerprint()
         self.models = dict(models)
         self.lms: dict[str, RoleLM] = {role: make_lm(config, role) for role, config in self.models.items()}
         self.secrets = lm_secrets(self.lms.values())
@@ -97,7 +99,7 @@ class Session:
         """
         if models is None:
             models = spec.models if roles is None else {role: spec.models[role] for role in roles}
-        return cls(Path(out or spec.out or spec.default_dir()), spec.fingerprint(), models, spec=spec, **options)
+        return cls(Path(out or spec.out or spec.default_dir()), spec, models, **options)
 
     def __enter__(self) -> Session:
         limiters = {role: RateLimiter(config.rpm) for role, config in self.models.items() if config.rpm}
@@ -150,7 +152,7 @@ class Session:
     def stop(self, reason: str) -> NoReturn:
         """End a run that cannot go on to its results (a stage it needs failed, or stopped at the failure limit):
         write a report saying why and a manifest without metrics, then raise ``RunStopped``."""
-        manifest = Manifest.build(**self._record(self.spec, seed=getattr(self.spec, "seed", 0), files=[], metrics=None))
+        manifest = Manifest.build(**self._record(files=[], metrics=None))
         text = f"# Run stopped before its results\n\n{reason}\n\n{manifest.cost_line()}\n"
         atomic_write_text(self.run_dir / "report.md", text)
         atomic_write_text(self.run_dir / "manifest.json", manifest.model_dump_json(indent=2) + "\n")
@@ -158,40 +160,31 @@ class Session:
 
     def finish(
         self,
-        spec: BaseModel,
         *,
-        seed: int,
         files: list[str],
         metrics: Metrics,
         report: Callable[[Manifest], str],
         failures: dict[str, int] | None = None,
-        spec_path: Path | None = None,
     ) -> Manifest:
         """Write ``report.md``, then the manifest (last, atomically); ``files`` are the result files it digests.
 
         ``failures`` counts failed or unstarted items per result file (default: each stage's failed items).
         """
-        self.spec_path = spec_path or self.spec_path
-        manifest = Manifest.build(**self._record(spec, seed, files, metrics, failures))
+        manifest = Manifest.build(**self._record(files, metrics, failures))
         atomic_write_text(self.run_dir / "report.md", report(manifest))
         atomic_write_text(self.run_dir / "manifest.json", manifest.model_dump_json(indent=2) + "\n")
         return manifest
 
     def _record(
-        self,
-        spec: BaseModel,
-        seed: int,
-        files: list[str],
-        metrics: Metrics | None,
-        failures: dict[str, int] | None = None,
+        self, files: list[str], metrics: Metrics | None, failures: dict[str, int] | None = None
     ) -> dict[str, Any]:
         """The manifest's fields: what ran, on what, what it cost, which items failed."""
         return {
             "run_dir": self.run_dir,
-            "spec": spec.model_dump(mode="json"),
+            "spec": self.spec.model_dump(mode="json"),
             "spec_path": str(self.spec_path) if self.spec_path else None,
             "models": {role: ModelRecord(model=c.model, args=c.lm_args()) for role, c in self.models.items()},
-            "seed": seed,
+            "seed": self.spec.seed,
             "concurrency": self.concurrency,
             "calls": self.cache.counts() if self.cache is not None else {},
             "failures": failures if failures is not None else {f"{n}.jsonl": s.failed for n, s in self.stages.items()},
