@@ -6,19 +6,32 @@ the very same requests (same messages, same schema) with ``litellm.acompletion``
 C / L calls per second. The server runs in its own process, as a remote backend would.
 
     .venv/bin/python benchmarks/throughput.py [--latency 0.2] [--concurrency 1 4 16 64] [--quickstart]
+
+With ``--workers N [N ...]`` it measures the sharded engine instead: a real ``curation`` run (two LM calls per
+prompt) with ``[run] workers = N`` at each total concurrency C, next to raw litellm sharded the same way (N processes,
+C/N in flight each). The engine's rate is taken between its first and last finished item, so it is the rate with the
+workers up; their start-up (imports, replaying the run up to the stage) is the "start-up s" column. ``--ray`` adds
+the same runs through a local Ray.
+
+    .venv/bin/python benchmarks/throughput.py --workers 1 4 16 --concurrency 16 64 256 [--ray]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import json
+import multiprocessing
 import os
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -124,6 +137,137 @@ def raw_rate(base_url: str, concurrency: int, calls: int, tag: str) -> float:
     return asyncio.run(main())
 
 
+def _tail_times(folder: Path, pattern: str, times: list[float], stop: threading.Event) -> None:
+    """Record when each line of the item logs matching ``pattern`` appeared (polled every 10 ms)."""
+    seen: dict[Path, int] = {}
+    while not stop.is_set():
+        for path in folder.glob(pattern):
+            with contextlib.suppress(OSError):
+                lines = path.read_bytes().count(b"\n")
+                now = time.perf_counter()
+                times.extend([now] * (lines - seen.get(path, 0)))
+                seen[path] = lines
+        time.sleep(0.01)
+
+
+def sharded_engine_rate(base_url: str, concurrency: int, calls: int, workers: int, ray: bool) -> tuple[float, float]:
+    """Calls/s of a curation run sharded over ``workers`` (between its first and last finished item), and the
+    seconds before its first item finished."""
+    from persona.runs import run_spec
+    from persona.runs.spec import spec_class
+
+    tag = f"{'ray' if ray else 'w'}{workers}c{concurrency}"
+    os.environ["PERSONA_BENCH_KEY"] = "sk-bench"
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / "prompts.jsonl"
+        source.write_text(
+            "".join(
+                json.dumps({"text": f"Should the council of town {tag}-{i} raise taxes to fund public parks?"}) + "\n"
+                for i in range(calls // 2)
+            )
+        )
+        spec = spec_class("curation").model_validate(
+            {
+                "source": str(source),
+                "model": {
+                    "model": "openai/bench",
+                    "api_base": base_url,
+                    "api_key_env": "PERSONA_BENCH_KEY",
+                    "response_schema": True,
+                },
+                "run": {"workers": workers, "concurrency": concurrency, "executor": "ray" if ray else "process"},
+            }
+        )
+        logs, times, stop = Path(tmp) / "run" / "log", [], threading.Event()
+        pattern = "classify.shard-*.jsonl" if workers > 1 or ray else "classify.jsonl"
+        watcher = threading.Thread(target=_tail_times, args=(logs, pattern, times, stop))
+        start = time.perf_counter()
+        watcher.start()
+        try:
+            result = run_spec(spec, out=Path(tmp) / "run")
+        finally:
+            stop.set()
+            watcher.join()
+    assert result.manifest.metrics is not None and sum(result.manifest.failures.values()) == 0
+    items = len(times)
+    return 2 * (items - 1) / (times[-1] - times[0]), times[0] - start
+
+
+def _raw_shard(base_url: str, concurrency: int, calls: int, tag: str, ready: Any, spans: Any) -> None:
+    raw_rate(base_url, 1, 1, f"{tag}-warmup")  # imports and connection set-up are not part of the rate
+    ready.wait()
+    start = time.perf_counter()
+    raw_rate(base_url, concurrency, calls, tag)
+    spans.put((start, time.perf_counter()))
+
+
+def sharded_raw_rate(base_url: str, concurrency: int, calls: int, workers: int) -> float:
+    """Raw litellm in ``workers`` processes, ``concurrency / workers`` in flight each, started together."""
+    context = multiprocessing.get_context("spawn")
+    ready, spans = context.Barrier(workers), context.Queue()
+    jobs = [
+        context.Process(
+            target=_raw_shard,
+            args=(
+                base_url,
+                max(1, concurrency // workers),
+                calls // workers,
+                f"raw{workers}-{concurrency}-{w}",
+                ready,
+                spans,
+            ),
+        )
+        for w in range(workers)
+    ]
+    for job in jobs:
+        job.start()
+    done = [spans.get() for _ in jobs]
+    for job in jobs:
+        job.join()
+    return workers * (calls // workers) / (max(end for _, end in done) - min(start for start, _ in done))
+
+
+def sharded_table(args: argparse.Namespace, base_url: str, console: Console) -> None:
+    table = Table(
+        title=f"Sharded engine vs a {args.latency * 1000:.0f} ms test server ({os.cpu_count()} CPUs, server in its "
+        "own process); engine rate with its workers up"
+    )
+    for column in (
+        "executor",
+        "workers",
+        "C",
+        "calls",
+        "ideal C/L",
+        "engine calls/s",
+        "% of ideal",
+        "raw litellm, same shards",
+        "engine % of raw",
+        "start-up s",
+    ):
+        table.add_column(column, justify="right")
+    executors = ["process", "ray"] if args.ray else ["process"]
+    for workers in args.workers:
+        for c in (c for c in args.concurrency if c >= workers):
+            ideal = c / args.latency
+            calls = max(4 * c, int(ideal * args.seconds))
+            raw = sharded_raw_rate(base_url, c, calls, workers)
+            for executor in executors:
+                ours, startup = sharded_engine_rate(base_url, c, calls, workers, executor == "ray")
+                table.add_row(
+                    executor,
+                    str(workers),
+                    str(c),
+                    str(calls),
+                    f"{ideal:.0f}",
+                    f"{ours:.0f}",
+                    f"{100 * ours / ideal:.0f}%",
+                    f"{raw:.0f}",
+                    f"{100 * ours / raw:.0f}%",
+                    f"{startup:.1f}",
+                )
+    console.print(table)
+
+
 def quickstart_times() -> tuple[float, float]:
     with tempfile.TemporaryDirectory() as tmp:
         times = []
@@ -142,8 +286,18 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16, 64])
     parser.add_argument("--seconds", type=float, default=4.0, help="target duration of each ideal-rate run")
     parser.add_argument("--quickstart", action="store_true", help="also time a cold and a warm quickstart")
+    parser.add_argument("--workers", type=int, nargs="+", help="measure the sharded engine at these worker counts")
+    parser.add_argument("--ray", action="store_true", help="with --workers: also through a local Ray")
     args = parser.parse_args()
-    console = Console(width=130)
+    console = Console(width=150)
+    if args.workers:
+        server, base_url = start_server(args.latency)
+        try:
+            raw_rate(base_url, 4, 8, "warmup")
+            sharded_table(args, base_url, console)
+        finally:
+            server.terminate()
+        return
 
     server, base_url = start_server(args.latency)
     rows = []

@@ -20,6 +20,7 @@ import signal
 import threading
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +56,7 @@ class Stats:
     peak_in_flight: int = 0
     faults: Counter = field(default_factory=Counter)
     answered_by_request: Counter = field(default_factory=Counter)
+    received_at: list[float] = field(default_factory=list)  # time.monotonic() of each request's arrival
 
     def duplicates(self) -> int:
         """Answers delivered for a request that had already been answered."""
@@ -95,6 +97,7 @@ class FakeOpenAI:
         self.port = port
         self.stats = Stats()
         self.frozen = False  # hold every answer (tests use it to kill a client with nothing in flight)
+        self.killed: list[int] = []  # what kill_client_when_answered killed
         self.api_keys: Counter = Counter()
         self.headers: defaultdict[str, set[str]] = defaultdict(set)  # custom (X-) request headers, by lower-case name
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -117,6 +120,7 @@ class FakeOpenAI:
     async def _answer(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
         self.stats.received += 1
+        self.stats.received_at.append(time.monotonic())
         self.api_keys[request.headers.get("Authorization", "")] += 1
         for name, value in request.headers.items():
             if name.lower().startswith("x-"):
@@ -199,16 +203,28 @@ class FakeOpenAI:
         if self._thread is not None:
             self._thread.join(10)
 
-    def kill_client_when_answered(self, pid: int, answered: int, settle: float = 0.5) -> None:
-        """SIGKILL ``pid`` once ``answered`` answers went out, holding later answers so none is in flight."""
+    def kill_client_when_answered(
+        self, pid: int | Callable[[], int | None], answered: int, settle: float = 0.5
+    ) -> None:
+        """SIGKILL ``pid`` once ``answered`` answers went out, holding later answers so none is in flight.
+
+        ``pid`` may be a function that finds the process to kill (asked until it names one, answers held meanwhile).
+        """
 
         def watch() -> None:
             while self.stats.answered < answered:
                 time.sleep(0.002)
             self.frozen = True
             time.sleep(settle)  # answers already sent reach the client's cache before it dies
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+            target = pid if isinstance(pid, int) else None
+            deadline = time.monotonic() + 30
+            while target is None and time.monotonic() < deadline:
+                target = pid()  # type: ignore[operator]
+                time.sleep(0.05)
+            if target is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(target, signal.SIGKILL)
+                self.killed.append(target)
             time.sleep(0.2)
             self.frozen = False
 

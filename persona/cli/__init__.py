@@ -18,6 +18,8 @@ from persona.cli.base import (
     ConcurrencyOption,
     MaxFailuresOption,
     OutOption,
+    RayOption,
+    WorkersOption,
     console,
     execute,
     rate_text,
@@ -42,6 +44,8 @@ def run_command(
     out: OutOption = None,
     concurrency: ConcurrencyOption = None,
     max_failures: MaxFailuresOption = None,
+    workers: WorkersOption = None,
+    ray: RayOption = None,
     smoke: Annotated[
         bool,
         typer.Option(help="Apply the spec's [smoke] table: small counts, the embedded model in roles it leaves out."),
@@ -64,6 +68,8 @@ def quickstart(
     out: OutOption = None,
     concurrency: ConcurrencyOption = None,
     max_failures: MaxFailuresOption = None,
+    workers: WorkersOption = None,
+    ray: RayOption = None,
 ) -> None:
     """Run the bundled quickstart spec on the embedded SmolLM2-135M model."""
     from persona.runs import load_spec, quickstart_spec_path

@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 EXIT_BAD_INPUT = 2
 EXIT_FAILED_ITEMS = 1
 EXIT_ABORTED = 3
-EXECUTION_FLAGS = ("out", "concurrency", "max_failures")  # where and how a run goes: arguments of run_spec
+EXECUTION_FLAGS = ("out", "concurrency", "max_failures", "workers", "ray")  # where and how a run goes, never what
+LOCAL_RAY = "local"  # `--ray` alone: start Ray on this machine
 console = Console()
 errors = Console(stderr=True, soft_wrap=True)  # an error message stays one line, whole, for grep and logs
 
@@ -36,6 +37,15 @@ def fail(message: str) -> NoReturn:
 
 class _Command(TyperCommand):
     """A command whose user mistakes end as one line and exit 2, never a traceback."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # `--ray` takes an optional address, which click cannot say through Typer: alone, it means local Ray.
+        args = list(args)
+        for at, arg in enumerate(args):
+            if arg == "--ray" and (at + 1 == len(args) or args[at + 1].startswith("-")):
+                args.insert(at + 1, LOCAL_RAY)
+                break
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
         from pydantic import ValidationError
@@ -73,6 +83,19 @@ ConcurrencyOption = Annotated[
 MaxFailuresOption = Annotated[
     int | None, typer.Option("--max-failures", min=1, help="Stop starting items once this many have failed.")
 ]
+WorkersOption = Annotated[
+    int | None,
+    typer.Option("--workers", min=1, help="Shard each stage's items over this many processes (default: run.workers)."),
+]
+RayOption = Annotated[
+    str | None,
+    typer.Option(
+        "--ray",
+        metavar="[ADDRESS]",
+        help="Run the shards as Ray tasks: alone, on a Ray started here; with ADDRESS, on that cluster.",
+        show_default=False,
+    ),
+]
 
 
 def rate_text(speed: float | None) -> str:
@@ -100,10 +123,18 @@ def progress() -> Progress:
     from rich.text import Text
 
     class RateColumn(ProgressColumn):
-        """Items per second, which rich's stock columns only show for bytes."""
+        """Items per second over the stage so far (resumed items aside): rich's own speed is for bytes, and reads
+        the bursts in which a sharded stage's items arrive as spikes."""
 
         def render(self, task: Task) -> Text:
-            return Text(rate_text(task.speed), style="progress.data.speed")
+            done = task.completed - task.fields.get("resumed", 0)
+            speed = done / task.elapsed if task.elapsed and done > 0 else None
+            return Text(rate_text(speed), style="progress.data.speed")
+
+    class FailedColumn(ProgressColumn):
+        def render(self, task: Task) -> Text:
+            failed = task.fields.get("failed", 0)
+            return Text(f"{failed} failed" if failed else "", style="red")
 
     class LazyProgress(Progress):
         """Draws nothing until the first task, so an input error found before any work prints its one line alone."""
@@ -125,6 +156,7 @@ def progress() -> Progress:
         BarColumn(),
         MofNCompleteColumn(),
         RateColumn(),
+        FailedColumn(),
         TimeElapsedColumn(),
         TextColumn("eta"),
         TimeRemainingColumn(),
@@ -180,6 +212,7 @@ def execute(spec: Any, given: Mapping[str, Any], spec_path: Path | None = None) 
     from persona.cli.summaries import SUMMARIES
     from persona.runs import run_spec
 
+    spec = with_execution(spec, given)
     with progress() as shown:
         result = run_spec(
             spec,
@@ -199,7 +232,19 @@ def execute(spec: Any, given: Mapping[str, Any], spec_path: Path | None = None) 
         f"{manifest.wall_time_s:.1f} s; results in [cyan]{result.run_dir}[/] (report.md, manifest.json)"
     )
     exit_with(manifest)
+    if manifest.metrics is None:  # stopped with every item done, as when a worker died after its last one
+        raise typer.Exit(code=EXIT_FAILED_ITEMS)
     return result
+
+
+def with_execution(spec: Any, given: Mapping[str, Any]) -> Any:
+    """``spec`` with ``--workers`` and ``--ray`` in its ``[run]`` table (which never changes results)."""
+    update: dict[str, Any] = {}
+    if given.get("workers") is not None:
+        update["workers"] = given["workers"]
+    if given.get("ray") is not None:
+        update |= {"executor": "ray", "ray_address": None if given["ray"] == LOCAL_RAY else given["ray"]}
+    return spec.model_copy(update={"run": spec.run.model_copy(update=update)}) if update else spec
 
 
 def run_kind(kind: str, ctx: typer.Context, flags: FlagMap | None = None) -> Any:

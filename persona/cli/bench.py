@@ -8,7 +8,18 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from persona.cli.base import App, ConcurrencyOption, MaxFailuresOption, OutOption, console, csv, given, run_kind
+from persona.cli.base import (
+    App,
+    ConcurrencyOption,
+    MaxFailuresOption,
+    OutOption,
+    RayOption,
+    WorkersOption,
+    console,
+    csv,
+    given,
+    run_kind,
+)
 
 bench_app = App(help="PERSONA Bench: how well a model personalizes, judged by another.")
 agreement_app = App(help="Human/model agreement: kappa between annotators playing the same personas.")
@@ -64,6 +75,8 @@ def bench_run(
     out: OutOption = None,
     concurrency: ConcurrencyOption = None,
     max_failures: MaxFailuresOption = None,
+    workers: WorkersOption = None,
+    ray: RayOption = None,
 ) -> None:
     """Answer every persona x question in each mode, judge each answer, report accuracy per mode with CIs.
 
@@ -93,6 +106,8 @@ def bench_passk(
     out: OutOption = None,
     concurrency: ConcurrencyOption = None,
     max_failures: MaxFailuresOption = None,
+    workers: WorkersOption = None,
+    ray: RayOption = None,
 ) -> None:
     """pass@k for k = 1..k_max: n independent answers per item, each judged on its own, unbiased estimator.
 
@@ -125,6 +140,8 @@ def bench_loo(
     out: OutOption = None,
     concurrency: ConcurrencyOption = None,
     max_failures: MaxFailuresOption = None,
+    workers: WorkersOption = None,
+    ray: RayOption = None,
 ) -> None:
     """Leave-one-out: kappa between personas with and without each attribute, per pair; box plot per attribute.
 
@@ -203,6 +220,8 @@ def agreement_annotate(
     out: OutOption = None,
     concurrency: ConcurrencyOption = None,
     max_failures: MaxFailuresOption = None,
+    workers: WorkersOption = None,
+    ray: RayOption = None,
 ) -> None:
     """Model annotations by role-play, in the same format as human ones, ready for `persona agreement compute`."""
     flags = {"model": "model.model", "api_base": "model.api_base", "temperature": "model.temperature"}
@@ -231,6 +250,8 @@ def optimize_command(
     out: OutOption = None,
     concurrency: ConcurrencyOption = None,
     max_failures: MaxFailuresOption = None,
+    workers: WorkersOption = None,
+    ray: RayOption = None,
 ) -> None:
     """Compile a responder against the bench metric; compare it with the unoptimized one on held-out personas.
 

@@ -13,6 +13,8 @@ from persona.cli.base import (
     ConcurrencyOption,
     MaxFailuresOption,
     OutOption,
+    RayOption,
+    WorkersOption,
     console,
     fail,
     given,
@@ -46,6 +48,8 @@ def personas_generate(
     out: OutOption = None,
     concurrency: ConcurrencyOption = None,
     max_failures: MaxFailuresOption = None,
+    workers: WorkersOption = None,
+    ray: RayOption = None,
 ) -> None:
     """Draw census-grounded personas, vet and fill them with an LM, and write the census fidelity report.
 
@@ -114,6 +118,8 @@ def prompts_curate(
     out: OutOption = None,
     concurrency: ConcurrencyOption = None,
     max_failures: MaxFailuresOption = None,
+    workers: WorkersOption = None,
+    ray: RayOption = None,
 ) -> None:
     """Filter (question mark, five words), de-duplicate, LM-classify and split a prompt set; every drop is listed.
 
@@ -141,6 +147,8 @@ def pairs_generate(
     out: OutOption = None,
     concurrency: ConcurrencyOption = None,
     max_failures: MaxFailuresOption = None,
+    workers: WorkersOption = None,
+    ray: RayOption = None,
 ) -> None:
     """Build DPF pairs per persona (train / seen-test / held-out prompts), verify them by role-play, report.
 

@@ -79,6 +79,14 @@ def resolve_model_path(model: str) -> Path:
     return path
 
 
+THREADS_ENV = "PERSONA_LOCAL_THREADS"  # set in shard workers, which split the cores between them
+
+
+def local_threads() -> int:
+    """llama.cpp threads: every core, or this process's share when the run is sharded over workers."""
+    return int(os.environ.get(THREADS_ENV) or os.cpu_count() or 1)
+
+
 class _LoadedModel:
     """One llama.cpp model and the lock that serialises calls into it (its context is not thread-safe)."""
 
@@ -86,7 +94,7 @@ class _LoadedModel:
         from llama_cpp import Llama
 
         self.lock = threading.Lock()
-        self.llama = Llama(model_path=str(path), n_ctx=N_CTX, n_threads=os.cpu_count() or 1, verbose=False)
+        self.llama = Llama(model_path=str(path), n_ctx=N_CTX, n_threads=local_threads(), verbose=False)
 
 
 _models: dict[Path, _LoadedModel] = {}

@@ -78,6 +78,13 @@ class RunCache(Cache):
         with self._write_lock:
             super().put(request, value, ignored_args_for_cache_key, enable_memory_cache)
 
+    def add_counts(self, counts: dict[str, CallCounts]) -> None:
+        """Count lookups made elsewhere into this run's (those of its shard workers)."""
+        with self._counts_lock:
+            for role, more in counts.items():
+                self._counts[role].hits += more.hits
+                self._counts[role].misses += more.misses
+
     def counts(self) -> dict[str, CallCounts]:
         with self._counts_lock:
             return {role: counts.model_copy() for role, counts in sorted(self._counts.items())}

@@ -29,6 +29,10 @@ def _digest(key: str, entry: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps([key, entry], sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
 
 
+def _line(key: str, entry: dict[str, Any]) -> str:
+    return json.dumps({"key": key, "entry": entry, "sha": _digest(key, entry)}, ensure_ascii=False) + "\n"
+
+
 class ItemLog:
     """Append-only JSONL of finished items, one ``{"key", "entry", "sha"}`` line each.
 
@@ -67,12 +71,20 @@ class ItemLog:
         return entries
 
     def append(self, key: str, entry: dict[str, Any]) -> None:
-        line = json.dumps({"key": key, "entry": entry, "sha": _digest(key, entry)}, ensure_ascii=False) + "\n"
+        self._write(_line(key, entry))
+
+    def extend(self, entries: dict[str, dict[str, Any]]) -> None:
+        """Append many entries in one write, then sync: how a sharded stage's results join the stage's log."""
+        if entries:
+            self._write("".join(_line(key, entry) for key, entry in entries.items()))
+            self.close()
+
+    def _write(self, text: str) -> None:
         with self._lock:
             if self._handle is None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self._handle = open(self.path, "a", encoding="utf-8")
-            self._handle.write(line)
+            self._handle.write(text)
             self._handle.flush()
 
     def close(self) -> None:
@@ -112,12 +124,15 @@ def run_items(
     progress: Progress | None = None,
     max_failures: int | None = None,
     describe_error: Callable[[BaseException], str] = str,
+    stop: Callable[[], bool] | None = None,
 ) -> StageResult:
     """Run ``work`` over ``items`` with at most ``concurrency`` in flight; output order is item order.
 
     Items already finished in ``log`` are skipped (failed ones run again). A raising item becomes a failure
     record instead of ending the run; once ``max_failures`` items have failed, no new item starts and the stage
-    returns ``aborted``. Each item runs in a copy of the caller's context, so DSPy settings reach the workers.
+    returns ``aborted``; ``stop`` (asked before each start) ends the stage the same way from outside, as the
+    driver of a sharded run does when all shards together reach the limit. Each item runs in a copy of the caller's
+    context, so DSPy settings reach the threads.
     """
     keys = [key(item) for item in items]
     if len(set(keys)) != len(keys):
@@ -125,7 +140,7 @@ def run_items(
     done = {k: e for k, e in log.load().items() if e.get("ok")}
     resumed = len(done)
     pending = iter([(k, item) for k, item in zip(keys, items, strict=True) if k not in done])
-    task = progress.add_task(label, total=len(items), completed=resumed) if progress else None
+    task = progress.add_task(label, total=len(items), completed=resumed, resumed=resumed) if progress else None
     context = contextvars.copy_context()
     failed = 0
     aborted = False
@@ -151,6 +166,7 @@ def run_items(
         with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=f"persona-{label}") as pool:
             in_flight: set[Future[tuple[str, dict[str, Any]]]] = set()
             while True:
+                aborted = aborted or bool(stop and stop())
                 while not aborted and len(in_flight) < concurrency and (nxt := next(pending, None)) is not None:
                     in_flight.add(pool.submit(attempt, *nxt))
                 if not in_flight:
@@ -161,7 +177,7 @@ def run_items(
                     done[item_key] = entry
                     failed += not entry["ok"]
                     if progress is not None and task is not None:
-                        progress.advance(task)
+                        progress.update(task, advance=1, failed=failed)
                 aborted = aborted or (max_failures is not None and failed >= max_failures)
     finally:
         log.close()

@@ -10,6 +10,10 @@ atomically. No experiment opens a cache, a log or a manifest itself.
 from __future__ import annotations
 
 import contextlib
+import json
+import logging
+import os
+import signal
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -28,8 +32,21 @@ from persona.runs.limits import RateLimiter
 from persona.runs.logs import redact, run_log
 from persona.runs.manifest import Manifest, Metrics, ModelRecord, file_digest
 from persona.runs.rundir import claim_run_dir
+from persona.runs.shards import (
+    SHARD,
+    Launcher,
+    ShardExit,
+    ShardTask,
+    StageCounts,
+    calls_file,
+    check_shardable,
+    replica_stage,
+    run_sharded,
+    shard_config,
+)
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 
 class ExperimentSpec(Protocol):
@@ -56,6 +73,9 @@ class Session:
         concurrency: items in flight per stage.
         progress: a rich ``Progress`` to report on, or None.
         max_failures: failed items (over all stages) after which no new item starts.
+
+    With ``[run] workers`` above 1 (or the Ray executor) each stage's items are sharded over worker processes or Ray
+    tasks (see ``persona.runs.shards``); a session inside such a worker is a replica that runs its shard only.
     """
 
     def __init__(
@@ -74,7 +94,21 @@ class Session:
         self.started_at = datetime.now(UTC).isoformat(timespec="seconds")
         self.run_dir = Path(run_dir)
         self.fingerprint = spec.fingerprint()
+        self.shard = SHARD.get()  # set in a worker: this session replays the run and runs one shard
+        if self.shard is not None:
+            models = {role: shard_config(config, self.shard) for role, config in models.items()}
         self.models = dict(models)
+        run = getattr(spec, "run", None)
+        self.workers = run.workers if run is not None and self.shard is None else 1
+        self.executor = run.executor if run is not None else "process"
+        self.ray_address = run.ray_address if run is not None else None
+        self.sharded = self.shard is None and (self.workers > 1 or self.executor == "ray")
+        if self.sharded:
+            check_shardable(self.workers, concurrency, self.models)
+        if self.sharded and self.executor == "ray":
+            from persona.runs.ray_executor import ray_module
+
+            ray_module()  # missing Ray is bad input, found before anything is written
         self.lms: dict[str, RoleLM] = {role: make_lm(config, role) for role, config in self.models.items()}
         self.secrets = lm_secrets(self.lms.values())
         self.concurrency = concurrency
@@ -82,6 +116,7 @@ class Session:
         self.max_failures = max_failures
         self.stages: dict[str, StageResult] = {}
         self.cache: RunCache | None = None
+        self._ray: Any = None
         self._open = contextlib.ExitStack()
 
     @classmethod
@@ -104,7 +139,8 @@ class Session:
     def __enter__(self) -> Session:
         limiters = {role: RateLimiter(config.rpm) for role, config in self.models.items() if config.rpm}
         with contextlib.ExitStack() as stack:
-            stack.enter_context(claim_run_dir(self.run_dir, self.fingerprint))
+            if self.shard is None:  # a worker's driver holds the claim
+                stack.enter_context(claim_run_dir(self.run_dir, self.fingerprint))
             stack.enter_context(run_log(self.run_dir / "run.log", self.secrets))
             self.cache = stack.enter_context(run_cache(self.run_dir / "cache", limiters))
             # Per-call history is for interactive inspection; a batch run keeps its record in the item logs.
@@ -116,6 +152,10 @@ class Session:
         self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
     ) -> None:
         self._open.__exit__(kind, error, traceback)
+        if self.shard is not None and self.cache is not None:  # the driver adds a worker's calls to the run's
+            path = calls_file(self.run_dir, self.shard.stage, self.shard.index, os.getpid())
+            counts = {role: c.model_dump() for role, c in self.cache.counts().items()}
+            atomic_write_text(path, json.dumps(counts))
 
     def describe_error(self, exc: BaseException) -> str:
         """An item's error message as recorded: keys never reach a record."""
@@ -133,8 +173,14 @@ class Session:
 
         The failure limit counts the failures of every stage so far; after an aborted stage none runs.
         """
+        if self.shard is not None:
+            result = replica_stage(items, name=name, key=key, task=self.shard, run=self._items_runner(key, work, label))
+            self.stages[name] = result
+            return result
         failed = sum(stage.failed for stage in self.stages.values())
         remaining = None if self.max_failures is None else max(1, self.max_failures - failed)
+        if self.sharded:
+            return self._sharded_stage(name, items, key, label, remaining)
         result = run_items(
             items,
             key=key,
@@ -148,6 +194,74 @@ class Session:
         )
         self.stages[name] = result
         return result
+
+    def _items_runner(
+        self, key: Callable[[T], str], work: Callable[[T], dict[str, Any]], label: str
+    ) -> Callable[[list[T], ItemLog, Callable[[], bool]], StageResult]:
+        """How a worker runs its shard: the threaded executor, its part of the concurrency, stopped by the driver."""
+
+        def run(items: list[T], log: ItemLog, stop: Callable[[], bool]) -> StageResult:
+            return run_items(
+                items,
+                key=key,
+                work=work,
+                log=log,
+                concurrency=self.concurrency,
+                label=label,
+                describe_error=self.describe_error,
+                stop=stop,
+            )
+
+        return run
+
+    def _sharded_stage(
+        self, name: str, items: Sequence[T], key: Callable[[T], str], label: str, remaining: int | None
+    ) -> StageResult:
+        task = ShardTask(
+            spec=self.spec,
+            run_dir=self.run_dir,
+            spec_path=self.spec_path,
+            stage=name,
+            index=0,
+            count=self.workers,
+            concurrency=self.concurrency,
+            finished={n: StageCounts(s.failed, s.not_run, s.resumed, s.aborted) for n, s in self.stages.items()},
+            local_threads=max(1, (os.cpu_count() or 1) // self.workers),
+        )
+        outcome = run_sharded(
+            items,
+            name=name,
+            key=key,
+            task=task,
+            launcher=self._launcher(),
+            label=label,
+            progress=self.progress,
+            max_failures=remaining,
+        )
+        assert self.cache is not None
+        self.cache.add_counts(outcome.calls)
+        self.stages[name] = outcome.result
+        if outcome.crashed:
+            for crash in outcome.crashed:
+                logger.error("worker %d of stage %s: %s", crash.index, name, self.describe_error(crash.detail))
+            self.stop(
+                f"{_crash_line(outcome.crashed, self.workers, name)}; {outcome.result.not_run} items did not run. "
+                "What finished is kept: run the same command again to resume. Details are in run.log."
+            )
+        return outcome.result
+
+    def _launcher(self) -> Launcher:
+        """Process workers are started per stage; a Ray connection lasts the session."""
+        if self.executor != "ray":
+            from persona.runs.worker import ProcessLauncher
+
+            return ProcessLauncher()
+        if self._ray is None:
+            from persona.runs.ray_executor import RayLauncher
+
+            self._ray = RayLauncher(self.ray_address, self.workers)
+            self._open.callback(self._ray.shutdown)
+        return self._ray
 
     def stop(self, reason: str) -> NoReturn:
         """End a run that cannot go on to its results (a stage it needs failed, or stopped at the failure limit):
@@ -187,7 +301,9 @@ class Session:
             "seed": self.spec.seed,
             "concurrency": self.concurrency,
             "calls": self.cache.counts() if self.cache is not None else {},
-            "failures": failures if failures is not None else {f"{n}.jsonl": s.failed for n, s in self.stages.items()},
+            "failures": failures
+            if failures is not None
+            else {f"{n}.jsonl": s.failed + s.not_run for n, s in self.stages.items()},
             "resumed_items": {name: stage.resumed for name, stage in self.stages.items()},
             "aborted": self.aborted,
             "wall_time_s": round(time.perf_counter() - self.clock, 3),
@@ -195,6 +311,14 @@ class Session:
             "files": {name: file_digest(self.run_dir / name) for name in files},
             "metrics": metrics,
         }
+
+
+def _crash_line(crashed: list[ShardExit], workers: int, stage: str) -> str:
+    def how(code: int) -> str:
+        return f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
+
+    ended = ", ".join(f"worker {c.index} ({how(c.code)})" for c in crashed)
+    return f"{len(crashed)} of {workers} workers of stage {stage!r} ended without finishing: {ended}"
 
 
 class RunStopped(Exception):  # noqa: N818 - a run that stopped, not a programming error

@@ -9,7 +9,7 @@ import tomllib
 from collections.abc import Iterable
 from importlib.resources import files
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -33,6 +33,13 @@ class RunSection(Section):
 
     concurrency: int = Field(default=4, gt=0, description="items in flight at once")
     max_failures: int | None = Field(default=None, gt=0, description="stop starting items after this many fail")
+    workers: int = Field(default=1, gt=0, description="processes (or Ray tasks) each stage's items are sharded over")
+    executor: Literal["process", "ray"] = Field(
+        default="process", description="'process': worker processes here; 'ray': Ray tasks, here or on a cluster"
+    )
+    ray_address: str | None = Field(
+        default=None, description="the Ray cluster to join (executor 'ray'); none starts Ray on this machine"
+    )
 
 
 def model_slug(model: str) -> str:
