@@ -94,7 +94,8 @@ class _LoadedModel:
         from llama_cpp import Llama
 
         self.lock = threading.Lock()
-        self.llama = Llama(model_path=str(path), n_ctx=N_CTX, n_threads=local_threads(), verbose=False)
+        threads = local_threads()  # for generation and for prompt processing alike (llama.cpp's default: every core)
+        self.llama = Llama(model_path=str(path), n_ctx=N_CTX, n_threads=threads, n_threads_batch=threads, verbose=False)
 
 
 _models: dict[Path, _LoadedModel] = {}
