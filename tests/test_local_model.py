@@ -208,6 +208,12 @@ def test_real_run_replays_with_zero_invocations(tmp_path):
     assert second.manifest.model_calls == 0
     assert {name: (tmp_path / name).read_bytes() for name in RESULT_FILES} == snapshot
 
+    # Sharded over two worker processes, each with its own llama.cpp on half the cores: the same bytes.
+    sharded = spec.model_copy(update={"run": spec.run.model_copy(update={"workers": 2})})
+    third = run(sharded, out=tmp_path / "sharded", concurrency=2)
+    assert third.manifest.model_calls == cold and provider.invocations - before == cold  # asked in the workers
+    assert {name: (tmp_path / "sharded" / name).read_bytes() for name in RESULT_FILES} == snapshot
+
 
 def test_distinct_rollouts_are_distinct_cached_samples(tmp_path):
     lm = make_lm(ModelConfig(temperature=0.9, max_tokens=24), role="generator")

@@ -174,6 +174,36 @@ def test_a_killed_driver_or_worker_resumes_to_the_same_files_asking_nothing_twic
     assert 0 < manifest["model_calls"] < total
 
 
+def _ray_task_worker() -> int | None:
+    """A Ray worker process running a shard (Ray titles it after the task's function)."""
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if b"ray::_run_shard" in (proc / "cmdline").read_bytes():
+                    return int(proc.name)
+            except OSError:
+                continue
+    return None
+
+
+def test_ray_reruns_a_task_whose_worker_died_and_the_rerun_resumes(tmp_path, monkeypatch):
+    expected, reference = _reference(tmp_path, "bench")
+    ray_logs = Path(tempfile.mkdtemp(prefix="ray-", dir="/tmp"))
+    monkeypatch.setenv("RAY_TMPDIR", str(ray_logs))
+    served = FakeOpenAI(latency=0.002).start()
+    try:
+        served.kill_client_when_answered(_ray_task_worker, reference.stats.answered // 2, settle=0.3)
+        done = _run(_spec(tmp_path, "bench", served), tmp_path / "run", "--workers", "2", "--ray")
+    finally:
+        served.stop()
+        shutil.rmtree(ray_logs, ignore_errors=True)
+    assert served.killed, "no Ray worker was running at the kill"
+    assert done.exit_code == 0, done.output  # Ray re-ran the task; the run never stopped
+    assert _manifest(tmp_path / "run")["files"] == expected
+    assert served.stats.answered == reference.stats.answered
+    assert served.stats.duplicates() == reference.stats.duplicates()
+
+
 def test_a_role_rpm_holds_for_the_whole_run_across_workers(tmp_path):
     server = FakeOpenAI().start()
     rpm = 240.0  # 4 requests a second for the run, so 2 a second per worker
