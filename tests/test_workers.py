@@ -268,3 +268,21 @@ def test_python_runs_a_spec_with_workers_too(tmp_path):
         server.stop()
     assert result.manifest.files == expected
     assert os.path.exists(tmp_path / "run" / "bench.jsonl")
+
+
+def test_a_replica_that_gets_past_its_stage_writes_no_report_or_manifest(tmp_path):
+    from persona.runs.session import Session
+    from persona.runs.shards import SHARD, ShardError, ShardTask
+    from persona.runs.spec import spec_class
+
+    spec = spec_class("bench").model_validate({})
+    token = SHARD.set(ShardTask(spec, tmp_path, None, "bench", 0, 2, 1, {}, 1))
+    try:
+        with Session(tmp_path, spec, {}) as session:
+            with pytest.raises(ShardError, match="only the driver"):
+                session.finish(files=[], metrics=None, report=str)
+            with pytest.raises(ShardError, match="only the driver"):
+                session.stop("why")
+    finally:
+        SHARD.reset(token)
+    assert not (tmp_path / "manifest.json").exists() and not (tmp_path / "report.md").exists()

@@ -35,6 +35,7 @@ from persona.runs.rundir import claim_run_dir
 from persona.runs.shards import (
     SHARD,
     Launcher,
+    ShardError,
     ShardExit,
     ShardTask,
     StageCounts,
@@ -266,6 +267,7 @@ class Session:
     def stop(self, reason: str) -> NoReturn:
         """End a run that cannot go on to its results (a stage it needs failed, or stopped at the failure limit):
         write a report saying why and a manifest without metrics, then raise ``RunStopped``."""
+        self._not_in_a_worker(f"stop ({reason})")
         manifest = Manifest.build(**self._record(files=[], metrics=None))
         text = f"# Run stopped before its results\n\n{reason}\n\n{manifest.cost_line()}\n"
         atomic_write_text(self.run_dir / "report.md", text)
@@ -282,12 +284,18 @@ class Session:
     ) -> Manifest:
         """Write ``report.md``, then the manifest (last, atomically); ``files`` are the result files it digests.
 
-        ``failures`` counts failed or unstarted items per result file (default: each stage's failed items).
+        ``failures`` counts failed or unstarted items per result file (default: each stage's failed and unstarted).
         """
+        self._not_in_a_worker("finish")
         manifest = Manifest.build(**self._record(files, metrics, failures))
         atomic_write_text(self.run_dir / "report.md", report(manifest))
         atomic_write_text(self.run_dir / "manifest.json", manifest.model_dump_json(indent=2) + "\n")
         return manifest
+
+    def _not_in_a_worker(self, what: str) -> None:
+        """A replica ends at its stage; one that got further has diverged from its driver and must write nothing."""
+        if self.shard is not None:
+            raise ShardError(f"the replica of stage {self.shard.stage!r} reached {what}, which only the driver does")
 
     def _record(
         self, files: list[str], metrics: Metrics | None, failures: dict[str, int] | None = None
