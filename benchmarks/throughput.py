@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import multiprocessing
 import os
@@ -138,15 +137,14 @@ def raw_rate(base_url: str, concurrency: int, calls: int, tag: str) -> float:
 
 
 def _tail_times(folder: Path, pattern: str, times: list[float], stop: threading.Event) -> None:
-    """Record when each line of the item logs matching ``pattern`` appeared (polled every 10 ms)."""
-    seen: dict[Path, int] = {}
+    """Record when each entry of the item logs matching ``pattern`` appeared (new bytes read every 10 ms)."""
+    from persona.runs.shards import LogTail
+
+    tails: dict[Path, LogTail] = {}
     while not stop.is_set():
         for path in folder.glob(pattern):
-            with contextlib.suppress(OSError):
-                lines = path.read_bytes().count(b"\n")
-                now = time.perf_counter()
-                times.extend([now] * (lines - seen.get(path, 0)))
-                seen[path] = lines
+            arrived = len(tails.setdefault(path, LogTail(path)).read())
+            times.extend([time.perf_counter()] * arrived)
         time.sleep(0.01)
 
 

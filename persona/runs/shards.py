@@ -194,7 +194,7 @@ class Launcher(Protocol):
         ...
 
 
-class _Tail:
+class LogTail:
     """The entries a worker appended to its shard log since the last look (whole lines only)."""
 
     def __init__(self, path: Path) -> None:
@@ -250,7 +250,7 @@ def run_sharded(
     busy = [i for i in range(count) if any(k not in done for k in keys[i::count])]
     exits: list[ShardExit] = []
     if busy:
-        tails = [_Tail(shard_log(run_dir, name, i)) for i in busy]
+        tails = [LogTail(shard_log(run_dir, name, i)) for i in busy]
         launcher.start([replace(task, index=i, concurrency=share(task.concurrency, i, count)) for i in busy])
         failed = 0
         try:
