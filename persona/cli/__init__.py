@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from persona.cli.annotate import annotate_app
 from persona.cli.base import (
     App,
     ConcurrencyOption,
@@ -34,6 +35,7 @@ app.add_typer(prompts_app, name="prompts")
 app.add_typer(pairs_app, name="pairs")
 app.add_typer(bench_app, name="bench")
 app.add_typer(agreement_app, name="agreement")
+app.add_typer(annotate_app, name="annotate")
 __all__ = ["app", "rate_text"]
 
 

@@ -51,3 +51,31 @@ def kappa_matrix(annotations: pd.DataFrame) -> pd.DataFrame:
         for b in names[i:]:
             matrix.loc[a, b] = matrix.loc[b, a] = kappa(by_annotator[a], by_annotator[b])
     return matrix
+
+
+def majority_labels(annotations: pd.DataFrame, threshold: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The label at least ``threshold`` annotators gave each (persona_id, item_id), and the items left without one.
+
+    Rows are ``persona_id``, ``item_id``, ``choice``. Returns ``(labels, unresolved)``: labels has ``choice``,
+    ``votes_a``, ``votes_b``, ``annotators``; unresolved has the votes and a ``reason``: ``tie`` when both labels
+    got the same count, else ``below threshold``. A tie is never broken: it is reported.
+    """
+    if threshold < 1:
+        raise ValueError(f"a majority needs at least one vote, got threshold {threshold}")
+    columns = ["persona_id", "item_id", "votes_a", "votes_b", "annotators"]
+    votes = (
+        annotations.assign(a=annotations["choice"] == "A", b=annotations["choice"] == "B")
+        .groupby(["persona_id", "item_id"], sort=True)
+        .agg(votes_a=("a", "sum"), votes_b=("b", "sum"), annotators=("choice", "size"))
+        .reset_index()
+    )
+    if votes.empty:
+        return pd.DataFrame(columns=["choice", *columns]), pd.DataFrame(columns=[*columns, "reason"])
+    winner = np.where(votes["votes_a"] > votes["votes_b"], "A", "B")
+    top = votes[["votes_a", "votes_b"]].max(axis=1)
+    decided = (votes["votes_a"] != votes["votes_b"]) & (top >= threshold)
+    labels = votes[decided].assign(choice=winner[decided.to_numpy()])[["choice", *columns]]
+    unresolved = votes[~decided].assign(
+        reason=np.where(votes["votes_a"][~decided] == votes["votes_b"][~decided], "tie", "below threshold")
+    )
+    return labels.reset_index(drop=True), unresolved[[*columns, "reason"]].reset_index(drop=True)

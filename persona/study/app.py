@@ -1,0 +1,289 @@
+"""The annotators' web app: a personal link, the instructions, one question at a time, a completion code.
+
+An annotator's token is the only thing that names their assignment; questions are addressed by position within it
+(``/a/TOKEN/q/3``), so there is no id to change and land on someone else's. Admin pages sit behind a separate token.
+Every form is checked here, not only in the browser; templates escape all text; bodies over ``MAX_BODY`` are
+refused before they are read; pages carry a Content-Security-Policy that allows only this server's own files.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from persona.study.card import persona_card
+from persona.study.store import Store
+
+HERE = Path(__file__).parent
+HOST, PORT = "127.0.0.1", 8765
+MAX_BODY = 64 * 1024  # a justification at its longest, percent-encoded, fits many times over
+TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
+PROLIFIC_PID = re.compile(r"[A-Za-z0-9]{1,64}")
+HEADERS = {
+    "content-security-policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",  # links carry tokens: never pass them on
+    "cache-control": "no-store",
+    "x-frame-options": "DENY",
+}
+
+
+class _BodyTooLargeError(Exception):
+    pass
+
+
+class Guard:
+    """ASGI middleware: security headers on every response, and request bodies capped at ``limit`` bytes."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.limit):
+            await _too_large(scope, receive, send)
+            return
+        received, started = 0, False
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit:
+                raise _BodyTooLargeError
+            return message
+
+        async def headed(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                message["headers"] = [
+                    *message.get("headers", []),
+                    *((k.encode(), v.encode()) for k, v in HEADERS.items()),
+                ]
+            await send(message)
+
+        try:
+            await self.app(scope, limited, headed)
+        except _BodyTooLargeError:
+            if not started:
+                await _too_large(scope, receive, send)
+
+
+async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
+    response = PlainTextResponse(f"Request body over {MAX_BODY} bytes.", status_code=413, headers=HEADERS)
+    await response(scope, receive, send)
+
+
+def make_app(folder: Path) -> Starlette:
+    """The study server for the study in ``folder``; all state is in its database, so a restart resumes it."""
+    store = Store(folder)
+    design = store.design()
+    admin_token = store.meta("admin_token")
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True)
+    templates = Jinja2Templates(env=env)
+
+    def page(request: Request, name: str, status: int = 200, **context: Any) -> Response:
+        return templates.TemplateResponse(request, name, {"design": design, **context}, status_code=status)
+
+    def message(request: Request, title: str, text: str, status: int) -> Response:
+        return page(request, "message.html", status, title=title, text=text)
+
+    async def assignment_of(request: Request) -> dict[str, Any] | None:
+        token = request.path_params["token"]
+        if not TOKEN.fullmatch(token):
+            return None
+        row = await run_in_threadpool(store.assignment, token)
+        return dict(row) if row else None
+
+    def not_found(request: Request) -> Response:
+        return message(request, "Link not valid", "This link does not match any assignment of this study.", 404)
+
+    def to(request: Request, token: str, where: str = "") -> Response:
+        return RedirectResponse(f"/a/{token}{where}", status_code=303)
+
+    async def home(request: Request) -> Response:
+        return message(request, design.title, "Open the personal link you were given to take part.", 200)
+
+    async def prolific(request: Request) -> Response:
+        pid = request.query_params.get("PROLIFIC_PID", "")
+        if design.entry != "prolific":
+            return message(request, "Not found", "This study hands out personal links only.", 404)
+        if not PROLIFIC_PID.fullmatch(pid):
+            return message(request, "Missing participant id", "Open this study from its Prolific page.", 400)
+        token = await run_in_threadpool(store.claim, pid)
+        if token is None:
+            return message(
+                request, "Study full", "Every place in this study is taken. Thank you for your interest.", 410
+            )
+        return to(request, token)
+
+    async def entry(request: Request) -> Response:
+        a = await assignment_of(request)
+        if a is None:
+            return not_found(request)
+        if a["submitted_at"]:
+            return page(request, "done.html", assignment=a)
+        if not a["started_at"]:
+            return page(request, "instructions.html", token=a["token"])
+        open_at = await run_in_threadpool(store.first_open, a["id"])
+        return to(request, a["token"], f"/q/{open_at}" if open_at else "/review")
+
+    async def start(request: Request) -> Response:
+        a = await assignment_of(request)
+        if a is None:
+            return not_found(request)
+        await run_in_threadpool(store.start, a["id"])
+        return to(request, a["token"])
+
+    async def question(request: Request) -> Response:
+        a = await assignment_of(request)
+        if a is None:
+            return not_found(request)
+        if a["submitted_at"] or not a["started_at"]:
+            return to(request, a["token"])
+        done, total = await run_in_threadpool(store.progress, a["id"])
+        position = _position(request, total)
+        if position is None:
+            return not_found(request)
+        open_at = await run_in_threadpool(store.first_open, a["id"])
+        if open_at is not None and position > open_at:
+            return to(request, a["token"], f"/q/{open_at}")
+        if request.method == "GET":
+            shown = await run_in_threadpool(store.show, a["id"], position)
+            return await _question_page(request, a, position, total, done, open_at, shown, None, 200)
+        form = await request.form(max_files=0, max_fields=8)
+        choice = str(form.get("choice", ""))
+        text = str(form.get("justification", "")).strip()
+        problem = None
+        if choice not in ("A", "B"):
+            problem = "Pick answer A or answer B."
+        elif len(text) < design.min_justification:
+            problem = f"Say why in at least {design.min_justification} characters."
+        elif len(text) > design.max_justification:
+            problem = f"Keep the justification under {design.max_justification} characters."
+        if problem:
+            shown = await run_in_threadpool(store.show, a["id"], position)
+            shown |= {"shown_choice": choice if choice in ("A", "B") else None, "justification": text}
+            return await _question_page(request, a, position, total, done, open_at, shown, problem, 422)
+        saved = await run_in_threadpool(store.save, a["id"], position, choice, text)
+        if saved.outcome == "submitted":
+            return message(request, "Already submitted", "Your answers were submitted and are kept as they were.", 409)
+        if saved.outcome == "ahead":
+            return to(request, a["token"], f"/q/{saved.position}")
+        return to(request, a["token"], f"/q/{position + 1}" if position < total else "/review")
+
+    async def _question_page(
+        request: Request,
+        a: dict[str, Any],
+        position: int,
+        total: int,
+        done: int,
+        open_at: int | None,
+        shown: dict[str, Any],
+        problem: str | None,
+        status: int,
+    ) -> Response:
+        persona = await run_in_threadpool(store.persona, a["persona_id"])
+        return page(
+            request,
+            "question.html",
+            status,
+            token=a["token"],
+            position=position,
+            total=total,
+            done=done,
+            can_forward=position < total and (open_at is None or position < open_at),
+            card=persona_card(persona),
+            problem=problem,
+            **shown,
+        )
+
+    async def review(request: Request) -> Response:
+        a = await assignment_of(request)
+        if a is None:
+            return not_found(request)
+        if a["submitted_at"] or not a["started_at"]:
+            return to(request, a["token"])
+        rows = await run_in_threadpool(store.review, a["id"])
+        if request.method == "GET":
+            return page(request, "review.html", token=a["token"], rows=rows)
+        if not await run_in_threadpool(store.submit, a["id"]):
+            open_at = await run_in_threadpool(store.first_open, a["id"])
+            return to(request, a["token"], f"/q/{open_at}")
+        return to(request, a["token"])
+
+    async def admin(request: Request) -> Response:
+        if not hmac.compare_digest(request.path_params["token"].encode(), admin_token.encode()):
+            return not_found(request)
+        rows = await run_in_threadpool(store.assignments)
+        return page(request, "admin.html", rows=rows, personas=_by_persona(rows))
+
+    routes = [
+        Route("/", home),
+        Route("/start", prolific),
+        Route("/a/{token}", entry),
+        Route("/a/{token}/start", start, methods=["POST"]),
+        Route("/a/{token}/q/{position}", question, methods=["GET", "POST"]),
+        Route("/a/{token}/review", review, methods=["GET", "POST"]),
+        Route("/admin/{token}", admin),
+        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+    ]
+    app = Starlette(routes=routes)
+    app.add_middleware(Guard)
+    return app
+
+
+def _position(request: Request, total: int) -> int | None:
+    raw = request.path_params["position"]
+    return int(raw) if raw.isdigit() and 1 <= int(raw) <= total else None
+
+
+def _by_persona(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per persona: annotators submitted, in progress and not started, and attention-check failures."""
+    personas: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        entry = personas.setdefault(
+            row["persona_id"],
+            {"persona_id": row["persona_id"], "submitted": 0, "started": 0, "waiting": 0, "failed": 0},
+        )
+        state = "submitted" if row["submitted_at"] else "started" if row["started_at"] else "waiting"
+        entry[state] += 1
+        entry["failed"] += bool(row["checks_failed"])
+    return list(personas.values())
+
+
+def serve(folder: Path, host: str = HOST, port: int = PORT, announce: Callable[[str], object] = print) -> None:
+    """Run the study server until interrupted, after announcing its admin page and how annotators get in.
+
+    Access logs are off: every annotator URL carries a token.
+    """
+    import uvicorn
+
+    app = make_app(folder)
+    store = Store(folder)
+    base = f"http://{host}:{port}"
+    announce(f"serving {folder} at {base}")
+    announce(f"admin page: {base}/admin/{store.meta('admin_token')}")
+    if store.design().entry == "prolific":
+        announce(f"Prolific study URL: {base}/start?PROLIFIC_PID={{{{%PROLIFIC_PID%}}}}")
+    else:
+        announce(f"annotator links: {base} followed by a path of {Path(folder) / 'links.csv'}")
+    uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning")

@@ -1,0 +1,304 @@
+"""A study's SQLite database: the plan, who holds which assignment, and every answer, durable once saved.
+
+WAL with ``synchronous=FULL``: an answer is on disk when its request returns, so killing the server loses nothing
+acknowledged, and readers (the admin page, the export) never block the annotators' writes. Each request opens its
+own connection; writes take the lock up front (``BEGIN IMMEDIATE``) so two tabs or a double submit serialise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal, NamedTuple
+
+from persona.errors import InputError
+from persona.study.design import Plan, StudyDesign
+
+DB_NAME = "study.db"
+SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE personas (id TEXT PRIMARY KEY, record TEXT NOT NULL);
+CREATE TABLE items (
+    id TEXT PRIMARY KEY, question TEXT NOT NULL, answer_a TEXT NOT NULL, answer_b TEXT NOT NULL,
+    attention INTEGER NOT NULL, expected TEXT
+);
+CREATE TABLE assignments (
+    id INTEGER PRIMARY KEY, label TEXT NOT NULL UNIQUE, token TEXT NOT NULL UNIQUE,
+    persona_id TEXT NOT NULL REFERENCES personas(id), slot INTEGER NOT NULL, completion_code TEXT NOT NULL,
+    prolific_pid TEXT UNIQUE, claimed_at TEXT, started_at TEXT, submitted_at TEXT
+);
+CREATE TABLE tasks (
+    assignment_id INTEGER NOT NULL REFERENCES assignments(id), position INTEGER NOT NULL,
+    item_id TEXT NOT NULL REFERENCES items(id), swapped INTEGER NOT NULL,
+    first_shown_at TEXT, last_shown_at TEXT,
+    PRIMARY KEY (assignment_id, position)
+);
+CREATE TABLE answers (
+    assignment_id INTEGER NOT NULL, position INTEGER NOT NULL,
+    choice TEXT NOT NULL CHECK (choice IN ('A', 'B')), shown_choice TEXT NOT NULL CHECK (shown_choice IN ('A', 'B')),
+    justification TEXT NOT NULL, first_answered_at TEXT NOT NULL, answered_at TEXT NOT NULL,
+    revisions INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (assignment_id, position),
+    FOREIGN KEY (assignment_id, position) REFERENCES tasks(assignment_id, position)
+);
+"""
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    connection = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+    connection.row_factory = sqlite3.Row
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=FULL")
+    connection.execute("PRAGMA foreign_keys=ON")
+    return connection
+
+
+def write_plan(path: Path, design: StudyDesign, plan: Plan) -> None:
+    """The whole plan into a new database at ``path``, written beside it and renamed, so a failure leaves none."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    try:
+        connection = sqlite3.connect(tmp, isolation_level=None)
+        with connection:
+            connection.executescript(SCHEMA)
+            connection.execute("BEGIN")
+            meta = {"design": design.model_dump_json(), "admin_token": secrets.token_urlsafe(24), "created_at": now()}
+            connection.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
+            connection.executemany(
+                "INSERT INTO personas VALUES (?, ?)", [(p.id, p.model_dump_json()) for p in plan.personas]
+            )
+            connection.executemany(
+                "INSERT INTO items VALUES (?, ?, ?, ?, ?, ?)",
+                [(i.id, i.question, i.answer_a, i.answer_b, int(i.attention), i.expected) for i in plan.items],
+            )
+            for number, assignment in enumerate(plan.assignments, start=1):
+                code = design.completion_code or secrets.token_hex(4).upper()
+                connection.execute(
+                    "INSERT INTO assignments (id, label, token, persona_id, slot, completion_code) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (number, assignment.label, secrets.token_urlsafe(16), assignment.persona_id, assignment.slot, code),
+                )
+                connection.executemany(
+                    "INSERT INTO tasks (assignment_id, position, item_id, swapped) VALUES (?, ?, ?, ?)",
+                    [(number, at, task.item.id, int(task.swapped)) for at, task in enumerate(assignment.tasks, 1)],
+                )
+            connection.execute("COMMIT")
+            connection.execute("PRAGMA journal_mode=WAL")
+        connection.close()
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+class Saved(NamedTuple):
+    outcome: Literal["saved", "unchanged", "submitted", "ahead"]
+    position: int
+
+
+class Store:
+    """Every read and write the web app and the export make, one connection per call."""
+
+    def __init__(self, folder: Path) -> None:
+        self.path = Path(folder) / DB_NAME
+        if not self.path.exists():
+            raise InputError(f"{folder}: not a study (no {DB_NAME}); create one with `persona annotate create`")
+
+    @contextmanager
+    def _connection(self, write: bool = False) -> Iterator[sqlite3.Connection]:
+        connection = connect(self.path)
+        try:
+            connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            yield connection
+            connection.execute("COMMIT")
+        except BaseException:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise
+        finally:
+            connection.close()
+
+    def meta(self, key: str) -> str:
+        with self._connection() as db:
+            return db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0]
+
+    def design(self) -> StudyDesign:
+        return StudyDesign.model_validate_json(self.meta("design"))
+
+    def assignment(self, token: str) -> sqlite3.Row | None:
+        with self._connection() as db:
+            return db.execute("SELECT * FROM assignments WHERE token = ?", (token,)).fetchone()
+
+    def claim(self, pid: str) -> str | None:
+        """The token of ``pid``'s assignment: the one it holds, else the first free one in balanced order."""
+        with self._connection(write=True) as db:
+            row = db.execute("SELECT token FROM assignments WHERE prolific_pid = ?", (pid,)).fetchone()
+            if row is None:
+                row = db.execute(
+                    "SELECT id, token FROM assignments WHERE prolific_pid IS NULL ORDER BY id LIMIT 1"
+                ).fetchone()
+                if row is None:
+                    return None
+                db.execute(
+                    "UPDATE assignments SET prolific_pid = ?, claimed_at = ? WHERE id = ?", (pid, now(), row["id"])
+                )
+            return row["token"]
+
+    def start(self, assignment_id: int) -> None:
+        with self._connection(write=True) as db:
+            db.execute(
+                "UPDATE assignments SET started_at = coalesce(started_at, ?) WHERE id = ?", (now(), assignment_id)
+            )
+
+    def progress(self, assignment_id: int) -> tuple[int, int]:
+        """(answered, total) questions of an assignment."""
+        with self._connection() as db:
+            total = db.execute("SELECT count(*) FROM tasks WHERE assignment_id = ?", (assignment_id,)).fetchone()[0]
+            done = db.execute("SELECT count(*) FROM answers WHERE assignment_id = ?", (assignment_id,)).fetchone()[0]
+            return done, total
+
+    def first_open(self, assignment_id: int) -> int | None:
+        """The first position without an answer, or None when all are answered."""
+        with self._connection() as db:
+            row = db.execute(
+                "SELECT min(t.position) FROM tasks t LEFT JOIN answers a USING (assignment_id, position) "
+                "WHERE t.assignment_id = ? AND a.choice IS NULL",
+                (assignment_id,),
+            ).fetchone()
+            return row[0]
+
+    def show(self, assignment_id: int, position: int) -> dict[str, Any]:
+        """A question as its annotator sees it (answers in their stored order), recording when it was shown."""
+        stamp = now()
+        with self._connection(write=True) as db:
+            db.execute(
+                "UPDATE tasks SET first_shown_at = coalesce(first_shown_at, ?), last_shown_at = ? "
+                "WHERE assignment_id = ? AND position = ?",
+                (stamp, stamp, assignment_id, position),
+            )
+            row = db.execute(
+                "SELECT t.swapped, i.question, i.answer_a, i.answer_b, a.shown_choice, a.justification "
+                "FROM tasks t JOIN items i ON i.id = t.item_id LEFT JOIN answers a USING (assignment_id, position) "
+                "WHERE t.assignment_id = ? AND t.position = ?",
+                (assignment_id, position),
+            ).fetchone()
+        first, second = (row["answer_b"], row["answer_a"]) if row["swapped"] else (row["answer_a"], row["answer_b"])
+        return {
+            "question": row["question"],
+            "answers": {"A": first, "B": second},
+            "shown_choice": row["shown_choice"],
+            "justification": row["justification"] or "",
+        }
+
+    def save(self, assignment_id: int, position: int, shown_choice: str, justification: str) -> Saved:
+        """Store an answer as clicked; the same answer twice is one answer. Refused after submit, or past the first
+        open question."""
+        stamp = now()
+        with self._connection(write=True) as db:
+            assignment = db.execute("SELECT submitted_at FROM assignments WHERE id = ?", (assignment_id,)).fetchone()
+            if assignment["submitted_at"]:
+                return Saved("submitted", position)
+            open_at = db.execute(
+                "SELECT min(t.position) FROM tasks t LEFT JOIN answers a USING (assignment_id, position) "
+                "WHERE t.assignment_id = ? AND a.choice IS NULL",
+                (assignment_id,),
+            ).fetchone()[0]
+            if open_at is not None and position > open_at:
+                return Saved("ahead", open_at)
+            swapped = db.execute(
+                "SELECT swapped FROM tasks WHERE assignment_id = ? AND position = ?", (assignment_id, position)
+            ).fetchone()["swapped"]
+            choice = {"A": "B", "B": "A"}[shown_choice] if swapped else shown_choice
+            old = db.execute(
+                "SELECT shown_choice, justification FROM answers WHERE assignment_id = ? AND position = ?",
+                (assignment_id, position),
+            ).fetchone()
+            if old is None:
+                db.execute(
+                    "INSERT INTO answers (assignment_id, position, choice, shown_choice, justification, "
+                    "first_answered_at, answered_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (assignment_id, position, choice, shown_choice, justification, stamp, stamp),
+                )
+            elif (old["shown_choice"], old["justification"]) == (shown_choice, justification):
+                return Saved("unchanged", position)
+            else:
+                db.execute(
+                    "UPDATE answers SET choice = ?, shown_choice = ?, justification = ?, answered_at = ?, "
+                    "revisions = revisions + 1 WHERE assignment_id = ? AND position = ?",
+                    (choice, shown_choice, justification, stamp, assignment_id, position),
+                )
+            return Saved("saved", position)
+
+    def review(self, assignment_id: int) -> list[dict[str, Any]]:
+        with self._connection() as db:
+            rows = db.execute(
+                "SELECT t.position, i.question, a.shown_choice, a.justification FROM tasks t "
+                "JOIN items i ON i.id = t.item_id LEFT JOIN answers a USING (assignment_id, position) "
+                "WHERE t.assignment_id = ? ORDER BY t.position",
+                (assignment_id,),
+            ).fetchall()
+            return [dict(row) for row in rows]
+
+    def submit(self, assignment_id: int) -> bool:
+        """Mark an assignment submitted (once: a second submit keeps the first time); False while any is open."""
+        with self._connection(write=True) as db:
+            open_count = db.execute(
+                "SELECT count(*) FROM tasks t LEFT JOIN answers a USING (assignment_id, position) "
+                "WHERE t.assignment_id = ? AND a.choice IS NULL",
+                (assignment_id,),
+            ).fetchone()[0]
+            if open_count:
+                return False
+            db.execute(
+                "UPDATE assignments SET submitted_at = coalesce(submitted_at, ?) WHERE id = ?", (now(), assignment_id)
+            )
+            return True
+
+    def persona(self, persona_id: str) -> dict[str, Any]:
+        with self._connection() as db:
+            return json.loads(db.execute("SELECT record FROM personas WHERE id = ?", (persona_id,)).fetchone()[0])
+
+    def personas(self) -> list[dict[str, Any]]:
+        with self._connection() as db:
+            return [json.loads(row[0]) for row in db.execute("SELECT record FROM personas ORDER BY rowid")]
+
+    def items(self) -> list[dict[str, Any]]:
+        with self._connection() as db:
+            return [dict(row) for row in db.execute("SELECT * FROM items ORDER BY rowid")]
+
+    def assignments(self) -> list[dict[str, Any]]:
+        """Every assignment with its progress and attention-check results, for the admin page and the export."""
+        with self._connection() as db:
+            rows = db.execute(
+                "SELECT s.*, count(t.position) AS total, count(a.choice) AS answered, "
+                "sum(i.attention) AS checks, "
+                "sum(CASE WHEN i.attention AND a.choice IS NOT NULL AND a.choice != i.expected THEN 1 ELSE 0 END) "
+                "AS checks_failed "
+                "FROM assignments s JOIN tasks t ON t.assignment_id = s.id JOIN items i ON i.id = t.item_id "
+                "LEFT JOIN answers a ON a.assignment_id = t.assignment_id AND a.position = t.position "
+                "GROUP BY s.id ORDER BY s.id"
+            ).fetchall()
+            return [dict(row) for row in rows]
+
+    def answers(self) -> list[dict[str, Any]]:
+        """Every stored answer with its question, orientation and timings, in assignment and position order."""
+        with self._connection() as db:
+            rows = db.execute(
+                "SELECT s.label AS annotator, s.persona_id, t.item_id, a.choice, a.justification, a.shown_choice, "
+                "t.swapped, t.position, i.attention, i.expected, t.first_shown_at, t.last_shown_at, "
+                "a.first_answered_at, a.answered_at, a.revisions, s.submitted_at "
+                "FROM answers a JOIN tasks t USING (assignment_id, position) "
+                "JOIN assignments s ON s.id = t.assignment_id JOIN items i ON i.id = t.item_id "
+                "ORDER BY s.id, t.position"
+            ).fetchall()
+            return [dict(row) for row in rows]
