@@ -98,6 +98,7 @@ def make_app(folder: Path) -> Starlette:
     design = store.design()
     admin_token = store.meta("admin_token")
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True)
+    env.filters["when"] = lambda stamp: f"{stamp[:19].replace('T', ' ')} UTC" if stamp else ""
     templates = Jinja2Templates(env=env)
 
     def page(request: Request, name: str, status: int = 200, **context: Any) -> Response:

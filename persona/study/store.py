@@ -1,8 +1,8 @@
 """A study's SQLite database: the plan, who holds which assignment, and every answer, durable once saved.
 
 WAL with ``synchronous=FULL``: an answer is on disk when its request returns, so killing the server loses nothing
-acknowledged, and readers (the admin page, the export) never block the annotators' writes. Each request opens its
-own connection; writes take the lock up front (``BEGIN IMMEDIATE``) so two tabs or a double submit serialise.
+acknowledged, and readers (the admin page, the export) never block the annotators' writes. Each thread keeps its own
+connection; writes take the lock up front (``BEGIN IMMEDIATE``) so two tabs or a double submit serialise.
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ import json
 import os
 import secrets
 import sqlite3
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
@@ -55,7 +56,7 @@ def now() -> str:
 
 
 def connect(path: Path) -> sqlite3.Connection:
-    connection = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+    connection = sqlite3.connect(path, timeout=30, isolation_level=None)
     connection.row_factory = sqlite3.Row
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=FULL")
@@ -107,26 +108,34 @@ class Saved(NamedTuple):
 
 
 class Store:
-    """Every read and write the web app and the export make, one connection per call."""
+    """Every read and write the web app and the export make, each one transaction."""
 
     def __init__(self, folder: Path) -> None:
         self.path = Path(folder) / DB_NAME
         if not self.path.exists():
             raise InputError(f"{folder}: not a study (no {DB_NAME}); create one with `persona annotate create`")
+        self._local = threading.local()
+        self._writing = threading.Lock()
 
     @contextmanager
     def _connection(self, write: bool = False) -> Iterator[sqlite3.Connection]:
-        connection = connect(self.path)
-        try:
-            connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            yield connection
-            connection.execute("COMMIT")
-        except BaseException:
-            if connection.in_transaction:
-                connection.execute("ROLLBACK")
-            raise
-        finally:
-            connection.close()
+        """One transaction on this thread's connection (the server's worker threads each keep one open).
+
+        Writers queue on a lock in this process rather than on SQLite's busy handler, whose back-off sleeps turn
+        contention among many threads into second-long waits.
+        """
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._local.connection = connect(self.path)
+        with self._writing if write else nullcontext():
+            try:
+                connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                yield connection
+                connection.execute("COMMIT")
+            except BaseException:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise
 
     def meta(self, key: str) -> str:
         with self._connection() as db:
