@@ -341,3 +341,26 @@ def test_no_model_key_reaches_the_study(tmp_path: Path, monkeypatch: pytest.Monk
     export_study(study)
     files = [p.read_bytes() for p in study.rglob("*") if p.is_file()]
     assert files and not any(b"sk-planted" in f for f in files) and not any("sk-planted" in p for p in pages)
+
+
+def test_cli_creates_and_exports_and_names_bad_input(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from persona.cli import app
+
+    runner = CliRunner()
+    items = questions_file(tmp_path / "q.jsonl")
+    args = ["annotate", "create", "--items", str(items), "--personas", "acs12", "--n-personas", "3"]
+    made = runner.invoke(app, [*args, "--questions", "5", "--attention", "0.2", "--out", str(tmp_path / "s")])
+    assert made.exit_code == 0, made.output
+    assert "3 personas x 4 annotators, 5 questions + 1 attention check each" in " ".join(made.output.split())
+    assert len(links(tmp_path / "s")) == 12
+    wrong = runner.invoke(app, [*args, "--majority", "5", "--out", str(tmp_path / "t")])
+    assert wrong.exit_code == 2 and "majority 5 exceeds annotators per persona 4" in wrong.output
+    assert not (tmp_path / "t").exists()
+    exported = runner.invoke(app, ["annotate", "export", str(tmp_path / "s"), "--out", str(tmp_path / "e")])
+    assert exported.exit_code == 0, exported.output
+    assert (
+        "0 answers" in " ".join(exported.output.split())
+        and "12 assignments: 0 submitted" in (tmp_path / "e" / "export.md").read_text()
+    )
