@@ -145,6 +145,8 @@ def test_bad_sources_are_named_and_write_nothing(tmp_path: Path) -> None:
     assert not (tmp_path / "s1").exists() and not (tmp_path / "s2").exists()
     with pytest.raises(ValueError, match="majority 5 exceeds annotators per persona 4"):
         StudyDesign(items=str(few), majority=5)
+    with pytest.raises(ValueError, match="more checks per annotator than the 5 there are"):
+        StudyDesign(items=str(few), questions=20, attention=0.5)
     study = make_study(tmp_path / "ok")
     before = (study / "study.db").read_bytes()
     with pytest.raises(InputError, match="a study already exists here"):

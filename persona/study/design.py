@@ -60,11 +60,15 @@ class StudyDesign(BaseModel):
             raise ValueError(f"majority {self.majority} exceeds annotators per persona {self.annotators}")
         if self.min_justification > self.max_justification:
             raise ValueError("min_justification exceeds max_justification")
+        if self.attention_checks() > len(CHECKS):
+            raise ValueError(
+                f"attention {self.attention} asks for more checks per annotator than the {len(CHECKS)} there are"
+            )
         return self
 
     def attention_checks(self) -> int:
         """Checks per annotator: the share of questions, rounded up, so any positive share gives at least one."""
-        return min(math.ceil(self.attention * self.questions - 1e-9), len(CHECKS))
+        return math.ceil(self.attention * self.questions - 1e-9)
 
     def default_dir(self) -> Path:
         return Path("outputs") / f"study-{Path(self.items).stem}-seed{self.seed}"
