@@ -171,7 +171,9 @@ def test_a_killed_driver_or_worker_resumes_to_the_same_files_asking_nothing_twic
     manifest = _manifest(run_dir)
     assert manifest["files"] == expected
     assert served.stats.answered == total and served.stats.duplicates() == reference.stats.duplicates()
-    assert 0 < manifest["model_calls"] < total
+    # A killed driver always leaves work; a killed worker may have finished its share while the server held its
+    # sibling's answers (static shards on a busy machine), and then the resume rightly has nothing to ask.
+    assert (0 if victim == "worker" else 1) <= manifest["model_calls"] < total
 
 
 def _ray_task_worker() -> int | None:
