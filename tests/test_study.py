@@ -134,6 +134,25 @@ def test_a_pairs_run_gives_each_persona_its_own_pairs_in_drawn_orientation(tmp_p
     assert {item["chosen"] for item in items} == {"A", "B"}
 
 
+def test_a_csv_of_each_personas_own_questions_is_a_source(tmp_path: Path) -> None:
+    personas = make_study(tmp_path / "base") / "personas.jsonl"
+    ids = [p.id for p in read_personas(personas)]
+    rows = [
+        {"persona_id": pid, "id": n, "question": f"Q{n} for {pid}?", "answer_a": "yes, a", "answer_b": "no, b"}
+        for pid in ids
+        for n in range(10)
+    ]
+    pd.DataFrame(rows).to_csv(tmp_path / "own.csv", index=False)
+    design = StudyDesign(
+        items=str(tmp_path / "own.csv"), personas=str(personas), n_personas=2, annotators=1, majority=1
+    )
+    plan = create_study(design, tmp_path / "s").plan
+    for assignment in plan.assignments:
+        asked = [t.item for t in assignment.tasks if not t.item.attention]
+        assert len(asked) == 10
+        assert all(i.id.startswith(f"{assignment.persona_id}/") and assignment.persona_id in i.question for i in asked)
+
+
 def test_bad_sources_are_named_and_write_nothing(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps({"id": "x", "question": "Q?", "answer_a": "yes"}) + "\n")
