@@ -376,6 +376,7 @@ def test_cli_creates_and_exports_and_names_bad_input(tmp_path: Path) -> None:
     assert made.exit_code == 0, made.output
     assert "3 personas x 4 annotators, 5 questions + 1 attention check each" in " ".join(made.output.split())
     assert len(links(tmp_path / "s")) == 12
+    assert {(tmp_path / "s" / name).stat().st_mode & 0o777 for name in ("links.csv", "study.db")} == {0o600}
     wrong = runner.invoke(app, [*args, "--majority", "5", "--out", str(tmp_path / "t")])
     assert wrong.exit_code == 2 and "majority 5 exceeds annotators per persona 4" in wrong.output
     assert not (tmp_path / "t").exists()

@@ -89,7 +89,7 @@ def serve(
 def export(
     study: StudyArgument,
     majority: Annotated[
-        int | None, typer.Option(help="Agreeing annotators for the label (default: the study's).")
+        int | None, typer.Option(min=1, help="Agreeing annotators for the label (default: the study's).")
     ] = None,
     keep_failed_attention: Annotated[
         bool, typer.Option("--keep-failed-attention", help="Count annotators who failed an attention check.")

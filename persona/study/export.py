@@ -65,8 +65,8 @@ def export_study(
     people["counted"] = (people["status"] == "submitted") | (include_unsubmitted & (people["answered"] > 0))
     people["counted"] &= keep_failed_attention | (people["checks_failed"] == 0)
     counted = set(people.loc[people["counted"], "label"])
-    stored = ["attention", "swapped", "expected", "last_shown_at", "submitted_at"]
-    answers = pd.DataFrame(store.answers(), columns=list(dict.fromkeys([*ANNOTATION_COLUMNS, *stored])))
+    columns = list(dict.fromkeys([*ANNOTATION_COLUMNS, "attention", "swapped", "expected"]))
+    answers = pd.DataFrame(store.answers(), columns=columns)
     answers["shown_first"] = answers["swapped"].map({0: "A", 1: "B"})
     answers["seconds"] = [
         _seconds(a, b) for a, b in zip(answers["first_shown_at"], answers["first_answered_at"], strict=True)

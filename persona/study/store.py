@@ -96,6 +96,7 @@ def write_plan(path: Path, design: StudyDesign, plan: Plan) -> None:
             connection.execute("COMMIT")
             connection.execute("PRAGMA journal_mode=WAL")
         connection.close()
+        os.chmod(tmp, 0o600)  # it holds every annotator's link token and the admin token
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -121,8 +122,8 @@ class Store:
     def _connection(self, write: bool = False) -> Iterator[sqlite3.Connection]:
         """One transaction on this thread's connection (the server's worker threads each keep one open).
 
-        Writers queue on a lock in this process rather than on SQLite's busy handler, whose back-off sleeps turn
-        contention among many threads into second-long waits.
+        Writers take turns on a lock in this process, so they wait for each other directly rather than in the
+        back-off sleeps of SQLite's busy handler.
         """
         connection = getattr(self._local, "connection", None)
         if connection is None:
