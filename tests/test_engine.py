@@ -266,8 +266,9 @@ def test_two_processes_never_run_into_one_run_dir_and_a_killed_holder_is_taken_o
             f"error: {tmp_path / 'run'}: run dir in use by PID {first.pid}; wait for that run to finish, or give "
             "another --out"
         ]
-        first.kill()
-        assert first.wait(timeout=30) == -9
+        # killed with no answer in flight: an answer sent but not yet cached would rightly be asked again
+        slow.kill_client_when_answered(first.pid, slow.stats.answered + 1)
+        assert first.wait(timeout=60) == -9
         asked = slow.stats.answered
         third = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
         assert third.returncode == 0, third.stderr[-2000:]
