@@ -25,7 +25,7 @@ from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from persona.study.card import persona_card
-from persona.study.store import Store
+from persona.study.store import Progress, Store
 
 HERE = Path(__file__).parent
 HOST, PORT = "127.0.0.1", 8765
@@ -144,8 +144,8 @@ def make_app(folder: Path) -> Starlette:
             return page(request, "done.html", assignment=a)
         if not a["started_at"]:
             return page(request, "instructions.html", token=a["token"])
-        open_at = await run_in_threadpool(store.first_open, a["id"])
-        return to(request, a["token"], f"/q/{open_at}" if open_at else "/review")
+        progress = await run_in_threadpool(store.progress, a["id"])
+        return to(request, a["token"], f"/q/{progress.open_at}" if progress.open_at else "/review")
 
     async def start(request: Request) -> Response:
         a = await assignment_of(request)
@@ -160,16 +160,15 @@ def make_app(folder: Path) -> Starlette:
             return not_found(request)
         if a["submitted_at"] or not a["started_at"]:
             return to(request, a["token"])
-        done, total = await run_in_threadpool(store.progress, a["id"])
-        position = _position(request, total)
+        progress = await run_in_threadpool(store.progress, a["id"])
+        position = _position(request, progress.total)
         if position is None:
             return not_found(request)
-        open_at = await run_in_threadpool(store.first_open, a["id"])
-        if open_at is not None and position > open_at:
-            return to(request, a["token"], f"/q/{open_at}")
+        if progress.open_at is not None and position > progress.open_at:
+            return to(request, a["token"], f"/q/{progress.open_at}")
         if request.method == "GET":
             shown = await run_in_threadpool(store.show, a["id"], position)
-            return await _question_page(request, a, position, total, done, open_at, shown, None, 200)
+            return await _question_page(request, a, position, progress, shown, None, 200)
         form = await request.form(max_files=0, max_fields=8)
         choice = str(form.get("choice", ""))
         text = str(form.get("justification", "")).strip()
@@ -183,21 +182,19 @@ def make_app(folder: Path) -> Starlette:
         if problem:
             shown = await run_in_threadpool(store.show, a["id"], position)
             shown |= {"shown_choice": choice if choice in ("A", "B") else None, "justification": text}
-            return await _question_page(request, a, position, total, done, open_at, shown, problem, 422)
+            return await _question_page(request, a, position, progress, shown, problem, 422)
         saved = await run_in_threadpool(store.save, a["id"], position, choice, text)
         if saved.outcome == "submitted":
             return message(request, "Already submitted", "Your answers were submitted and are kept as they were.", 409)
         if saved.outcome == "ahead":
             return to(request, a["token"], f"/q/{saved.position}")
-        return to(request, a["token"], f"/q/{position + 1}" if position < total else "/review")
+        return to(request, a["token"], f"/q/{position + 1}" if position < progress.total else "/review")
 
     async def _question_page(
         request: Request,
         a: dict[str, Any],
         position: int,
-        total: int,
-        done: int,
-        open_at: int | None,
+        progress: Progress,
         shown: dict[str, Any],
         problem: str | None,
         status: int,
@@ -209,9 +206,9 @@ def make_app(folder: Path) -> Starlette:
             status,
             token=a["token"],
             position=position,
-            total=total,
-            done=done,
-            can_forward=position < total and (open_at is None or position < open_at),
+            total=progress.total,
+            done=progress.answered,
+            can_forward=position < progress.total and (progress.open_at is None or position < progress.open_at),
             card=persona_card(persona),
             problem=problem,
             **shown,
@@ -223,12 +220,12 @@ def make_app(folder: Path) -> Starlette:
             return not_found(request)
         if a["submitted_at"] or not a["started_at"]:
             return to(request, a["token"])
-        rows = await run_in_threadpool(store.review, a["id"])
         if request.method == "GET":
+            rows = await run_in_threadpool(store.review, a["id"])
             return page(request, "review.html", token=a["token"], rows=rows)
         if not await run_in_threadpool(store.submit, a["id"]):
-            open_at = await run_in_threadpool(store.first_open, a["id"])
-            return to(request, a["token"], f"/q/{open_at}")
+            progress = await run_in_threadpool(store.progress, a["id"])
+            return to(request, a["token"], f"/q/{progress.open_at}")
         return to(request, a["token"])
 
     async def admin(request: Request) -> Response:
@@ -263,10 +260,9 @@ def _by_persona(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for row in rows:
         entry = personas.setdefault(
             row["persona_id"],
-            {"persona_id": row["persona_id"], "submitted": 0, "started": 0, "waiting": 0, "failed": 0},
+            {"persona_id": row["persona_id"], "submitted": 0, "in progress": 0, "not started": 0, "failed": 0},
         )
-        state = "submitted" if row["submitted_at"] else "started" if row["started_at"] else "waiting"
-        entry[state] += 1
+        entry[row["status"]] += 1
         entry["failed"] += bool(row["checks_failed"])
     return list(personas.values())
 

@@ -12,7 +12,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple
 
-import numpy as np
 import pandas as pd
 
 from persona.data.io import atomic_write_text, make_folder
@@ -59,9 +58,6 @@ def export_study(
     threshold = design.majority if majority is None else majority
     out = Path(out) if out is not None else Path(folder) / "export"
     people = pd.DataFrame(store.assignments())
-    people["status"] = np.select(
-        [people["submitted_at"].notna(), people["started_at"].notna()], ["submitted", "in progress"], "not started"
-    )
     people["counted"] = (people["status"] == "submitted") | (include_unsubmitted & (people["answered"] > 0))
     people["counted"] &= keep_failed_attention | (people["checks_failed"] == 0)
     counted = set(people.loc[people["counted"], "label"])

@@ -103,6 +103,20 @@ def write_plan(path: Path, design: StudyDesign, plan: Plan) -> None:
         raise
 
 
+class Progress(NamedTuple):
+    answered: int
+    total: int
+    open_at: int | None  # the first position without an answer; None when all are answered
+
+
+def _first_open(db: sqlite3.Connection, assignment_id: int) -> int | None:
+    return db.execute(
+        "SELECT min(t.position) FROM tasks t LEFT JOIN answers a USING (assignment_id, position) "
+        "WHERE t.assignment_id = ? AND a.choice IS NULL",
+        (assignment_id,),
+    ).fetchone()[0]
+
+
 class Saved(NamedTuple):
     outcome: Literal["saved", "unchanged", "submitted", "ahead"]
     position: int
@@ -170,22 +184,11 @@ class Store:
                 "UPDATE assignments SET started_at = coalesce(started_at, ?) WHERE id = ?", (now(), assignment_id)
             )
 
-    def progress(self, assignment_id: int) -> tuple[int, int]:
-        """(answered, total) questions of an assignment."""
+    def progress(self, assignment_id: int) -> Progress:
         with self._connection() as db:
             total = db.execute("SELECT count(*) FROM tasks WHERE assignment_id = ?", (assignment_id,)).fetchone()[0]
             done = db.execute("SELECT count(*) FROM answers WHERE assignment_id = ?", (assignment_id,)).fetchone()[0]
-            return done, total
-
-    def first_open(self, assignment_id: int) -> int | None:
-        """The first position without an answer, or None when all are answered."""
-        with self._connection() as db:
-            row = db.execute(
-                "SELECT min(t.position) FROM tasks t LEFT JOIN answers a USING (assignment_id, position) "
-                "WHERE t.assignment_id = ? AND a.choice IS NULL",
-                (assignment_id,),
-            ).fetchone()
-            return row[0]
+            return Progress(done, total, _first_open(db, assignment_id))
 
     def show(self, assignment_id: int, position: int) -> dict[str, Any]:
         """A question as its annotator sees it (answers in their stored order), recording when it was shown."""
@@ -218,11 +221,7 @@ class Store:
             assignment = db.execute("SELECT submitted_at FROM assignments WHERE id = ?", (assignment_id,)).fetchone()
             if assignment["submitted_at"]:
                 return Saved("submitted", position)
-            open_at = db.execute(
-                "SELECT min(t.position) FROM tasks t LEFT JOIN answers a USING (assignment_id, position) "
-                "WHERE t.assignment_id = ? AND a.choice IS NULL",
-                (assignment_id,),
-            ).fetchone()[0]
+            open_at = _first_open(db, assignment_id)
             if open_at is not None and position > open_at:
                 return Saved("ahead", open_at)
             swapped = db.execute(
@@ -262,12 +261,7 @@ class Store:
     def submit(self, assignment_id: int) -> bool:
         """Mark an assignment submitted (once: a second submit keeps the first time); False while any is open."""
         with self._connection(write=True) as db:
-            open_count = db.execute(
-                "SELECT count(*) FROM tasks t LEFT JOIN answers a USING (assignment_id, position) "
-                "WHERE t.assignment_id = ? AND a.choice IS NULL",
-                (assignment_id,),
-            ).fetchone()[0]
-            if open_count:
+            if _first_open(db, assignment_id) is not None:
                 return False
             db.execute(
                 "UPDATE assignments SET submitted_at = coalesce(submitted_at, ?) WHERE id = ?", (now(), assignment_id)
@@ -278,19 +272,13 @@ class Store:
         with self._connection() as db:
             return json.loads(db.execute("SELECT record FROM personas WHERE id = ?", (persona_id,)).fetchone()[0])
 
-    def personas(self) -> list[dict[str, Any]]:
-        with self._connection() as db:
-            return [json.loads(row[0]) for row in db.execute("SELECT record FROM personas ORDER BY rowid")]
-
-    def items(self) -> list[dict[str, Any]]:
-        with self._connection() as db:
-            return [dict(row) for row in db.execute("SELECT * FROM items ORDER BY rowid")]
-
     def assignments(self) -> list[dict[str, Any]]:
         """Every assignment with its progress and attention-check results, for the admin page and the export."""
         with self._connection() as db:
             rows = db.execute(
-                "SELECT s.*, count(t.position) AS total, count(a.choice) AS answered, "
+                "SELECT s.*, CASE WHEN s.submitted_at IS NOT NULL THEN 'submitted' "
+                "WHEN s.started_at IS NOT NULL THEN 'in progress' ELSE 'not started' END AS status, "
+                "count(t.position) AS total, count(a.choice) AS answered, "
                 "sum(i.attention) AS checks, "
                 "sum(CASE WHEN i.attention AND a.choice IS NOT NULL AND a.choice != i.expected THEN 1 ELSE 0 END) "
                 "AS checks_failed "
