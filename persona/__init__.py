@@ -2,7 +2,8 @@
 
 Importing the package must not touch the network: litellm (imported lazily by DSPy) otherwise fetches its model
 cost map at import time, so the local copy is forced here, before anything imports it. The public names load on
-first use, so that the command line starts without DSPy, litellm and pandas.
+first use, so that the command line starts without DSPy, litellm and pandas. Each kind of run adds its own names
+(its spec, its metrics, the function that runs it and what its ``Kind`` exports), read from its registration.
 """
 
 import importlib
@@ -17,69 +18,67 @@ __version__ = "0.1.0"
 _PUBLIC = {
     "ATTRIBUTES": "persona.data",
     "BenchItem": "persona.programs",
-    "BenchMetrics": "persona.experiments.bench",
-    "BenchSpec": "persona.experiments.bench",
     "ConsistencyCheck": "persona.programs",
     "DEFAULT_MODEL": "persona.lm",
     "DPFPair": "persona.programs",
     "Estimate": "persona.metrics",
     "EstimateRecord": "persona.metrics",
-    "LooMetrics": "persona.experiments.loo",
-    "LooSpec": "persona.experiments.loo",
+    "Kind": "persona.runs",
     "Manifest": "persona.runs",
     "ModelConfig": "persona.lm",
     "InputError": "persona.errors",
     "PersonaError": "persona.errors",
     "RunDirError": "persona.runs",
     "OpenEndedFiller": "persona.programs",
-    "PassKMetrics": "persona.experiments.passk",
-    "PassKSpec": "persona.experiments.passk",
     "Persona": "persona.data",
     "PersonaBuilder": "persona.programs",
     "PersonalizedResponder": "persona.programs",
-    "PopulationSpec": "persona.experiments.personas",
     "Prompt": "persona.data",
     "RevisionJudge": "persona.programs",
     "Role": "persona.lm",
-    "RunMetrics": "persona.experiments.quickstart",
-    "RunResult": "persona.experiments.quickstart",
-    "RunSpec": "persona.experiments.quickstart",
     "RunStopped": "persona.runs",
     "SpecError": "persona.runs",
     "StudyDesign": "persona.study",
     "agreement": "persona.experiments.agreement",
     "create_study": "persona.study",
     "export_study": "persona.study",
-    "generate_personas": "persona.experiments.personas:generate",
     "list_backends": "persona.lm",
     "load_annotations": "persona.experiments.agreement",
     "load_embedded_prompts": "persona.data",
     "load_source": "persona.data.sources",
     "load_spec": "persona.runs",
+    "get_kind": "persona.runs",
+    "kind_names": "persona.runs",
     "metrics_class": "persona.runs.spec",
     "make_lm": "persona.lm",
     "pass_rate": "persona.metrics",
     "read_personas": "persona.data",
     "read_pums": "persona.data",
-    "run": "persona.experiments.quickstart",
-    "run_bench": "persona.experiments.bench",
-    "run_loo": "persona.experiments.loo",
-    "run_passk": "persona.experiments.passk",
     "run_spec": "persona.runs",
     "sample_personas": "persona.programs",
 }
 
-__all__ = sorted(_PUBLIC)
+
+
+def _kinds_public() -> dict[str, Any]:
+    from persona.runs.kinds import get_kind, kind_names
+
+    return {name: value for kind in kind_names() for name, value in get_kind(kind).public.items()}
 
 
 def __getattr__(name: str) -> Any:
-    if name not in _PUBLIC:
+    if name == "__all__":
+        return sorted([*_PUBLIC, *_kinds_public()])
+    if name in _PUBLIC:
+        module, _, attribute = _PUBLIC[name].partition(":")
+        value = getattr(importlib.import_module(module), attribute or name)
+    elif not name.startswith("_") and name in (kinds := _kinds_public()):
+        value = kinds[name]
+    else:
         raise AttributeError(f"module 'persona' has no attribute {name!r}")
-    module, _, attribute = _PUBLIC[name].partition(":")
-    value = getattr(importlib.import_module(module), attribute or name)
     globals()[name] = value
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *_PUBLIC])
+    return sorted([*globals(), *_PUBLIC, *_kinds_public()])

@@ -341,12 +341,13 @@ def test_a_diff_judge_overrunning_its_budget_is_a_judge_failure_not_a_lost_item(
 def test_a_judge_that_is_the_model_under_test_is_said_so_and_never_chosen_silently(bench, tmp_path, fake_provider):
     from persona.cli.base import build_spec
     from persona.cli.bench import TESTED_AND_JUDGE
+    from persona.reports.judging import judge_is_responder
 
-    assert bench.manifest.judge_is_responder is True
+    assert judge_is_responder(bench.manifest) is True
     assert "The judge is the model under test" in (bench.run_dir / "report.md").read_text()
     roles = build_spec("bench", {"model": "fake/model", "judge": None}, TESTED_AND_JUDGE).models
     assert roles["responder"].model == "fake/model" and roles["judge"].model == "local/smollm2"
     models = {"responder": FAKE, "judge": FAKE | {"model": "fake/judge"}, "population": FAKE}
     other = run_bench(_bench(models=models), out=tmp_path / "b")
-    assert other.manifest.judge_is_responder is False
+    assert judge_is_responder(other.manifest) is False
     assert "The judge is the model under test" not in (tmp_path / "b" / "report.md").read_text()

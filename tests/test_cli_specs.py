@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 import persona.runs
 from persona.cli import app
-from persona.runs import KINDS, load_spec
+from persona.runs import kind_names, load_spec
 from persona.runs.spec import spec_class
 
 # Each experiment's subcommand, with the arguments it cannot run without.
@@ -87,7 +87,7 @@ def test_a_bad_flag_value_is_named_by_its_flag(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
-@pytest.mark.parametrize("kind", list(KINDS))
+@pytest.mark.parametrize("kind", kind_names())
 def test_persona_spec_prints_every_default_as_toml_that_loads_back_to_the_same_spec(kind, tmp_path):
     result = CliRunner().invoke(app, ["spec", kind])
     assert result.exit_code == 0, result.output

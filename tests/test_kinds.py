@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from persona.cli import app
-from persona.runs import KINDS, load_spec
+from persona.runs import kind_names, load_spec
 
 FAKE = '{ model = "fake/model", max_tokens = 64 }'
 # The scripted backend's consistency verdicts are coin flips: enough redraws that no persona slot runs out of them.
@@ -74,7 +74,7 @@ def _specs(tmp_path: Path, model: str = FAKE) -> dict[str, str]:
     }
 
 
-@pytest.mark.parametrize("kind", list(KINDS))
+@pytest.mark.parametrize("kind", kind_names())
 def test_every_kind_runs_from_its_spec_file_and_replays_with_zero_calls(kind, tmp_path, fake_provider):
     spec_path = _write(tmp_path / f"{kind}.toml", _specs(tmp_path)[kind])
     assert load_spec(spec_path).kind == kind
@@ -94,7 +94,7 @@ def test_every_kind_runs_from_its_spec_file_and_replays_with_zero_calls(kind, tm
     assert [s["model_calls"] for s in replay["sessions"]] == [manifest["model_calls"], 0]
 
 
-@pytest.mark.parametrize("kind", list(KINDS))
+@pytest.mark.parametrize("kind", kind_names())
 def test_every_kind_refuses_a_key_it_does_not_have_with_exit_2_and_nothing_written(kind, tmp_path, fake_provider):
     text = _specs(tmp_path)[kind]
     head, _, tables = text.partition("\n[")  # a top-level key goes before the first table
@@ -109,7 +109,7 @@ def test_an_unknown_kind_names_the_file_and_the_kinds(tmp_path):
     spec_path = _write(tmp_path / "odd.toml", 'kind = "figure-99"\n')
     result = CliRunner().invoke(app, ["run", str(spec_path)])
     assert result.exit_code == 2
-    assert f"{spec_path}: kind: unknown kind 'figure-99'; the kinds are {', '.join(KINDS)}" in result.stderr
+    assert f"{spec_path}: kind: unknown kind 'figure-99'; the kinds are {', '.join(kind_names())}" in result.stderr
 
 
 def test_a_key_the_kind_does_not_have_is_named(tmp_path):

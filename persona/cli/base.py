@@ -15,7 +15,6 @@ import click
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 from typer.core import TyperCommand
 
 if TYPE_CHECKING:
@@ -209,8 +208,7 @@ def build_spec(kind: str, given: Mapping[str, Any], flags: FlagMap) -> Any:
 
 def execute(spec: Any, given: Mapping[str, Any], spec_path: Path | None = None) -> Any:
     """Run ``spec`` with the progress display, print its summary, and exit with the run's status."""
-    from persona.cli.summaries import SUMMARIES
-    from persona.runs import run_spec
+    from persona.runs import get_kind, run_spec
 
     spec = with_execution(spec, given)
     with progress() as shown:
@@ -226,7 +224,8 @@ def execute(spec: Any, given: Mapping[str, Any], spec_path: Path | None = None) 
     if manifest.metrics is None:
         errors.print(f"[bold red]stopped:[/] {escape(result.reason)}")
     else:
-        SUMMARIES[spec.kind](result)
+        for shown_line in get_kind(spec.kind).summary(result):
+            console.print(shown_line)
     console.print(
         f"[bold]{spec.kind}[/]: {manifest.model_calls} model calls, {manifest.cache_hits} cache hits, "
         f"{manifest.wall_time_s:.1f} s; results in [cyan]{result.run_dir}[/] (report.md, manifest.json)"
@@ -261,18 +260,6 @@ def exit_with(manifest: Any) -> None:
         errors.print(f"[yellow]{failed} items failed[/]; see their error field in the result files and run.log")
     if manifest.exit_code:
         raise typer.Exit(code=manifest.exit_code)
-
-
-def print_estimates(title: str, rows: Mapping[str, Any]) -> None:
-    """A table of ``EstimateRecord``s: value, interval, n."""
-    table = Table(title=title)
-    for column in ("", "value", "95% CI", "n"):
-        table.add_column(column)
-    for name, e in rows.items():
-        shown = "n/a" if e.value is None else f"{e.value:.3f}"
-        ci = "" if e.low is None else f"[{e.low:.3f}, {e.high:.3f}]"
-        table.add_row(name, shown, ci, str(e.n))
-    console.print(table)
 
 
 def given(**values: Any) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from persona.lm.roles import Role
 from persona.metrics import kappa, kappa_matrix
 from persona.programs.bench import RolePlayAnnotator
 from persona.reports.figures import kappa_heatmap, kappa_histograms, save_figure
+from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics
 from persona.runs.session import Session
 from persona.runs.spec import model_slug
@@ -277,3 +278,11 @@ def annotate(
             ),
         )
         return AnnotationResult(session.run_dir, rows, manifest)
+
+
+def _summary(result: AnnotationResult) -> list[str]:
+    m = result.manifest.metrics
+    return [f"{m.annotated} of {m.tasks} tasks annotated: [cyan]{result.run_dir / 'annotations.jsonl'}[/]"]
+
+
+ANNOTATE = Kind(name="annotate", spec=AnnotateSpec, metrics=AnnotateMetrics, run=annotate, summary=_summary)

@@ -16,9 +16,9 @@ from typing import Any, ClassVar, Literal, NamedTuple
 import dspy
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, Field, field_validator, model_validator
 
-from persona.data.io import read_jsonl, write_jsonl, write_parquet
+from persona.data.io import write_jsonl, write_parquet
 from persona.data.persona import ATTRIBUTES, Persona
 from persona.data.prompts import Prompt
 from persona.errors import InputError
@@ -37,17 +37,20 @@ from persona.lm.roles import Role
 from persona.metrics import EstimateRecord, pass_rate
 from persona.metrics.mentions import drop_frequency, dropped_by_match
 from persona.metrics.slices import Predicate, slice_accuracy
+from persona.plugins import is_import_path
 from persona.programs.bench import (
     MODES,
-    BenchItem,
     DroppedAttributes,
     PersonalizedResponder,
     SubtletyJudge,
     is_output_failure,
     judge_failure,
 )
+from persona.programs.responders import BenchItem, ModeResponder, load_responder, responder_identity
+from persona.reports import estimates_table
 from persona.reports.bench import bench_plots, render_report
 from persona.runs.executor import StageResult
+from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics, file_digest
 from persona.runs.session import Session
 from persona.runs.spec import digest, model_slug, spec_fingerprint
@@ -87,7 +90,11 @@ class BenchSpec(BenchInputs):
     """The main evaluation. Acceptance-size default: 20 personas x 5 questions x 4 modes."""
 
     kind: Literal["bench"] = "bench"
-    modes: list[str] = Field(default_factory=lambda: list(MODES))
+    modes: list[str] = Field(
+        default_factory=lambda: list(MODES),
+        validation_alias=AliasChoices("modes", "responders"),
+        description="responders: built-in modes, or your own as 'package.module:Name' (see persona.programs.Ask)",
+    )
     subtlety: bool = Field(default=True, description="also run the subtlety judge on every answer")
     summary_analysis: bool = Field(default=True, description="in summary mode, find the attributes summaries drop")
     slices: list[str] = Field(default_factory=list, description="intersection predicates reported per mode")
@@ -101,9 +108,15 @@ class BenchSpec(BenchInputs):
     def _known_modes(cls, value: list[str]) -> list[str]:
         if value == ["all"]:
             return list(MODES)
-        unknown = [mode for mode in value if mode not in (*MODES, PROGRAM_MODE)]
+        unknown = [mode for mode in value if mode not in (*MODES, PROGRAM_MODE) and not is_import_path(mode)]
         if unknown or not value:
-            raise ValueError(f"unknown bench modes {unknown}; the modes are {', '.join(MODES)} (or 'all')")
+            raise ValueError(
+                f"unknown bench modes {unknown}; the modes are {', '.join(MODES)} (or 'all'), or a responder of "
+                "your own as 'package.module:Name'"
+            )
+        for mode in value:
+            if is_import_path(mode):
+                load_responder(mode)  # a plug-in that does not import is bad input, named before anything runs
         return list(dict.fromkeys(value))
 
     @model_validator(mode="after")
@@ -122,9 +135,11 @@ class BenchSpec(BenchInputs):
         return self
 
     def fingerprint(self) -> str:
-        if self.program is None:
-            return super().fingerprint()
-        return digest({"spec": super().fingerprint(), "program": file_digest(Path(self.program))})
+        own = super().fingerprint()
+        if self.program is not None:
+            own = digest({"spec": own, "program": file_digest(Path(self.program))})
+        plugins = {mode: responder_identity(mode) for mode in self.modes if is_import_path(mode)}
+        return digest({"spec": own, "responders": plugins}) if plugins else own
 
     @field_validator("slices")
     @classmethod
@@ -243,11 +258,12 @@ def run_bench(
         lms, run_dir = session.lms, session.run_dir
         personas = experiment_personas(session, spec, source)
         cases = [BenchCase(question, mode) for question in plan_questions(spec, personas, pool) for mode in spec.modes]
-        items = {mode: BenchItem(lms["responder"], lms["judge"], mode) for mode in spec.modes if mode != PROGRAM_MODE}
+        items = {
+            mode: BenchItem(lms["responder"], lms["judge"], mode, lms) for mode in spec.modes if mode != PROGRAM_MODE
+        }
         if spec.program is not None:
-            compiled = BenchItem(lms["responder"], lms["judge"], spec.program_mode)
-            compiled.respond = load_program(Path(spec.program), spec.program_mode, lms["responder"])
-            items[PROGRAM_MODE] = compiled
+            program = load_program(Path(spec.program), spec.program_mode, lms["responder"])
+            items[PROGRAM_MODE] = BenchItem(lms["responder"], lms["judge"], ModeResponder(spec.program_mode, program))
         subtlety = SubtletyJudge(lms["judge"])
         dropped = DroppedAttributes(lms["judge"])
 
@@ -255,7 +271,7 @@ def run_bench(
             persona, text = case.question.persona, case.question.persona.as_prompt()
             question = case.question.prompt.text
             record = dict.fromkeys(RECORD_FIELDS)
-            sample = items[case.mode](question=question, persona=text).samples[0]
+            sample = items[case.mode](question=question, persona=text, record=persona).samples[0]
             record |= {key: value for key, value in sample.items() if key != "sample"}
             if spec.subtlety:
                 record |= judged(
@@ -398,8 +414,22 @@ def bench_metrics(records: list[dict[str, Any]], personas: list[Persona], spec: 
     )
 
 
-def load_records(run_dir: Path, name: str) -> list[dict[str, Any]]:
-    path = run_dir / f"{name}.jsonl"
-    if not path.exists():
-        raise InputError(f"{run_dir}: no {name}.jsonl; is this a finished `persona bench` run dir?")
-    return read_jsonl(path)
+def _summary(result: BenchResult) -> list[Any]:
+    modes = result.manifest.metrics.modes
+    return [estimates_table("accuracy per mode", {mode: row.accuracy for mode, row in modes.items()})]
+
+
+def _plots(manifest: Manifest, out: Path) -> list[str]:
+    return bench_plots(manifest.metrics, manifest.models["responder"].model, out)
+
+
+BENCH = Kind(
+    name="bench",
+    spec=BenchSpec,
+    metrics=BenchMetrics,
+    run=run_bench,
+    summary=_summary,
+    report=render_report,
+    plots=_plots,
+    subject="responder",
+)

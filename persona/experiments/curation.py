@@ -19,6 +19,7 @@ from persona.experiments.specs import OneModelSpec
 from persona.lm.roles import Role
 from persona.programs.curation import PromptClassifier
 from persona.reports.figures import topic_plot
+from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics
 from persona.runs.session import Session
 from persona.runs.spec import EXECUTION, spec_fingerprint
@@ -206,3 +207,12 @@ def render_curation(
         reason = d["reason"].replace("|", "\\|").replace("\n", " ")
         lines.append(f"| {d['id']} | {d['step']} | {reason} | {text[:120]} |")
     return "\n".join(lines) + "\n"
+
+
+def _summary(result: CurationResult) -> list[str]:
+    m = result.manifest.metrics
+    steps = ", ".join(f"{step} {n}" for step, n in m.counts.items())
+    return [f"{steps}; {m.train} train, {m.heldout} held out (prompts.jsonl, dropped.jsonl, curation.md)"]
+
+
+CURATION = Kind(name="curation", spec=CurationSpec, metrics=CurationMetrics, run=curate, summary=_summary)

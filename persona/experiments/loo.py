@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Literal, NamedTuple
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field, field_validator, model_validator
+from rich.table import Table
 
 from persona.data.io import read_jsonl, write_jsonl
 from persona.data.persona import ATTRIBUTES, Persona
@@ -40,6 +41,7 @@ from persona.metrics import loo_kappas
 from persona.programs.bench import PersonalizedResponder, RolePlayAnnotator
 from persona.programs.preferences import PersonaRefinement, chosen_goes_first
 from persona.reports.figures import loo_plot, save_figure
+from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics
 from persona.runs.session import Session
 from persona.runs.spec import model_slug
@@ -399,3 +401,30 @@ def render_loo_report(manifest: Manifest) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _summary(result: BenchResult) -> list[Any]:
+    table = Table(title="kappa per pair, without vs with the attribute")
+    for column in ("attribute", "pairs", "defined", "median", "mean"):
+        table.add_column(column)
+    for name, row in result.manifest.metrics.attributes.items():
+        shown = ["n/a" if v is None else f"{v:.3f}" for v in (row.median, row.mean)]
+        table.add_row(name, str(row.pairs), str(row.defined), *shown)
+    return [table]
+
+
+def _plots(manifest: Manifest, out: Path) -> list[str]:
+    save_figure(loo_plot(kappas_by_attribute(manifest.metrics)), out / "loo.png")
+    return ["loo.png"]
+
+
+LOO = Kind(
+    name="loo",
+    spec=LooSpec,
+    metrics=LooMetrics,
+    run=run_loo,
+    summary=_summary,
+    report=render_loo_report,
+    plots=_plots,
+    subject="annotator",
+)

@@ -43,7 +43,9 @@ from persona.lm.roles import Role
 from persona.metrics import EstimateRecord
 from persona.programs.bench import MODES, PersonalizedResponder, RevisionJudge, is_output_failure, judge_failure
 from persona.programs.optimize import JudgeMetric, proxy_metric
-from persona.reports import format_estimate, small_sample_note
+from persona.reports import estimates_table, format_estimate, small_sample_note
+from persona.reports.judging import judge_note
+from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics
 from persona.runs.session import Session
 from persona.runs.spec import model_slug
@@ -351,7 +353,7 @@ def render_optimize_report(manifest: Manifest) -> str:
         + ", ".join(f"{k} {v}" for k, v in m.compile.demos.items())
         + ".",
         "",
-        *manifest.judge_note(),
+        *judge_note(manifest),
         "| evaluation set | baseline, 95% CI | optimized, 95% CI | optimized-only passes | baseline-only | "
         "McNemar p | unjudged |",
         "|---|---|---|---|---|---|---|",
@@ -371,3 +373,21 @@ def render_optimize_report(manifest: Manifest) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _summary(result: BenchResult) -> list[Any]:
+    shown: list[Any] = []
+    for split, row in result.manifest.metrics.sets.items():
+        shown.append(estimates_table(f"{split}: accuracy", {"baseline": row.baseline, "optimized": row.optimized}))
+        shown.append(f"paired (McNemar exact) p = {row.paired.p_value:.3f}")
+    return shown
+
+
+OPTIMIZE = Kind(
+    name="optimize",
+    spec=OptimizeSpec,
+    metrics=OptimizeMetrics,
+    run=run_optimize,
+    summary=_summary,
+    subject="responder",
+)

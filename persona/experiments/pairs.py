@@ -36,7 +36,8 @@ from persona.experiments.specs import RolesSpec
 from persona.lm.roles import Role
 from persona.metrics import EstimateRecord, pass_rate
 from persona.programs.preferences import DPFPair, PreferenceAnnotator
-from persona.reports import format_estimate, small_sample_note
+from persona.reports import estimates_table, format_estimate, small_sample_note
+from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics
 from persona.runs.session import Session
 
@@ -256,3 +257,17 @@ def render_report(manifest: Manifest) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _summary(result: PairsResult) -> list[Any]:
+    m = result.manifest.metrics
+    counts = ", ".join(f"{n} {split}" for split, n in m.pairs.items())
+    return [
+        f"pairs: {counts}; {m.pairs_failed} failed (pairs.jsonl, verification.jsonl)",
+        estimates_table(
+            "DPF pairs", {"chosen shorter": m.shorter, "annotator agrees with chosen": m.agreement_with_chosen}
+        ),
+    ]
+
+
+PAIRS = Kind(name="pairs", spec=PairsSpec, metrics=PairsMetrics, run=generate_pairs, summary=_summary)

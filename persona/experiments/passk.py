@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import AliasChoices, BaseModel, Field, model_validator
 
 from persona.data.io import write_jsonl
 from persona.data.persona import Persona
@@ -25,11 +25,13 @@ from persona.experiments.inputs import experiment_personas, experiment_roles, re
 from persona.experiments.population import NullAttributes, null_attributes, null_line
 from persona.experiments.quickstart import Item
 from persona.metrics import pass_at_k_curve
-from persona.programs.bench import MODES, BenchItem
+from persona.programs.responders import BenchItem, load_responder, responder_identity
 from persona.reports.figures import passk_plot, save_figure
+from persona.reports.judging import judge_note
+from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics
 from persona.runs.session import Session
-from persona.runs.spec import model_slug
+from persona.runs.spec import digest, model_slug
 
 SAMPLE_FIELDS = ("sample", "answer", "summary", "critique", "passed", "judge_error")
 
@@ -40,18 +42,26 @@ class PassKSpec(BenchInputs):
     kind: Literal["passk"] = "passk"
     n_personas: int = Field(default=10, gt=0)
     questions: int = Field(default=1, gt=0)
-    mode: str = Field(default="cot", description="responder mode (the paper's: chain of thought with the persona)")
+    mode: str = Field(
+        default="cot",
+        validation_alias=AliasChoices("mode", "responder"),
+        description="the responder: a built-in mode (the paper's: cot, chain of thought with the persona), or your "
+        "own as 'package.module:Name'",
+    )
     samples: int = Field(default=16, gt=0, description="n: independent answers per item")
     k_max: int = Field(default=16, gt=0, description="largest k reported (at most n)")
     temperature: float = Field(default=0.7, gt=0, le=2, description="sampling temperature of the model under test")
 
     @model_validator(mode="after")
     def _k_within_n(self) -> PassKSpec:
-        if self.mode not in MODES:
-            raise ValueError(f"unknown bench mode {self.mode!r}; the modes are {', '.join(MODES)}")
+        load_responder(self.mode)  # an unknown mode or a plug-in that does not import is named here
         if self.k_max > self.samples:
             raise ValueError(f"k_max={self.k_max} needs at least as many samples per item (samples={self.samples})")
         return self
+
+    def fingerprint(self) -> str:
+        plugin = responder_identity(self.mode)
+        return super().fingerprint() if plugin is None else digest({"spec": super().fingerprint(), "responder": plugin})
 
     def default_dir(self) -> Path:
         return Path("outputs") / f"passk-{model_slug(self.models['responder'].model)}-seed{self.seed}"
@@ -75,12 +85,13 @@ def run_passk(
         lms, run_dir = session.lms, session.run_dir
         personas = experiment_personas(session, spec, source)
         questions = plan_questions(spec, personas, pool)
-        item = BenchItem(lms["responder"], lms["judge"], spec.mode)
+        item = BenchItem(lms["responder"], lms["judge"], spec.mode, lms)
 
         def work(question: Item) -> dict[str, Any]:
             result = item(
                 question=question.prompt.text,
                 persona=question.persona.as_prompt(),
+                record=question.persona,
                 samples=spec.samples,
                 temperature=spec.temperature,
             )
@@ -167,7 +178,7 @@ def render_passk_report(manifest: Manifest) -> str:
         "",
         null_line(m.personas),
         "",
-        *manifest.judge_note(),
+        *judge_note(manifest),
         "| k | pass@k |",
         "|---|---|",
         *(f"| {k} | {'n/a' if v is None else f'{v:.3f}'} |" for k, v in m.curve.items()),
@@ -184,3 +195,27 @@ def render_passk_report(manifest: Manifest) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _summary(result: BenchResult) -> list[str]:
+    curve = result.manifest.metrics.curve
+    return ["pass@k: " + ", ".join(f"k={k} {v:.3f}" for k, v in curve.items() if v is not None)]
+
+
+def _plots(manifest: Manifest, out: Path) -> list[str]:
+    curve = {k: v for k, v in manifest.metrics.curve.items() if v is not None}
+    label = f"{manifest.models['responder'].model} ({manifest.spec['mode']})"
+    save_figure(passk_plot({label: curve}), out / "passk.png")
+    return ["passk.png"]
+
+
+PASSK = Kind(
+    name="passk",
+    spec=PassKSpec,
+    metrics=PassKMetrics,
+    run=run_passk,
+    summary=_summary,
+    report=render_passk_report,
+    plots=_plots,
+    subject="responder",
+)

@@ -21,6 +21,7 @@ from persona.experiments.population import POPULATION_ROLE, PopulationSection, p
 from persona.experiments.specs import OneModelSpec
 from persona.programs.population import PROFILE_CATEGORIES
 from persona.reports.fidelity import FidelityReport, write_fidelity_report
+from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics
 from persona.runs.session import Session
 
@@ -200,3 +201,19 @@ def report(run_dir: Path) -> FidelityReport:
     personas = read_personas(run_dir / "personas.jsonl")
     source = load_source(spec.source, spec.dictionary)
     return write_fidelity_report(run_dir, source, personas, spec.min_age, spec.seed)
+
+
+def _summary(result: PopulationResult) -> list[str]:
+    m = result.manifest.metrics
+    pruning = "" if m.pruning_rate is None else f"; pruned {m.pruning_rate:.1%} of {m.profiles_checked} drawn"
+    return [f"{m.personas} personas{pruning}; mean census TVD {m.fidelity_mean_tvd} (personas.jsonl, fidelity.md)"]
+
+
+PERSONAS = Kind(
+    name="personas",
+    spec=PopulationSpec,
+    metrics=PopulationMetrics,
+    run=generate,
+    summary=_summary,
+    api="generate_personas",
+)

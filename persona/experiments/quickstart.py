@@ -28,6 +28,7 @@ from persona.programs import BenchItem, DPFPair, sample_personas
 from persona.reports import format_estimate, small_sample_note
 from persona.runs.cache import CallCounts
 from persona.runs.executor import StageResult
+from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics
 from persona.runs.session import Session
 from persona.runs.spec import OUTPUTS, Section
@@ -125,6 +126,7 @@ def _bench_work(program: BenchItem, spec: RunSpec) -> Any:
         result = program(
             question=item.prompt.text,
             persona=item.persona.as_prompt(),
+            record=item.persona,
             samples=spec.bench.samples,
             temperature=spec.bench.temperature,
         )
@@ -277,3 +279,20 @@ def render_report(manifest: Manifest, n_personas: int, n_items: int) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _summary(result: RunResult) -> list[str]:
+    rate = result.manifest.metrics.bench_pass_rate
+    shown = "n/a" if rate.value is None else f"{rate.value:.3f} [{rate.low:.3f}, {rate.high:.3f}]"
+    return [f"[bold]{result.manifest.spec['name']}[/]: bench pass rate {shown} over {rate.n} answers"]
+
+
+QUICKSTART = Kind(
+    name="quickstart",
+    spec=RunSpec,
+    metrics=RunMetrics,
+    run=run,
+    summary=_summary,
+    placeholders={"name": "quickstart"},
+    exports={"RunResult": RunResult},
+)

@@ -2,7 +2,6 @@
 
 from persona.programs.bench import (
     MODES,
-    BenchItem,
     DroppedAttributes,
     PersonalizedResponder,
     RevisionJudge,
@@ -11,9 +10,12 @@ from persona.programs.bench import (
 )
 from persona.programs.population import ConsistencyCheck, OpenEndedFiller, PersonaBuilder, sample_personas
 from persona.programs.preferences import DPFPair
+from persona.programs.responders import Answer, Ask, BenchItem, Responder, load_responder
 
 __all__ = [
     "MODES",
+    "Answer",
+    "Ask",
     "BenchItem",
     "ConsistencyCheck",
     "DPFPair",
@@ -21,8 +23,10 @@ __all__ = [
     "OpenEndedFiller",
     "PersonaBuilder",
     "PersonalizedResponder",
+    "Responder",
     "RevisionJudge",
     "RolePlayAnnotator",
     "SubtletyJudge",
+    "load_responder",
     "sample_personas",
 ]

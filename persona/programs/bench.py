@@ -150,39 +150,3 @@ class RolePlayAnnotator(dspy.Module):
     def forward(self, persona: str, question: str, answer_a: str, answer_b: str) -> dspy.Prediction:
         verdict = self.choose(persona=persona, question=question, answer_a=answer_a, answer_b=answer_b)
         return dspy.Prediction(choice=verdict.preferred, reasoning=verdict.reasoning)
-
-
-class BenchItem(dspy.Module):
-    """Sample ``samples`` answers for one (persona, question) in one mode and judge each on its own.
-
-    With more than one sample, each draw runs at ``temperature`` with its own rollout id and seed, so draws are
-    distinct and each is cached separately; a single sample uses the responder's configured settings. A judge
-    output that still fails to parse after its re-asks is recorded in ``judge_error`` with ``passed`` None.
-
-    Args:
-        responder: the model under test; judge: the judge model; mode: one of ``MODES``.
-
-    Example:
-        >>> BenchItem(mode="cot")(question="Rent or buy?", persona="age: 29", samples=2).samples  # doctest: +SKIP
-    """
-
-    def __init__(self, responder: dspy.LM | None = None, judge: dspy.LM | None = None, mode: str = "no_cot") -> None:
-        super().__init__()
-        self.respond = PersonalizedResponder(responder, mode)
-        self.judge = RevisionJudge(judge)
-
-    def forward(self, question: str, persona: str, samples: int = 1, temperature: float = 0.7) -> dspy.Prediction:
-        results = []
-        for draw in range(samples):
-            config = {"rollout_id": draw, "temperature": temperature, "seed": draw} if samples > 1 else None
-            response = self.respond(question=question, persona=persona, config=config)
-            result = {"sample": draw, "answer": response.answer, "summary": response.get("summary")}
-            try:
-                verdict = self.judge(question=question, persona=persona, answer=response.answer)
-                result |= {"critique": verdict.critique, "passed": verdict.passed, "judge_error": None}
-            except Exception as exc:
-                if not is_output_failure(exc):
-                    raise
-                result |= {"critique": None, "passed": None, "judge_error": judge_failure(exc)}
-            results.append(result)
-        return dspy.Prediction(samples=results)

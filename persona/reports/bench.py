@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from persona.experiments.population import null_line
 from persona.reports.estimates import format_estimate, small_sample_note
 from persona.reports.figures import accuracy_plot, dropped_plot, save_figure
+from persona.reports.judging import judge_note
 from persona.reports.slices import slices_table
 from persona.runs.manifest import Manifest
 
@@ -40,7 +41,7 @@ def render_report(manifest: Manifest) -> str:
         "",
         null_line(m.personas),
         "",
-        *manifest.judge_note(),
+        *judge_note(manifest),
         f"| mode | accuracy, {level}% CI | judged | subtle, {level}% CI | failed items | unparseable judge outputs |",
         "|---|---|---|---|---|---|",
     ]

@@ -6,7 +6,9 @@ misleading one about the model. Such rows carry a dagger and the report a note s
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+
+from rich.table import Table
 
 from persona.metrics import EstimateRecord
 
@@ -31,3 +33,15 @@ def small_sample_note(estimates: Iterable[EstimateRecord]) -> list[str]:
     """The report lines explaining the dagger, when any of ``estimates`` carries one."""
     flagged = any(e.value is not None and e.n < SMALL_SAMPLE for e in estimates)
     return [SMALL_SAMPLE_NOTE, ""] if flagged else []
+
+
+def estimates_table(title: str, rows: Mapping[str, EstimateRecord]) -> Table:
+    """A terminal table of estimates: value, interval, n."""
+    table = Table(title=title)
+    for column in ("", "value", "95% CI", "n"):
+        table.add_column(column)
+    for name, e in rows.items():
+        shown = "n/a" if e.value is None else f"{e.value:.3f}"
+        ci = "" if e.low is None else f"[{e.low:.3f}, {e.high:.3f}]"
+        table.add_row(name, shown, ci, str(e.n))
+    return table

@@ -7,19 +7,15 @@ from typing import Any
 
 import pandas as pd
 
-from persona.data.io import atomic_write_text, make_folder, write_jsonl
+from persona.data.io import atomic_write_text, make_folder, read_jsonl, write_jsonl
 from persona.data.persona import ATTRIBUTES, read_personas
 from persona.errors import InputError
-from persona.experiments.bench import load_records
-from persona.experiments.loo import kappas_by_attribute, render_loo_report
-from persona.experiments.passk import render_passk_report
 from persona.metrics.slices import Predicate, slice_accuracy
-from persona.reports.bench import accuracy_by_mode, bench_plots, render_report
-from persona.reports.figures import accuracy_plot, dropped_comparison_plot, loo_plot, passk_plot, save_figure
+from persona.reports.bench import accuracy_by_mode
+from persona.reports.figures import accuracy_plot, dropped_comparison_plot, passk_plot, save_figure
 from persona.reports.slices import slices_table
+from persona.runs.kinds import get_kind
 from persona.runs.manifest import Manifest
-
-RENDER = {"bench": render_report, "passk": render_passk_report, "loo": render_loo_report}
 
 
 def load_manifest(run_dir: Path) -> Manifest:
@@ -32,26 +28,15 @@ def load_manifest(run_dir: Path) -> Manifest:
         raise InputError(f"{path}: not a readable run manifest") from None
     if manifest.metrics is None:
         raise InputError(f"{run_dir}: the run stopped before its results (see its report.md); nothing to report")
-    if manifest.kind not in RENDER:
+    if get_kind(manifest.kind).report is None:
         raise InputError(f"{run_dir}: not a bench, pass@k or LOO run (kind {manifest.kind!r})")
     return manifest
 
 
 def _label(manifest: Manifest) -> str:
-    role = "annotator" if manifest.kind == "loo" else "responder"
-    return manifest.models[role].model
-
-
-def _plots(manifest: Manifest, out: Path) -> list[str]:
-    m = manifest.metrics
-    if manifest.kind == "bench":
-        return bench_plots(m, _label(manifest), out)
-    if manifest.kind == "passk":
-        curve = {k: v for k, v in m.curve.items() if v is not None}
-        save_figure(passk_plot({f"{_label(manifest)} ({manifest.spec['mode']})": curve}), out / "passk.png")
-        return ["passk.png"]
-    save_figure(loo_plot(kappas_by_attribute(m)), out / "loo.png")
-    return ["loo.png"]
+    """The model that names a run in a comparison: its kind's model under test."""
+    subject = get_kind(manifest.kind).subject
+    return manifest.models[subject].model if subject in manifest.models else manifest.kind
 
 
 def report_runs(run_dirs: list[Path], out: Path | None = None) -> list[Path]:
@@ -61,8 +46,11 @@ def report_runs(run_dirs: list[Path], out: Path | None = None) -> list[Path]:
     if len(manifests) == 1:
         target = Path(out or run_dirs[0])
         make_folder(target)
-        atomic_write_text(target / "report.md", RENDER[manifests[0].kind](manifests[0]))
-        return [target / "report.md", *(target / name for name in _plots(manifests[0], target))]
+        kind = get_kind(manifests[0].kind)
+        assert kind.report is not None  # load_manifest refuses kinds without one
+        atomic_write_text(target / "report.md", kind.report(manifests[0]))
+        plots = kind.plots(manifests[0], target) if kind.plots is not None else []
+        return [target / "report.md", *(target / name for name in plots)]
     loo = [str(run_dir) for run_dir, m in zip(run_dirs, manifests, strict=True) if m.kind == "loo"]
     if loo:
         raise InputError(f"{loo[0]}: a leave-one-out run has no model comparison; compare bench or pass@k run dirs")
@@ -168,8 +156,11 @@ def run_slices(run_dir: Path, predicates: list[str], out: Path | None = None, se
     kind = manifest.kind
     if kind == "loo":
         raise InputError(f"{run_dir}: slices need a bench or pass@k run, not a LOO run")
+    path = run_dir / f"{kind}.jsonl"
+    if not path.is_file():
+        raise InputError(f"{run_dir}: no {kind}.jsonl; is this a finished `persona bench` run dir?")
     records = pd.DataFrame(
-        [r for r in load_records(run_dir, "bench" if kind == "bench" else "passk") if r["error"] is None],
+        [r for r in read_jsonl(path) if r["error"] is None],
         columns=["persona_id", "passed", "mode"],
     )
     personas = {p.id: p.attributes for p in read_personas(run_dir / "personas.jsonl")}

@@ -5,15 +5,16 @@ The experiments that plug into it live in ``persona.experiments``; their reports
 
 from persona.runs.cache import CallCounts, RunCache, run_cache
 from persona.runs.executor import ItemLog, LogCorruptError, StageResult, run_items
+from persona.runs.kinds import Kind, get_kind, kind_names
 from persona.runs.manifest import Manifest
 from persona.runs.rundir import RunDirError, claim_run_dir
 from persona.runs.session import RunStopped, Session
-from persona.runs.spec import KINDS, RunSection, SpecError, load_spec, quickstart_spec_path, run_spec
+from persona.runs.spec import RunSection, SpecError, load_spec, quickstart_spec_path, run_spec
 
 __all__ = [
-    "KINDS",
     "CallCounts",
     "ItemLog",
+    "Kind",
     "LogCorruptError",
     "Manifest",
     "RunCache",
@@ -24,6 +25,8 @@ __all__ = [
     "SpecError",
     "StageResult",
     "claim_run_dir",
+    "get_kind",
+    "kind_names",
     "load_spec",
     "quickstart_spec_path",
     "run_cache",

@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, model_validator
 
 from persona.runs.cache import CallCounts
+from persona.runs.kinds import get_kind
 
 logger = logging.getLogger(__name__)
 
@@ -60,9 +61,6 @@ class Manifest(BaseModel):
     metrics: SerializeAsAny[Metrics] | None = Field(
         description="the kind's typed metrics (see its spec's module); None for a run that stopped before them"
     )
-    judge_is_responder: bool | None = Field(
-        default=None, description="the judge role runs the model under test (None: the run has no such pair)"
-    )
     sessions: list[Session] = Field(
         default_factory=list, description="every finished invocation of this run dir, oldest first; the last is this"
     )
@@ -72,10 +70,8 @@ class Manifest(BaseModel):
     def _typed_metrics(cls, data: Any) -> Any:
         # Read back from JSON, the metrics become the run kind's own model again, checked field by field.
         if isinstance(data, dict) and isinstance(data.get("metrics"), dict):
-            from persona.runs.spec import metrics_class
-
             kind = (data.get("spec") or {}).get("kind", "quickstart")
-            data = {**data, "metrics": metrics_class(kind).model_validate(data["metrics"])}
+            data = {**data, "metrics": get_kind(kind).metrics.model_validate(data["metrics"])}
         return data
 
     @property
@@ -105,24 +101,7 @@ class Manifest(BaseModel):
             wall_time_s=manifest.wall_time_s,
         )
         manifest.sessions = [*previous_sessions(Path(run_dir) / "manifest.json"), session]
-        judge, responder = manifest.models.get("judge"), manifest.models.get("responder")
-        if judge is not None and responder is not None:
-            endpoint = "api_base"
-            manifest.judge_is_responder = (judge.model, judge.args.get(endpoint)) == (
-                responder.model,
-                responder.args.get(endpoint),
-            )
         return manifest
-
-    def judge_note(self) -> list[str]:
-        """The report lines that say so when the judge grades answers of its own model."""
-        if not self.judge_is_responder:
-            return []
-        return [
-            f"**The judge is the model under test** (`{self.models['judge'].model}`): it grades its own answers. "
-            "Name another judge model for a measurement of personalization.",
-            "",
-        ]
 
     @property
     def total_model_calls(self) -> int:

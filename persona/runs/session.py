@@ -45,6 +45,7 @@ from persona.runs.shards import (
     run_sharded,
     shard_config,
 )
+from persona.runs.spec import run_fingerprint
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
@@ -94,7 +95,7 @@ class Session:
         self.spec, self.spec_path = spec, spec_path
         self.started_at = datetime.now(UTC).isoformat(timespec="seconds")
         self.run_dir = Path(run_dir)
-        self.fingerprint = spec.fingerprint()
+        self.fingerprint = run_fingerprint(spec)
         self.shard = SHARD.get()  # set in a worker: this session replays the run and runs one shard
         if self.shard is not None:
             models = {role: shard_config(config, self.shard) for role, config in models.items()}

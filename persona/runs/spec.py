@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import tomllib
 from collections.abc import Iterable
@@ -14,6 +13,7 @@ from typing import Any, Literal, NamedTuple
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from persona.errors import InputError, validation_message
+from persona.runs.kinds import get_kind, kind_identity
 
 OUTPUTS = Path("outputs")
 
@@ -68,44 +68,21 @@ def digest(content: dict) -> str:
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 
-class Kind(NamedTuple):
-    """One kind of run: where its spec class and the function that runs it live (imported when used)."""
-
-    module: str
-    spec: str
-    run: str
-    metrics: str
-
-
-# `kind = "..."` in a spec file; a file without one is the quickstart's shape.
-KINDS: dict[str, Kind] = {
-    "quickstart": Kind("persona.experiments.quickstart", "RunSpec", "run", "RunMetrics"),
-    "personas": Kind("persona.experiments.personas", "PopulationSpec", "generate", "PopulationMetrics"),
-    "curation": Kind("persona.experiments.curation", "CurationSpec", "curate", "CurationMetrics"),
-    "pairs": Kind("persona.experiments.pairs", "PairsSpec", "generate_pairs", "PairsMetrics"),
-    "bench": Kind("persona.experiments.bench", "BenchSpec", "run_bench", "BenchMetrics"),
-    "passk": Kind("persona.experiments.passk", "PassKSpec", "run_passk", "PassKMetrics"),
-    "loo": Kind("persona.experiments.loo", "LooSpec", "run_loo", "LooMetrics"),
-    "annotate": Kind("persona.experiments.agreement", "AnnotateSpec", "annotate", "AnnotateMetrics"),
-    "optimize": Kind("persona.experiments.optimize", "OptimizeSpec", "run_optimize", "OptimizeMetrics"),
-}
-
-
-def _kind_member(kind: str, member: str) -> Any:
-    if not isinstance(kind, str) or kind not in KINDS:
-        raise SpecError(f"kind: unknown kind {kind!r}; the kinds are {', '.join(KINDS)}")
-    entry = KINDS[kind]
-    return getattr(importlib.import_module(entry.module), getattr(entry, member))
-
-
 def spec_class(kind: str) -> type[BaseModel]:
     """The spec class of a kind of run: what ``persona run`` validates a file of that kind against."""
-    return _kind_member(kind, "spec")
+    return get_kind(kind).spec
 
 
 def metrics_class(kind: str) -> type[BaseModel]:
     """The typed metrics of a kind of run, as its manifest holds them."""
-    return _kind_member(kind, "metrics")
+    return get_kind(kind).metrics
+
+
+def run_fingerprint(spec: Any) -> str:
+    """What claims a run dir: the spec's fingerprint, and a plug-in kind's identity, so that editing a plug-in kind
+    starts a new run dir instead of mixing results of two versions (built-in kinds' fingerprints are the spec's)."""
+    plugin = kind_identity(spec.kind)
+    return spec.fingerprint() if plugin is None else digest({"spec": spec.fingerprint(), "kind": plugin})
 
 
 SMOKE = "smoke"
@@ -144,7 +121,7 @@ def load_spec(path: Path | str, smoke: bool = False) -> Any:
         raise SpecError(f"{path}: not valid TOML ({exc})") from None
     try:
         kind_class = spec_class(data.get("kind", "quickstart"))
-    except SpecError as exc:
+    except InputError as exc:
         raise SpecError(f"{path}: {exc}") from None
     if not isinstance(data.get(SMOKE, {}), dict):
         raise SpecError(f"{path}: {SMOKE}: must be a table of the keys a smoke run changes")
@@ -178,7 +155,7 @@ def run_spec(
     from persona.runs.session import RunStopped
 
     try:
-        return _kind_member(spec.kind, "run")(
+        return get_kind(spec.kind).run(
             spec,
             out=out,
             progress=progress,
@@ -197,7 +174,7 @@ def default_spec_toml(kind: str) -> str:
     """
     import tomli_w
 
-    spec = spec_class(kind).model_validate({"name": kind} if kind == "quickstart" else _required(kind))
+    spec = spec_class(kind).model_validate(_required(kind))
     data = _without_nulls({"kind": kind} | spec.model_dump(mode="json"))
     return f"# persona run spec: kind {kind!r}, every default spelled out\n" + tomli_w.dumps(data)
 
@@ -205,7 +182,8 @@ def default_spec_toml(kind: str) -> str:
 def _required(kind: str) -> dict[str, str]:
     """Placeholders for the fields a kind has no default for, named so the user sees what to fill in."""
     fields = spec_class(kind).model_fields
-    return {name: f"<{name}>" for name, field in fields.items() if field.is_required()}
+    required = {name: f"<{name}>" for name, field in fields.items() if field.is_required()}
+    return required | get_kind(kind).placeholders
 
 
 def _without_nulls(value: Any) -> Any:

@@ -1,0 +1,188 @@
+"""Responders: the approach under test, behind one typed interface, whether built in or brought by a user.
+
+The bench's four modes are the built-in responders. Anyone else's approach (a ``dspy.Module``, a program around a
+fine-tuned model, a plain function) comes in by import path, ``"mypkg.approach:MyResponder"``, named in a spec
+where a mode would be. It receives an ``Ask`` and returns its answer; the bench judges it exactly as it judges the
+built-in modes, on the same personas, questions and judge.
+
+A plug-in is called inside ``dspy.context(lm=ask.lm)``, so DSPy predictors it builds without a model of their own
+run on the model under test, through the run's cache. Its identity (path, and version or source digest) enters the
+run's fingerprint, so that editing it starts a new run instead of mixing its answers with the old version's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import dspy
+from pydantic import BaseModel, Field
+
+from persona.data.persona import Persona
+from persona.plugins import PluginError, identity, is_import_path, load_object
+from persona.programs.bench import MODES, PersonalizedResponder, RevisionJudge, is_output_failure, judge_failure
+
+
+@dataclass(frozen=True)
+class Ask:
+    """Everything a responder may use to answer one question for one person.
+
+    Attributes:
+        question: the question to answer.
+        persona: the person, as a record (``persona.known()`` gives the attributes that are set); None only when
+            a caller had the text alone.
+        persona_text: the same person as the built-in modes show it to a model.
+        lm: the model under test (the run's ``responder`` role).
+        lms: every model role of the run, by name.
+        config: the sampling settings of this draw (rollout id, temperature, seed) when a kind draws several
+            answers per item; pass it on as ``config=`` to DSPy predictors. None: the model's own settings.
+        context: what a kind adds beyond the profile, e.g. the persona's own earlier preference pairs.
+    """
+
+    question: str
+    persona: Persona | None
+    persona_text: str
+    lm: dspy.LM | None = None
+    lms: Mapping[str, dspy.LM] = field(default_factory=dict)
+    config: Mapping[str, Any] | None = None
+    context: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Answer(BaseModel):
+    """A responder's answer, and what it wants kept beside it (reasoning, a summary, what it retrieved)."""
+
+    answer: str = Field(min_length=1)
+    trace: dict[str, Any] = Field(default_factory=dict)
+
+
+class Responder(Protocol):
+    """Anything callable with an ``Ask``: a ``dspy.Module`` (its ``forward(ask)``), an object or a function.
+
+    It may return an ``Answer``, a ``dspy.Prediction`` or mapping with an ``answer`` field (the other fields become
+    its trace), or the answer as a string.
+    """
+
+    def __call__(self, ask: Ask) -> Any: ...
+
+
+class ResponderError(ValueError):
+    """A responder returned no usable answer: an error for that item, never a guess."""
+
+
+class ModeResponder:
+    """A built-in mode (``baseline``, ``no_cot``, ``cot``, ``summary``), or a compiled program of one."""
+
+    def __init__(self, mode: str, program: PersonalizedResponder | None = None) -> None:
+        self.mode = mode
+        self.program = program or PersonalizedResponder(None, mode)
+
+    def __call__(self, ask: Ask) -> Answer:
+        prediction = self.program(question=ask.question, persona=ask.persona_text, config=dict(ask.config or {}))
+        return Answer(answer=prediction.answer, trace={"summary": prediction.get("summary")})
+
+
+def load_responder(name: str) -> Responder:
+    """The responder a spec names: a built-in mode, or an import path to a responder class, factory or object.
+
+    A class or a function taking no arguments is called once to make the responder; anything else that is
+    callable is the responder itself.
+    """
+    if name in MODES:
+        return ModeResponder(name)
+    if not is_import_path(name):
+        raise PluginError(
+            f"unknown bench mode {name!r}; the modes are {', '.join(MODES)}, or a responder of your own as "
+            "'package.module:Name'"
+        )
+    value = load_object(name)
+    if isinstance(value, type):
+        try:
+            value = value()
+        except Exception as exc:  # the user's constructor: named, not a traceback
+            raise PluginError(
+                f"{name}: cannot be constructed without arguments ({type(exc).__name__}: {exc})"
+            ) from None
+    if not callable(value):
+        raise PluginError(f"{name}: a {type(value).__name__} is not callable with an Ask")
+    return value
+
+
+def responder_identity(name: str) -> dict[str, str] | None:
+    """A plug-in responder's identity for the fingerprint; None for a built-in mode."""
+    if name in MODES:
+        return None
+    return identity(name, load_object(name))
+
+
+def respond(responder: Responder, ask: Ask) -> Answer:
+    """Ask ``responder`` on the model under test and check what it returns."""
+    with dspy.context(lm=ask.lm):
+        result = responder(ask)
+    if isinstance(result, Answer):
+        return result
+    if isinstance(result, str):
+        fields: dict[str, Any] = {"answer": result}
+    elif isinstance(result, dspy.Prediction):
+        fields = dict(result.items())
+    elif isinstance(result, Mapping):
+        fields = dict(result)
+    else:
+        raise ResponderError(f"the responder returned a {type(result).__name__}, not an answer")
+    answer = fields.pop("answer", None)
+    if not isinstance(answer, str) or not answer.strip():
+        raise ResponderError(f"the responder returned no answer text (got {answer!r})")
+    return Answer(answer=answer, trace=fields)
+
+
+class BenchItem(dspy.Module):
+    """Sample ``samples`` answers for one (persona, question) from one responder and judge each on its own.
+
+    With more than one sample, each draw runs at ``temperature`` with its own rollout id and seed, so draws are
+    distinct and each is cached separately; a single sample uses the responder's configured settings. A judge
+    output that still fails to parse after its re-asks is recorded in ``judge_error`` with ``passed`` None.
+
+    Args:
+        responder: the model under test; judge: the judge model.
+        mode: a built-in mode (one of ``MODES``), a plug-in's import path, or a responder object.
+        lms: every model role of the run, for responders that use more than the model under test.
+
+    Example:
+        >>> BenchItem(mode="cot")(question="Rent or buy?", persona="age: 29", samples=2).samples  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        responder: dspy.LM | None = None,
+        judge: dspy.LM | None = None,
+        mode: str | Responder = "no_cot",
+        lms: Mapping[str, dspy.LM] | None = None,
+    ) -> None:
+        super().__init__()
+        self.respond = load_responder(mode) if isinstance(mode, str) else mode
+        self.lm, self.lms = responder, dict(lms or {})
+        self.judge = RevisionJudge(judge)
+
+    def forward(
+        self,
+        question: str,
+        persona: str,
+        samples: int = 1,
+        temperature: float = 0.7,
+        record: Persona | None = None,
+    ) -> dspy.Prediction:
+        results = []
+        for draw in range(samples):
+            config = {"rollout_id": draw, "temperature": temperature, "seed": draw} if samples > 1 else None
+            ask = Ask(question, record, persona, self.lm, self.lms, config)
+            response = respond(self.respond, ask)
+            result = {"sample": draw, "answer": response.answer, "summary": response.trace.get("summary")}
+            try:
+                verdict = self.judge(question=question, persona=persona, answer=response.answer)
+                result |= {"critique": verdict.critique, "passed": verdict.passed, "judge_error": None}
+            except Exception as exc:
+                if not is_output_failure(exc):
+                    raise
+                result |= {"critique": None, "passed": None, "judge_error": judge_failure(exc)}
+            results.append(result)
+        return dspy.Prediction(samples=results)
