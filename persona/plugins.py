@@ -49,14 +49,16 @@ def load_object(path: str) -> Any:
 
 
 def identity(path: str, value: Any) -> dict[str, str]:
-    """What identifies a plug-in's behaviour: its path and its declared ``version``, else its module's source digest.
+    """What identifies a plug-in's behaviour: its path and its declared ``version`` (on the object, else its module's
+    ``version`` or ``__version__``), else a digest of its module's source.
 
     The digest covers the whole module the object is defined in, so editing a helper beside it counts too.
     """
-    version = getattr(value, "version", None)
-    if isinstance(version, str) and version:
-        return {"path": path, "version": version}
     module = inspect.getmodule(value) or sys.modules.get(path.partition(":")[0])
+    for owner, name in ((value, "version"), (module, "version"), (module, "__version__")):
+        version = getattr(owner, name, None)
+        if isinstance(version, str) and version:
+            return {"path": path, "version": version}
     try:
         source = inspect.getsource(module) if module is not None else ""
     except (OSError, TypeError):

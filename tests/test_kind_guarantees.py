@@ -16,11 +16,10 @@ from pathlib import Path
 
 import pytest
 from openai_server import FakeOpenAI, Faults
-from test_kinds import _specs
+from test_kinds import _specs, every_kind
 from typer.testing import CliRunner
 
 from persona.cli import app
-from persona.runs import kind_names
 
 KEY_ENV = "PERSONA_KIND_TEST_KEY"
 PLANTED_KEY = "sk-planted-kinds-5e8a1c-DO-NOT-LEAK"
@@ -68,7 +67,7 @@ def _leaks(run_dir: Path, *texts: str) -> list[str]:
     ] + [text[:80] for text in texts if PLANTED_KEY in text or HEADER_KEY in text]
 
 
-@pytest.mark.parametrize("kind", kind_names())
+@pytest.mark.parametrize("kind", every_kind())
 def test_failures_kill_9_resume_and_keys_hold_for_every_kind(kind, tmp_path):
     reference, served = FakeOpenAI(latency=0.002).start(), FakeOpenAI(latency=0.002).start()
     try:

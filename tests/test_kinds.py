@@ -71,18 +71,35 @@ def _specs(tmp_path: Path, model: str = FAKE) -> dict[str, str]:
             f"population = {POPULATION}\n"
             f"[models]\nresponder = {model}\njudge = {model}\n"
         ),
+        # The examples/ plug-ins, through the same engine with the same guarantees: a kind and a responder of a
+        # user's own, named by import path, with no edit to the package.
+        PLUGIN_KIND: f'kind = "{PLUGIN_KIND}"\nn = 2\nmodel = {model}\n',
+        PLUGIN_RESPONDER: (
+            f'kind = "bench"\nn_personas = 2\nquestions = 1\nmodes = ["{PLUGIN_RESPONDER}"]\nresamples = 100\n'
+            f"[models]\nresponder = {model}\njudge = {model}\n"
+        ),
     }
 
 
-@pytest.mark.parametrize("kind", kind_names())
+PLUGIN_KIND = "examples.introductions:INTRODUCTIONS"
+PLUGIN_RESPONDER = "examples.retrieval:RetrievalResponder"
+KIND_OF = {PLUGIN_RESPONDER: "bench"}  # what each spec's `kind` key says, where it is not its name here
+
+
+def every_kind() -> list[str]:
+    """The installed kinds and the examples' plug-ins: what every-kind guarantee is checked for."""
+    return [*kind_names(), PLUGIN_KIND, PLUGIN_RESPONDER]
+
+
+@pytest.mark.parametrize("kind", every_kind())
 def test_every_kind_runs_from_its_spec_file_and_replays_with_zero_calls(kind, tmp_path, fake_provider):
-    spec_path = _write(tmp_path / f"{kind}.toml", _specs(tmp_path)[kind])
-    assert load_spec(spec_path).kind == kind
+    spec_path = _write(tmp_path / "spec.toml", _specs(tmp_path)[kind])
+    assert load_spec(spec_path).kind == KIND_OF.get(kind, kind)
     out = tmp_path / "run"
     first = CliRunner().invoke(app, ["run", str(spec_path), "--out", str(out), "--concurrency", "2"])
     assert first.exit_code == 0, first.output
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["spec"]["kind"] == kind and manifest["spec_path"] == str(spec_path)
+    assert manifest["spec"]["kind"] == KIND_OF.get(kind, kind) and manifest["spec_path"] == str(spec_path)
     assert manifest["model_calls"] > 0 and (out / "report.md").is_file()
     calls = len(fake_provider.calls)
 
@@ -94,11 +111,11 @@ def test_every_kind_runs_from_its_spec_file_and_replays_with_zero_calls(kind, tm
     assert [s["model_calls"] for s in replay["sessions"]] == [manifest["model_calls"], 0]
 
 
-@pytest.mark.parametrize("kind", kind_names())
+@pytest.mark.parametrize("kind", every_kind())
 def test_every_kind_refuses_a_key_it_does_not_have_with_exit_2_and_nothing_written(kind, tmp_path, fake_provider):
     text = _specs(tmp_path)[kind]
     head, _, tables = text.partition("\n[")  # a top-level key goes before the first table
-    spec_path = _write(tmp_path / f"{kind}.toml", f"{head}\nquestionz = 3\n" + (f"[{tables}" if tables else ""))
+    spec_path = _write(tmp_path / "spec.toml", f"{head}\nquestionz = 3\n" + (f"[{tables}" if tables else ""))
     result = CliRunner().invoke(app, ["run", str(spec_path), "--out", str(tmp_path / "run")])
     assert result.exit_code == 2
     assert result.stderr.strip() == f"error: {spec_path}: questionz: Extra inputs are not permitted"

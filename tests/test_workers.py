@@ -50,6 +50,12 @@ SPECS = {
         'kind = "pairs"\nn_personas = 2\ntrain = 2\ntest_seen = 1\nheldout = 1\n'
         "[models]\ngenerator = {m}\npersona = {m}\njudge = {m}\n"
     ),
+    # The examples/ plug-ins: a user's kind and a user's responder shard like the built-in kinds.
+    "plugin-kind": 'kind = "examples.introductions:INTRODUCTIONS"\nn = 4\nmodel = {m}\n',
+    "plugin-responder": (
+        'kind = "bench"\nn_personas = 2\nquestions = 2\nmodes = ["examples.retrieval:RetrievalResponder"]\n'
+        "resamples = 100\n[models]\nresponder = {m}\njudge = {m}\n"
+    ),
 }
 
 
@@ -103,7 +109,7 @@ def _reference(tmp_path: Path, kind: str) -> tuple[dict, FakeOpenAI]:
     return _manifest(tmp_path / f"ref-{kind}")["files"], server
 
 
-@pytest.mark.parametrize("kind", ["bench", "pairs"])
+@pytest.mark.parametrize("kind", list(SPECS))
 def test_workers_and_ray_give_the_files_of_one_process(kind, tmp_path, monkeypatch):
     expected, reference = _reference(tmp_path, kind)
     ray_logs = Path(tempfile.mkdtemp(prefix="ray-", dir="/tmp"))  # short: Ray's socket paths must fit 107 bytes

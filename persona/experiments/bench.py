@@ -49,7 +49,6 @@ from persona.programs.bench import (
 from persona.programs.responders import BenchItem, ModeResponder, load_responder, responder_identity
 from persona.reports import estimates_table
 from persona.reports.bench import bench_plots, render_report
-from persona.runs.executor import StageResult
 from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics, file_digest
 from persona.runs.session import Session
@@ -196,19 +195,6 @@ def judged(call: Callable[[], dspy.Prediction], fields: tuple[str, ...], error_f
     return {name: verdict[name] for name in fields} | {error_field: None}
 
 
-def item_records(
-    items: list[Any], stage: StageResult, base: Callable[[Any], dict[str, Any]], fields: tuple[str, ...]
-) -> list[dict[str, Any]]:
-    """One record per item in item order: its fields, or nulls carrying the failure of an item that failed."""
-    records = []
-    for item, entry in zip(items, stage.entries, strict=True):
-        if entry["ok"]:
-            records.append(base(item) | entry["record"] | {"error": None})
-        else:
-            records.append(base(item) | dict.fromkeys(fields) | {"error": entry["error"]})
-    return records
-
-
 def write_results(run_dir: Path, name: str, records: list[dict[str, Any]]) -> list[str]:
     write_jsonl(run_dir / f"{name}.jsonl", records)
     write_parquet(run_dir / f"{name}.parquet", records)
@@ -293,9 +279,8 @@ def run_bench(
         stage = session.stage("bench", cases, key=lambda case: case.key, work=work, label="bench")
 
         models = {"responder": spec.models["responder"].model, "judge": spec.models["judge"].model}
-        records = item_records(
+        records = stage.rows(
             cases,
-            stage,
             lambda case: (
                 {
                     "persona_id": case.question.persona.id,

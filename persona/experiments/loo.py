@@ -25,7 +25,6 @@ from persona.errors import InputError
 from persona.experiments.bench import (
     BenchInputs,
     BenchResult,
-    item_records,
     write_results,
 )
 from persona.experiments.inputs import (
@@ -232,9 +231,8 @@ def run_loo(
             Annotation(pair, variant, q) for pair in pairs for q in asked[pair.key] for variant in ("without", "with")
         ]
         annotated = session.stage("loo", annotations, key=lambda a: a.key, work=annotate, label="annotations")
-        records = item_records(
+        records = annotated.rows(
             annotations,
-            annotated,
             lambda a: {
                 "attribute": a.pair.attribute,
                 "pair": a.pair.index,

@@ -98,22 +98,13 @@ def run_passk(
             return {"samples": result.samples}
 
         stage = session.stage("passk", questions, key=lambda question: question.key, work=work, label="pass@k samples")
-        records = []
-        for question, entry in zip(questions, stage.entries, strict=True):
-            base = {
-                "persona_id": question.persona.id,
-                "prompt_id": question.prompt.id,
-                "question": question.prompt.text,
-            }
-            base |= {
-                "mode": spec.mode,
-                "responder": spec.models["responder"].model,
-                "judge": spec.models["judge"].model,
-            }
-            if entry["ok"]:
-                records += [base | sample | {"error": None} for sample in entry["record"]["samples"]]
-            else:
-                records.append(base | dict.fromkeys(SAMPLE_FIELDS) | {"error": entry["error"]})
+        models = {"mode": spec.mode, "responder": spec.models["responder"].model, "judge": spec.models["judge"].model}
+        records = stage.rows(
+            questions,
+            lambda q: {"persona_id": q.persona.id, "prompt_id": q.prompt.id, "question": q.prompt.text} | models,
+            SAMPLE_FIELDS,
+            expand=lambda record: record["samples"],
+        )
         write_jsonl(run_dir / "personas.jsonl", (p.model_dump() for p in personas))
         files = ["personas.jsonl", *write_results(run_dir, "passk", records)]
         metrics = passk_metrics(records, spec.k_max, personas)

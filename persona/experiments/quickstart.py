@@ -7,7 +7,6 @@ the cache), and the result files are rebuilt in item order, byte for byte what a
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar, Literal, NamedTuple
 
@@ -27,7 +26,6 @@ from persona.metrics import EstimateRecord, pass_rate
 from persona.programs import BenchItem, DPFPair, sample_personas
 from persona.reports import format_estimate, small_sample_note
 from persona.runs.cache import CallCounts
-from persona.runs.executor import StageResult
 from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics
 from persona.runs.session import Session
@@ -135,21 +133,8 @@ def _bench_work(program: BenchItem, spec: RunSpec) -> Any:
     return work
 
 
-def stage_records(
-    items: list[Item],
-    stage: StageResult,
-    rows: Callable[[dict[str, Any]], list[dict[str, Any]]],
-    fields: tuple[str, ...],
-) -> list[dict[str, Any]]:
-    """Result rows in item order: ``rows`` of each finished item, or one row of nulls carrying a failure's error."""
-    records = []
-    for item, entry in zip(items, stage.entries, strict=True):
-        base = {"persona_id": item.persona.id, "prompt_id": item.prompt.id}
-        if entry["ok"]:
-            records.extend({**base, **row, "error": None} for row in rows(entry["record"]))
-        else:
-            records.append({**base, **dict.fromkeys(fields), "error": entry["error"]})
-    return records
+def _ids(item: Item) -> dict[str, Any]:
+    return {"persona_id": item.persona.id, "prompt_id": item.prompt.id}
 
 
 class RunMetrics(Metrics):
@@ -219,9 +204,9 @@ def run(
         if not built.aborted:
             bench = BenchItem(responder=lms["generator"], judge=lms["judge"])
             session.stage("bench", items, key=lambda item: item.key, work=_bench_work(bench, spec), label="bench")
-        pairs = stage_records(items, built, lambda record: [record], (*PAIR_FIELDS, "shorter"))
+        pairs = built.rows(items, _ids, (*PAIR_FIELDS, "shorter"))
         bench_records = (
-            stage_records(items, session.stages["bench"], lambda record: record["samples"], BENCH_SAMPLE_FIELDS)
+            session.stages["bench"].rows(items, _ids, BENCH_SAMPLE_FIELDS, expand=lambda record: record["samples"])
             if "bench" in session.stages
             else []
         )

@@ -109,6 +109,25 @@ class StageResult(NamedTuple):
     resumed: int  # items already finished in the log before this run
     aborted: bool
 
+    def rows(
+        self,
+        items: Sequence[Any],
+        base: Callable[[Any], dict[str, Any]],
+        fields: Sequence[str],
+        expand: Callable[[dict[str, Any]], list[dict[str, Any]]] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Result rows in item order, the one way item outcomes become rows: ``base(item)`` with a finished item's
+        record (or each row ``expand`` makes of it), or one row of nulls for ``fields`` carrying a failed item's
+        error, so a failure is on record where its result would be, never silently missing."""
+        rows: list[dict[str, Any]] = []
+        for item, entry in zip(items, self.entries, strict=True):
+            if entry["ok"]:
+                made = expand(entry["record"]) if expand is not None else [entry["record"]]
+                rows += [base(item) | row | {"error": None} for row in made]
+            else:
+                rows.append(base(item) | dict.fromkeys(fields) | {"error": entry["error"]})
+        return rows
+
 
 NOT_RUN = {"ok": False, "error": ItemFailure("NotRun", "the run stopped at max_failures first", 0)._asdict()}
 
