@@ -31,7 +31,6 @@ class Introduce(dspy.Signature):
 class IntroSpec(OneModelSpec):
     kind: Literal["examples.introductions:INTRODUCTIONS"] = "examples.introductions:INTRODUCTIONS"
     n: int = Field(default=3, gt=0, description="personas drawn from the embedded census sample")
-    seed: int = 0
 
     def default_dir(self) -> Path:
         return Path("outputs") / f"introductions-n{self.n}-seed{self.seed}"

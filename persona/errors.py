@@ -7,6 +7,7 @@ at fault and says what is allowed.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
@@ -20,7 +21,7 @@ class InputError(PersonaError, ValueError):
     """A file, spec key, flag or value that the project cannot use; the message says which and why."""
 
 
-def _location(error: dict[str, Any], names: dict[str, str]) -> str:
+def _location(error: Mapping[str, Any], names: dict[str, str]) -> str:
     parts = [str(part) for part in error["loc"]]
     for end in range(len(parts), 0, -1):  # the longest dotted key the caller has a name for
         key = ".".join(parts[:end])

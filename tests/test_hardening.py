@@ -15,10 +15,10 @@ from typer.testing import CliRunner
 
 from persona.cli import app, rate_text
 from persona.data.export import export_pairs
+from persona.data.persona import NullAttributes
 from persona.errors import InputError, PersonaError
 from persona.experiments.bench import BenchMetrics
 from persona.experiments.loo import LooMetrics
-from persona.experiments.population import NullAttributes
 from persona.experiments.quickstart import RunSpec, run
 from persona.lm import ModelConfig, lm_secrets, make_lm
 from persona.runs import RunDirError, claim_run_dir

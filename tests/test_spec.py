@@ -25,7 +25,7 @@ def test_bundled_quickstart_is_valid_and_is_the_repo_file():
 def test_missing_roles_default_to_the_embedded_model(tmp_path):
     spec = load_spec(_write(tmp_path, 'name = "x"\n'))
     assert {c.model for c in spec.models.values()} == {"local/smollm2"}
-    assert spec.run_dir() == Path("outputs/x") and spec.run_dir(tmp_path) == tmp_path
+    assert spec.default_dir() == Path("outputs/x")
 
 
 @pytest.mark.parametrize(

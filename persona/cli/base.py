@@ -11,7 +11,6 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
-import click
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -37,7 +36,7 @@ def fail(message: str) -> NoReturn:
 class _Command(TyperCommand):
     """A command whose user mistakes end as one line and exit 2, never a traceback."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # typer may vendor click: its Context
         # `--ray` takes an optional address, which click cannot say through Typer: alone, it means local Ray.
         args = list(args)
         for at, arg in enumerate(args):
@@ -46,7 +45,7 @@ class _Command(TyperCommand):
                 break
         return super().parse_args(ctx, args)
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:
         from pydantic import ValidationError
 
         from persona.errors import PersonaError, validation_message

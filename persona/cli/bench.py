@@ -11,6 +11,7 @@ from rich.table import Table
 from persona.cli.base import (
     App,
     ConcurrencyOption,
+    FlagMap,
     MaxFailuresOption,
     OutOption,
     RayOption,
@@ -147,7 +148,7 @@ def bench_loo(
 
     Flags left out take the `loo` spec's defaults (`persona spec loo` prints them).
     """
-    flags = {
+    flags: FlagMap = {
         "annotator": "models.annotator.model",
         "api_base": "models.annotator.api_base",
         "model": "models.responder.model",

@@ -35,7 +35,7 @@ class CensusSample:
 
     def draw(self, rng: np.random.Generator) -> int:
         """One row index, drawn with probability proportional to its weight (a person of the population)."""
-        return int(min(np.searchsorted(self._cdf, rng.random(), side="right"), len(self._cdf) - 1))
+        return min(int(np.searchsorted(self._cdf, rng.random(), side="right")), len(self._cdf) - 1)
 
     def attributes(self, index: int) -> dict[str, str | None]:
         """A row as persona attribute strings; missing values become null."""

@@ -113,3 +113,24 @@ def read_personas(path: Path) -> list[Persona]:
             problem = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
             raise InputError(f"{path}: record {number}: not a persona ({problem})") from None
     return personas
+
+
+class NullAttributes(BaseModel):
+    """How complete the personas are: attributes each one leaves null (the embedded sample lacks some census ones)."""
+
+    personas: int
+    attributes: int = Field(description="attributes a persona has, null or not")
+    mean: float | None
+    min: int | None
+    max: int | None
+
+
+def null_attributes(personas: list[Persona]) -> NullAttributes:
+    nulls = [sum(value is None for value in p.attributes.values()) for p in personas]
+    return NullAttributes(
+        personas=len(personas),
+        attributes=len(personas[0].attributes) if personas else 0,
+        mean=round(sum(nulls) / len(nulls), 2) if nulls else None,
+        min=min(nulls, default=None),
+        max=max(nulls, default=None),
+    )

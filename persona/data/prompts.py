@@ -35,7 +35,7 @@ class Prompt(BaseModel):
 
 def load_embedded_prompts() -> list[Prompt]:
     """The embedded set: 180 questions over 18 topics, 125 value-laden and 55 factual, each labelled."""
-    path = files("persona.data.reference").joinpath("prompts.jsonl")
+    path = Path(str(files("persona.data.reference").joinpath("prompts.jsonl")))
     return [Prompt.model_validate(record) for record in read_jsonl(path)]
 
 

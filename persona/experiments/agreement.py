@@ -19,16 +19,15 @@ from pydantic import Field
 from persona.data.io import atomic_write_text, make_folder, read_jsonl, write_jsonl
 from persona.data.persona import Persona
 from persona.errors import InputError
-from persona.experiments.inputs import load_personas
-from persona.experiments.specs import OneModelSpec
 from persona.lm.roles import Role
 from persona.metrics import kappa, kappa_matrix
 from persona.programs.bench import RolePlayAnnotator
+from persona.programs.population import load_personas
 from persona.reports.figures import kappa_heatmap, kappa_histograms, save_figure
 from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics
 from persona.runs.session import Session
-from persona.runs.spec import model_slug
+from persona.runs.spec import OneModelSpec, model_slug
 
 COLUMNS = ("annotator", "persona_id", "item_id", "choice")
 CHOICES = ("A", "B")  # exactly as the annotator signature writes them; kappa would count "b" as a third label
@@ -189,7 +188,6 @@ class AnnotateSpec(OneModelSpec):
     min_age: int = Field(default=18, ge=0)
     like: str | None = Field(default=None, description="annotation file whose (persona, item) rows to annotate")
     name: str | None = Field(default=None, description="annotator label in the output (default: the model string)")
-    seed: int = 0
     kind: Literal["annotate"] = "annotate"
 
     def default_dir(self) -> Path:
@@ -281,7 +279,7 @@ def annotate(
 
 
 def _summary(result: AnnotationResult) -> list[str]:
-    m = result.manifest.metrics
+    m = result.manifest.results(AnnotateMetrics)
     return [f"{m.annotated} of {m.tasks} tasks annotated: [cyan]{result.run_dir / 'annotations.jsonl'}[/]"]
 
 

@@ -19,7 +19,7 @@ import pandas as pd
 from pydantic import AliasChoices, BaseModel, Field, field_validator, model_validator
 
 from persona.data.io import write_jsonl, write_parquet
-from persona.data.persona import ATTRIBUTES, Persona
+from persona.data.persona import ATTRIBUTES, NullAttributes, Persona, null_attributes
 from persona.data.prompts import Prompt
 from persona.errors import InputError
 from persona.experiments.inputs import (
@@ -30,9 +30,8 @@ from persona.experiments.inputs import (
     load_split_prompts,
     read_personas_input,
 )
-from persona.experiments.population import NullAttributes, PopulationSection, null_attributes, population_role
+from persona.experiments.population import PopulationSection, population_role
 from persona.experiments.quickstart import Item
-from persona.experiments.specs import RolesSpec
 from persona.lm.roles import Role
 from persona.metrics import EstimateRecord, pass_rate
 from persona.metrics.mentions import drop_frequency, dropped_by_match
@@ -48,11 +47,15 @@ from persona.programs.bench import (
 )
 from persona.programs.responders import BenchItem, ModeResponder, load_responder, responder_identity
 from persona.reports import estimates_table
-from persona.reports.bench import bench_plots, render_report
+from persona.reports.bench import bench_plots
+from persona.reports.estimates import format_estimate, small_sample_note
+from persona.reports.judging import judge_note
+from persona.reports.personas import null_line
+from persona.reports.slices import slices_table
 from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics, file_digest
 from persona.runs.session import Session
-from persona.runs.spec import digest, model_slug, spec_fingerprint
+from persona.runs.spec import RolesSpec, digest, model_slug, spec_fingerprint
 
 SPLITS = (*PARTS, "all")
 DROP_METHODS = ("dropped_llm", "dropped_match")
@@ -74,7 +77,6 @@ class BenchInputs(RolesSpec):
     prompts: str = Field(default="embedded", description="'embedded' or a `persona prompts curate` run dir")
     split: Literal["train", "heldout", "all"] = Field(default="heldout", description="which prompts to ask")
     questions: int = Field(default=5, gt=0, description="questions per persona")
-    seed: int = 0
     confidence: float = Field(default=0.95, gt=0, lt=1)
     resamples: int = Field(default=1000, ge=100)
     population: PopulationSection = Field(
@@ -247,7 +249,7 @@ def run_bench(
         items = {
             mode: BenchItem(lms["responder"], lms["judge"], mode, lms) for mode in spec.modes if mode != PROGRAM_MODE
         }
-        if spec.program is not None:
+        if spec.program is not None and spec.program_mode is not None:  # the validator reads the mode with the path
             program = load_program(Path(spec.program), spec.program_mode, lms["responder"])
             items[PROGRAM_MODE] = BenchItem(lms["responder"], lms["judge"], ModeResponder(spec.program_mode, program))
         subtlety = SubtletyJudge(lms["judge"])
@@ -388,24 +390,76 @@ def bench_metrics(records: list[dict[str, Any]], personas: list[Persona], spec: 
             resamples=spec.resamples,
             seed=spec.seed,
         )
-        slices = _rows(table)
+        slices = [SliceRow.model_validate(row) for row in _rows(table)]
     return BenchMetrics(
         confidence=spec.confidence,
         modes=by_mode,
-        dropped=_rows(dropped),
+        dropped=[DropRow.model_validate(row) for row in _rows(dropped)],
         dropped_judge_failures=sum(r["dropped_error"] is not None for r in records if r["error"] is None),
         slices=slices,
         personas=null_attributes(personas),
     )
 
 
+def render_report(manifest: Manifest) -> str:
+    spec, m = manifest.spec, manifest.results(BenchMetrics)
+    level = round(m.confidence * 100)
+    lines = [
+        f"# PERSONA Bench: `{manifest.models['responder'].model}`",
+        "",
+        f"{spec['n_personas']} personas x {spec['questions']} {spec['split']} questions x {len(spec['modes'])} modes; "
+        f"judge `{manifest.models['judge'].model}`; seed {manifest.seed}. Pass = the judge finds no revision needed.",
+        "",
+        null_line(m.personas),
+        "",
+        *judge_note(manifest),
+        f"| mode | accuracy, {level}% CI | judged | subtle, {level}% CI | failed items | unparseable judge outputs |",
+        "|---|---|---|---|---|---|",
+    ]
+    for mode, row in m.modes.items():
+        lines.append(
+            f"| {mode} | {format_estimate(row.accuracy)} | {row.accuracy.n} | "
+            f"{format_estimate(row.subtle)} | {row.failed_items} | "
+            f"{row.judge_failures} revision, {row.subtlety_failures} subtlety |"
+        )
+    lines += [
+        "",
+        "Unparseable judge outputs (after re-asks) are excluded from the rates, never counted as passes or fails.",
+        "",
+        *small_sample_note(e for row in m.modes.values() for e in (row.accuracy, row.subtle)),
+        "![accuracy per mode](accuracy.png)",
+        "",
+    ]
+    if m.dropped:
+        lines += [
+            "## Summary mode: attributes the summaries dropped",
+            "",
+            "| attribute | dropped (LLM judge) | dropped (exact/synonym match) | summaries |",
+            "|---|---|---|---|",
+        ]
+        for drop in sorted(m.dropped, key=lambda r: -(r.dropped_match_share or 0)):
+            llm = "n/a" if drop.dropped_llm_share is None else f"{drop.dropped_llm_share:.2f}"
+            lines.append(f"| {drop.attribute} | {llm} | {drop.dropped_match_share:.2f} | {drop.summaries} |")
+        lines += [
+            "",
+            f"{m.dropped_judge_failures} diff-judge outputs did not parse.",
+            "",
+            "![dropped](dropped.png)",
+            "",
+        ]
+    if m.slices:
+        lines += ["## Intersections", "", *slices_table([row.model_dump() for row in m.slices], level)]
+    lines += [manifest.calls_line(), ""]
+    return "\n".join(lines)
+
+
 def _summary(result: BenchResult) -> list[Any]:
-    modes = result.manifest.metrics.modes
+    modes = result.manifest.results(BenchMetrics).modes
     return [estimates_table("accuracy per mode", {mode: row.accuracy for mode, row in modes.items()})]
 
 
 def _plots(manifest: Manifest, out: Path) -> list[str]:
-    return bench_plots(manifest.metrics, manifest.models["responder"].model, out)
+    return bench_plots(manifest.results(BenchMetrics), manifest.models["responder"].model, out)
 
 
 BENCH = Kind(

@@ -15,14 +15,13 @@ from pydantic import Field
 from persona.data.filters import PAPER_SPLIT, apply_rules, stratified_split
 from persona.data.io import atomic_write_text, write_jsonl
 from persona.data.prompts import Prompt, load_embedded_prompts, load_prompts
-from persona.experiments.specs import OneModelSpec
 from persona.lm.roles import Role
 from persona.programs.curation import PromptClassifier
 from persona.reports.figures import topic_plot
 from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics
 from persona.runs.session import Session
-from persona.runs.spec import EXECUTION, spec_fingerprint
+from persona.runs.spec import EXECUTION, OneModelSpec, spec_fingerprint
 
 RESULT_FILES = ("prompts.jsonl", "dropped.jsonl", "curation.md")
 
@@ -47,7 +46,6 @@ class CurationSpec(OneModelSpec):
 
     source: str = Field(default="embedded", description="'embedded', 'prism', or a JSONL/CSV/Parquet path")
     column: str = Field(default="text", description="the text column of a file source")
-    seed: int = 0
     train: int = Field(default=PAPER_SPLIT[0], gt=0, description="train part of the train:held-out ratio")
     heldout: int = Field(default=PAPER_SPLIT[1], gt=0, description="held-out part of the ratio")
     classify: bool = Field(default=True, description="LM controversiality check (and topics for unlabelled)")
@@ -210,7 +208,7 @@ def render_curation(
 
 
 def _summary(result: CurationResult) -> list[str]:
-    m = result.manifest.metrics
+    m = result.manifest.results(CurationMetrics)
     steps = ", ".join(f"{step} {n}" for step, n in m.counts.items())
     return [f"{steps}; {m.train} train, {m.heldout} held out (prompts.jsonl, dropped.jsonl, curation.md)"]
 

@@ -11,20 +11,16 @@ import numpy as np
 from persona.data.census import CensusSample
 from persona.data.filters import PAPER_SPLIT, apply_rules, stratified_split
 from persona.data.io import read_jsonl
-from persona.data.persona import Persona, read_personas
+from persona.data.persona import Persona
 from persona.data.prompts import Prompt, load_embedded_prompts, value_laden
 from persona.data.sources import load_source
 from persona.errors import InputError
 from persona.experiments.population import built_personas, population_stage
-from persona.programs.population import sample_personas
+from persona.programs.population import is_census_source, load_personas
 from persona.runs.session import Session
 
 PARTS = ("train", "heldout")
 POPULATION = "population"  # the role that checks and fills census personas
-
-
-def is_census_source(personas: str) -> bool:
-    return personas == "acs12" or personas.startswith("pums:")
 
 
 PersonasInput = CensusSample | list[Persona]  # a source to build personas from in the run, or personas as given
@@ -55,14 +51,6 @@ def experiment_roles(spec: Any, roles: Iterable[str], given: PersonasInput) -> l
     """``roles`` and, when the run builds census personas with an LM, the population role."""
     needs = not isinstance(given, list) and spec.population.uses_lm()
     return [role for role in roles if role != POPULATION] + ([POPULATION] if needs else [])
-
-
-def load_personas(personas: str, n: int, seed: int, min_age: int) -> list[Persona]:
-    """``n`` personas drawn from a census source (procedurally, as run specs draw them), or a population run's."""
-    if is_census_source(personas):
-        return sample_personas(n, seed, min_age, source=load_source(personas))
-    path = Path(personas)
-    return read_personas(path / "personas.jsonl" if path.is_dir() else path)
 
 
 def load_split_prompts(prompts: str, seed: int) -> dict[str, list[Prompt]]:

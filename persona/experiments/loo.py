@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from rich.table import Table
 
 from persona.data.io import read_jsonl, write_jsonl
-from persona.data.persona import ATTRIBUTES, Persona
+from persona.data.persona import ATTRIBUTES, NullAttributes, Persona, null_attributes
 from persona.errors import InputError
 from persona.experiments.bench import (
     BenchInputs,
@@ -34,12 +34,13 @@ from persona.experiments.inputs import (
     load_split_prompts,
     read_personas_input,
 )
-from persona.experiments.population import NullAttributes, null_attributes, null_line, population_role
+from persona.experiments.population import population_role
 from persona.lm.roles import Role
 from persona.metrics import loo_kappas
 from persona.programs.bench import PersonalizedResponder, RolePlayAnnotator
 from persona.programs.preferences import PersonaRefinement, chosen_goes_first
 from persona.reports.figures import loo_plot, save_figure
+from persona.reports.personas import null_line
 from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics
 from persona.runs.session import Session
@@ -97,10 +98,17 @@ class PreferenceQuestion(NamedTuple):
     question: str
     answers: tuple[str, str] | None  # None until generated
 
+    @property
+    def shown(self) -> tuple[str, str]:
+        """Its two answers, once generated."""
+        if self.answers is None:
+            raise ValueError(f"question {self.id}: its answers were never generated")
+        return self.answers
+
 
 class Pair(NamedTuple):
     attribute: str
-    index: int
+    index: int  # type: ignore[assignment]  # a field, where tuple has a method of that name
     persona: Persona
     base: tuple[str, ...]
 
@@ -248,7 +256,7 @@ def run_loo(
         shown = questions if spec.method == "blind" else [q for pair in pairs for q in refinements[pair.key]]
         write_jsonl(
             run_dir / "questions.jsonl",
-            ({"id": q.id, "question": q.question, "answer_a": q.answers[0], "answer_b": q.answers[1]} for q in shown),
+            ({"id": q.id, "question": q.question, "answer_a": q.shown[0], "answer_b": q.shown[1]} for q in shown),
         )
         metrics = loo_metrics(records, attributes, pool)
         save_figure(
@@ -287,7 +295,7 @@ def _refined_answers(
 
     def work(task: tuple[Pair, PreferenceQuestion]) -> dict[str, Any]:
         pair, question = task
-        refined = refine(question=question.question, answer=question.answers[0], persona=pair.text("with"))
+        refined = refine(question=question.question, answer=question.shown[0], persona=pair.text("with"))
         return {"critique": refined.critique, "refined": refined.revision}
 
     stage = session.stage(
@@ -296,7 +304,7 @@ def _refined_answers(
     refinements: dict[tuple[str, int], list[PreferenceQuestion]] = {pair.key: [] for pair in pairs}
     for (pair, question), entry in zip(tasks, stage.entries, strict=True):
         if entry["ok"]:
-            refined = question._replace(answers=(question.answers[0], entry["record"]["refined"]))
+            refined = question._replace(answers=(question.shown[0], entry["record"]["refined"]))
             refinements[pair.key].append(refined._replace(id=f"{pair.attribute}|{pair.index}|{question.id}"))
     return baselines, refinements
 
@@ -366,7 +374,7 @@ def kappas_by_attribute(metrics: LooMetrics) -> dict[str, list[float]]:
 
 
 def render_loo_report(manifest: Manifest) -> str:
-    spec, m = manifest.spec, manifest.metrics
+    spec, m = manifest.spec, manifest.results(LooMetrics)
     fmt = lambda v: "n/a" if v is None else f"{v:.3f}"  # noqa: E731
     lines = [
         f"# Leave-one-out attribute influence: annotator `{manifest.models['annotator'].model}`",
@@ -405,14 +413,14 @@ def _summary(result: BenchResult) -> list[Any]:
     table = Table(title="kappa per pair, without vs with the attribute")
     for column in ("attribute", "pairs", "defined", "median", "mean"):
         table.add_column(column)
-    for name, row in result.manifest.metrics.attributes.items():
+    for name, row in result.manifest.results(LooMetrics).attributes.items():
         shown = ["n/a" if v is None else f"{v:.3f}" for v in (row.median, row.mean)]
         table.add_row(name, str(row.pairs), str(row.defined), *shown)
     return [table]
 
 
 def _plots(manifest: Manifest, out: Path) -> list[str]:
-    save_figure(loo_plot(kappas_by_attribute(manifest.metrics)), out / "loo.png")
+    save_figure(loo_plot(kappas_by_attribute(manifest.results(LooMetrics))), out / "loo.png")
     return ["loo.png"]
 
 

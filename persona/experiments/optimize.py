@@ -211,8 +211,8 @@ def run_optimize(
     """Compile, save, reload and evaluate; the report compares baseline and optimized on the same items."""
     source = read_personas_input(spec)
     # MIPROv2 proposes instructions and GEPA reflects on failures with the reflection model; bootstrapping needs none.
-    roles = ("responder", "judge") if spec.optimizer == "bootstrap" else ("responder", "judge", "reflection")
-    roles = experiment_roles(spec, roles, source)
+    needed = ["responder", "judge"] if spec.optimizer == "bootstrap" else ["responder", "judge", "reflection"]
+    roles = experiment_roles(spec, needed, source)
     session = Session.for_spec(
         spec, out, roles, concurrency=concurrency, progress=progress, max_failures=max_failures, spec_path=spec_path
     )
@@ -341,7 +341,7 @@ def optimize_metrics(records: list[dict[str, Any]], spec: OptimizeSpec, compiled
 
 
 def render_optimize_report(manifest: Manifest) -> str:
-    spec, m = manifest.spec, manifest.metrics
+    spec, m = manifest.spec, manifest.results(OptimizeMetrics)
     fmt = lambda v: "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3f}"  # noqa: E731
     lines = [
         f"# Optimizing `{spec['mode']}` with {spec['optimizer']} (metric: {spec['metric']})",
@@ -377,7 +377,7 @@ def render_optimize_report(manifest: Manifest) -> str:
 
 def _summary(result: BenchResult) -> list[Any]:
     shown: list[Any] = []
-    for split, row in result.manifest.metrics.sets.items():
+    for split, row in result.manifest.results(OptimizeMetrics).sets.items():
         shown.append(estimates_table(f"{split}: accuracy", {"baseline": row.baseline, "optimized": row.optimized}))
         shown.append(f"paired (McNemar exact) p = {row.paired.p_value:.3f}")
     return shown

@@ -14,7 +14,7 @@ import numpy as np
 from pydantic import Field
 
 from persona.data.io import write_jsonl
-from persona.data.persona import Persona
+from persona.data.persona import NullAttributes, Persona, null_attributes
 from persona.data.prompts import Prompt
 from persona.errors import InputError
 from persona.experiments.inputs import (
@@ -24,22 +24,17 @@ from persona.experiments.inputs import (
     load_split_prompts,
     read_personas_input,
 )
-from persona.experiments.population import (
-    NullAttributes,
-    PopulationSection,
-    null_attributes,
-    null_line,
-    population_role,
-)
+from persona.experiments.population import PopulationSection, population_role
 from persona.experiments.quickstart import PAIR_FIELDS, pair_record
-from persona.experiments.specs import RolesSpec
 from persona.lm.roles import Role
 from persona.metrics import EstimateRecord, pass_rate
 from persona.programs.preferences import DPFPair, PreferenceAnnotator
 from persona.reports import estimates_table, format_estimate, small_sample_note
+from persona.reports.personas import null_line
 from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics
 from persona.runs.session import Session
+from persona.runs.spec import RolesSpec
 
 SPLITS = ("train", "test_seen", "test_heldout")
 RESULT_FILES = ("personas.jsonl", "pairs.jsonl", "verification.jsonl")
@@ -64,7 +59,6 @@ class PairsSpec(RolesSpec):
     train: int = Field(default=100, ge=0)
     test_seen: int = Field(default=50, ge=0)
     heldout: int = Field(default=50, ge=0)
-    seed: int = 0
     verify: bool = True
     population: PopulationSection = Field(
         default_factory=PopulationSection, description="how census personas are built (the full pipeline)"
@@ -230,7 +224,7 @@ def pair_metrics(pairs: list[dict], verification: list[dict], seed: int, persona
 
 
 def render_report(manifest: Manifest) -> str:
-    m = manifest.metrics
+    m = manifest.results(PairsMetrics)
     lines = [
         "# DPF preference pairs",
         "",
@@ -260,7 +254,7 @@ def render_report(manifest: Manifest) -> str:
 
 
 def _summary(result: PairsResult) -> list[Any]:
-    m = result.manifest.metrics
+    m = result.manifest.results(PairsMetrics)
     counts = ", ".join(f"{n} {split}" for split, n in m.pairs.items())
     return [
         f"pairs: {counts}; {m.pairs_failed} failed (pairs.jsonl, verification.jsonl)",

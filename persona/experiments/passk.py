@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import AliasChoices, BaseModel, Field, model_validator
 
 from persona.data.io import write_jsonl
-from persona.data.persona import Persona
+from persona.data.persona import NullAttributes, Persona, null_attributes
 from persona.experiments.bench import (
     BenchInputs,
     BenchResult,
@@ -22,12 +22,12 @@ from persona.experiments.bench import (
     write_results,
 )
 from persona.experiments.inputs import experiment_personas, experiment_roles, read_personas_input
-from persona.experiments.population import NullAttributes, null_attributes, null_line
 from persona.experiments.quickstart import Item
 from persona.metrics import pass_at_k_curve
 from persona.programs.responders import BenchItem, load_responder, responder_identity
 from persona.reports.figures import passk_plot, save_figure
 from persona.reports.judging import judge_note
+from persona.reports.personas import null_line
 from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics
 from persona.runs.session import Session
@@ -159,7 +159,7 @@ def passk_metrics(records: list[dict[str, Any]], k_max: int, personas: list[Pers
 
 
 def render_passk_report(manifest: Manifest) -> str:
-    spec, m = manifest.spec, manifest.metrics
+    spec, m = manifest.spec, manifest.results(PassKMetrics)
     lines = [
         f"# PERSONA Bench pass@k: `{manifest.models['responder'].model}` ({spec['mode']})",
         "",
@@ -189,12 +189,12 @@ def render_passk_report(manifest: Manifest) -> str:
 
 
 def _summary(result: BenchResult) -> list[str]:
-    curve = result.manifest.metrics.curve
+    curve = result.manifest.results(PassKMetrics).curve
     return ["pass@k: " + ", ".join(f"k={k} {v:.3f}" for k, v in curve.items() if v is not None)]
 
 
 def _plots(manifest: Manifest, out: Path) -> list[str]:
-    curve = {k: v for k, v in manifest.metrics.curve.items() if v is not None}
+    curve = {k: v for k, v in manifest.results(PassKMetrics).curve.items() if v is not None}
     label = f"{manifest.models['responder'].model} ({manifest.spec['mode']})"
     save_figure(passk_plot({label: curve}), out / "passk.png")
     return ["passk.png"]

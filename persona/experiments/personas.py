@@ -18,12 +18,12 @@ from persona.data.io import atomic_write_text, write_jsonl
 from persona.data.persona import Persona, read_personas
 from persona.data.sources import SourceError, load_source
 from persona.experiments.population import POPULATION_ROLE, PopulationSection, population_stage
-from persona.experiments.specs import OneModelSpec
 from persona.programs.population import PROFILE_CATEGORIES
 from persona.reports.fidelity import FidelityReport, write_fidelity_report
 from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics
 from persona.runs.session import Session
+from persona.runs.spec import OneModelSpec
 
 SPEC_FILE = "population.json"
 RESULT_FILES = ("personas.jsonl", "draws.jsonl", "fidelity.md")
@@ -36,7 +36,6 @@ class PopulationSpec(OneModelSpec):
 
     source: str = Field(default="acs12", description="'acs12' (embedded) or 'pums:PATH' (a file or folder)")
     n: int = Field(default=50, gt=0)
-    seed: int = 0
     min_age: int = Field(default=0, ge=0)
     check: bool = Field(default=True, description="LM consistency check with redraws of rejected profiles")
     max_draws: int = Field(default=5, gt=0, description="candidates per slot before the slot fails")
@@ -149,7 +148,7 @@ def population_metrics(
         else None,
         joint_pairs=len(fidelity.joint),
         joint_flagged=[f"{r.first} x {r.second}" for r in fidelity.joint if r.flagged],
-        failed_slots=failures,
+        failed_slots=[SlotFailure.model_validate(failure) for failure in failures],
     )
 
 
@@ -158,7 +157,7 @@ def _round(value: float) -> float | None:
 
 
 def render_report(manifest: Manifest, source: CensusSample, fidelity: FidelityReport) -> str:
-    m, spec = manifest.metrics, manifest.spec
+    m, spec = manifest.results(PopulationMetrics), manifest.spec
     steps = ["census draw + procedural attributes"]
     steps += [f"LM consistency check (up to {spec['max_draws']} draws per slot)"] if spec["check"] else []
     steps += [f"LM filling ({spec['categories_per_persona']} profile categories each)"] if spec["fill"] else []
@@ -204,7 +203,7 @@ def report(run_dir: Path) -> FidelityReport:
 
 
 def _summary(result: PopulationResult) -> list[str]:
-    m = result.manifest.metrics
+    m = result.manifest.results(PopulationMetrics)
     pruning = "" if m.pruning_rate is None else f"; pruned {m.pruning_rate:.1%} of {m.profiles_checked} drawn"
     return [f"{m.personas} personas{pruning}; mean census TVD {m.fidelity_mean_tvd} (personas.jsonl, fidelity.md)"]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import dspy
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from persona.data.census import CensusSample
 from persona.data.persona import Persona
@@ -76,34 +76,3 @@ def population_stage(
 
 def built_personas(stage: StageResult) -> list[Persona]:
     return [Persona.model_validate(entry["record"]["persona"]) for entry in stage.entries if entry["ok"]]
-
-
-class NullAttributes(BaseModel):
-    """How complete the personas are: attributes each one leaves null (the embedded sample lacks some census ones)."""
-
-    personas: int
-    attributes: int = Field(description="attributes a persona has, null or not")
-    mean: float | None
-    min: int | None
-    max: int | None
-
-
-def null_attributes(personas: list[Persona]) -> NullAttributes:
-    nulls = [sum(value is None for value in p.attributes.values()) for p in personas]
-    return NullAttributes(
-        personas=len(personas),
-        attributes=len(personas[0].attributes) if personas else 0,
-        mean=round(sum(nulls) / len(nulls), 2) if nulls else None,
-        min=min(nulls, default=None),
-        max=max(nulls, default=None),
-    )
-
-
-def null_line(summary: NullAttributes) -> str:
-    """The report sentence on persona completeness."""
-    if not summary.personas:
-        return "No personas were built."
-    return (
-        f"{summary.personas} personas of {summary.attributes} attributes each; null per persona: mean "
-        f"{summary.mean} (min {summary.min}, max {summary.max})."
-    )

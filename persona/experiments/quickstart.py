@@ -20,7 +20,6 @@ from persona.data.persona import Persona
 from persona.data.prompts import Prompt, load_embedded_prompts, value_laden
 from persona.data.sources import load_source
 from persona.errors import InputError
-from persona.experiments.specs import RolesSpec
 from persona.lm.roles import Role
 from persona.metrics import EstimateRecord, pass_rate
 from persona.programs import BenchItem, DPFPair, sample_personas
@@ -29,7 +28,7 @@ from persona.runs.cache import CallCounts
 from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics
 from persona.runs.session import Session
-from persona.runs.spec import OUTPUTS, Section
+from persona.runs.spec import OUTPUTS, RolesSpec, Section
 
 RESULT_FILES = ("personas.jsonl", "prompts.jsonl", "pairs.jsonl", "bench.jsonl")
 
@@ -68,13 +67,12 @@ class RunSpec(RolesSpec):
 
     kind: Literal["quickstart"] = "quickstart"
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
-    seed: int = 0
     personas: PersonaSection = PersonaSection()
     prompts: PromptSection = PromptSection()
     bench: BenchSection = BenchSection()
 
-    def run_dir(self, out: Path | None = None) -> Path:
-        return Path(out or self.out or OUTPUTS / self.name)
+    def default_dir(self) -> Path:
+        return OUTPUTS / self.name
 
 
 class Item(NamedTuple):
@@ -169,25 +167,24 @@ def summarize(pairs: list[dict], bench: list[dict], spec: RunSpec) -> RunMetrics
 def run(
     spec: RunSpec,
     out: Path | None = None,
-    spec_path: Path | None = None,
     progress: Progress | None = None,
     concurrency: int | None = None,
     max_failures: int | None = None,
+    spec_path: Path | None = None,
 ) -> RunResult:
     """Execute ``spec`` into its run dir, resuming whatever an earlier, interrupted run of it finished.
 
     Args:
         spec: the validated run spec.
         out: run dir, overriding ``spec.out`` (default ``outputs/<name>``).
-        spec_path: where the spec came from, recorded in the manifest.
         progress: a rich ``Progress`` to report on; None runs silently.
         concurrency: items in flight, overriding ``spec.run.concurrency``.
         max_failures: failed items after which no new item starts, overriding ``spec.run.max_failures``.
+        spec_path: where the spec came from, recorded in the manifest.
     """
-    session = Session(
-        spec.run_dir(out),
+    session = Session.for_spec(
         spec,
-        spec.models,
+        out,
         concurrency=concurrency or spec.run.concurrency,
         progress=progress,
         max_failures=max_failures or spec.run.max_failures,
@@ -225,7 +222,7 @@ def run(
 
 
 def render_report(manifest: Manifest, n_personas: int, n_items: int) -> str:
-    m = manifest.metrics
+    m = manifest.results(RunMetrics)
     rate = m.bench_pass_rate
     level = round(m.bench_confidence * 100)
     lines = [
@@ -267,7 +264,7 @@ def render_report(manifest: Manifest, n_personas: int, n_items: int) -> str:
 
 
 def _summary(result: RunResult) -> list[str]:
-    rate = result.manifest.metrics.bench_pass_rate
+    rate = result.manifest.results(RunMetrics).bench_pass_rate
     shown = "n/a" if rate.value is None else f"{rate.value:.3f} [{rate.low:.3f}, {rate.high:.3f}]"
     return [f"[bold]{result.manifest.spec['name']}[/]: bench pass rate {shown} over {rate.n} answers"]
 

@@ -17,11 +17,12 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import litellm
 from litellm import CustomLLM
 from litellm.types.utils import ModelResponse
+from pydantic import BaseModel
 
 from persona.errors import InputError
 
@@ -189,7 +190,7 @@ def json_schema_of(response_format: Any) -> dict[str, Any] | None:
     """The JSON schema an OpenAI-style ``response_format`` asks for; ``{}`` for schemaless JSON mode."""
     if response_format is None:
         return None
-    if isinstance(response_format, type):  # a pydantic model class, as DSPy's JSONAdapter passes it
+    if isinstance(response_format, type) and issubclass(response_format, BaseModel):  # as DSPy's JSONAdapter passes it
         return response_format.model_json_schema()
     kind = response_format.get("type")
     if kind == "json_schema":
@@ -258,7 +259,7 @@ class LocalProvider(CustomLLM):
                 # Reusing the previous call's KV prefix changes how the prompt is batched, which can flip
                 # near-ties: each answer must depend on its own request only, not on what ran before it.
                 loaded.llama.reset()
-                raw = loaded.llama.create_chat_completion(**request)
+                raw = cast(dict[str, Any], loaded.llama.create_chat_completion(**request))  # not streamed
             choice = raw["choices"][0]
             content = choice["message"]["content"] or ""
             if schema is None:
@@ -295,7 +296,7 @@ class LocalProvider(CustomLLM):
         fixed = skeleton(schema)
         with loaded.lock:
             typical = len(loaded.llama.tokenize(fixed.encode(), add_bos=False))
-        attempts = [bounded_schema(schema, max_tokens, typical, CHARS_PER_TOKEN)]
+        attempts: list[dict[str, Any] | None] = [bounded_schema(schema, max_tokens, typical, CHARS_PER_TOKEN)]
         strings = len(_string_fields(schema)) + len(_list_fields(schema))
         if strings and max_tokens - len(fixed) - CLOSING_MARGIN >= strings:
             attempts.append(bounded_schema(schema, max_tokens, len(fixed), 1))

@@ -46,7 +46,7 @@ def role_table(given: Any, roles: Mapping[str, Role]) -> Any:
         raise ValueError(f"unknown model roles {unknown}; the roles are {', '.join(roles)}")
     table: dict[str, Any] = {}
     for name, role in roles.items():
-        like = table.get(role.like) if role.like in given else None
+        like = table.get(role.like) if role.like is not None and role.like in given else None
         table[name] = role_fields(given.get(name), role, _as_fields(like))
     return table
 

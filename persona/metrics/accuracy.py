@@ -30,7 +30,10 @@ class EstimateRecord(BaseModel):
 
     @classmethod
     def of(cls, estimate: Estimate) -> EstimateRecord:
-        return cls(**{k: None if isinstance(v, float) and math.isnan(v) else v for k, v in estimate._asdict().items()})
+        def known(v: float) -> float | None:
+            return None if math.isnan(v) else v
+
+        return cls(value=known(estimate.value), low=known(estimate.low), high=known(estimate.high), n=estimate.n)
 
 
 def pass_rate(passed: Sequence[bool], confidence: float = 0.95, resamples: int = 1000, seed: int = 0) -> Estimate:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -61,7 +62,7 @@ def dropped_by_match(attributes: Mapping[str, str | None], text: str) -> list[st
     return [name for name, value in attributes.items() if value is not None and not mentioned(value, text)]
 
 
-def drop_frequency(records: Iterable[Mapping[str, object]], methods: tuple[str, ...]) -> pd.DataFrame:
+def drop_frequency(records: Iterable[Mapping[str, Any]], methods: tuple[str, ...]) -> pd.DataFrame:
     """Per attribute, the share of summaries that dropped it, by each method (Figure 11).
 
     Each record has ``known`` (the attribute names the persona had) and, per method, a list of dropped names;
@@ -73,9 +74,9 @@ def drop_frequency(records: Iterable[Mapping[str, object]], methods: tuple[str, 
             dropped = record.get(method)
             if dropped is None:
                 continue
-            for name in record["known"]:  # type: ignore[union-attr]
+            for name in record["known"]:
                 counts = rows.setdefault(name, {m: [0, 0] for m in methods})[method]
-                counts[0] += name in dropped  # type: ignore[operator]
+                counts[0] += name in dropped
                 counts[1] += 1
     table = [
         {"attribute": name}

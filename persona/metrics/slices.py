@@ -118,7 +118,12 @@ class Predicate:
             if self._names is not None and node.id not in self._names:
                 raise self._fail(node, f"unknown attribute {node.id!r}")
             return _Name(self._names[node.id] if self._names is not None else node.id.replace("_", " "))
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant):
+        if (
+            isinstance(node, ast.UnaryOp)
+            and isinstance(node.op, ast.USub)
+            and isinstance(node.operand, ast.Constant)
+            and isinstance(node.operand.value, int | float)
+        ):
             node = ast.Constant(-node.operand.value)
         if isinstance(node, ast.Constant) and isinstance(node.value, str | int | float) and node.value is not True:
             return node.value

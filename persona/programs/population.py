@@ -7,14 +7,16 @@ any order or in parallel, and a rejected profile's replacement is the same in ev
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import dspy
 import numpy as np
 
 from persona.data.attributes import sample_big_five, sample_politics, sample_religion, sample_traits
 from persona.data.census import CensusSample, acs12_sample
-from persona.data.persona import Persona
+from persona.data.persona import Persona, read_personas
 from persona.data.rules import apply_age_rules
+from persona.data.sources import load_source
 from persona.errors import InputError
 from persona.programs.retrying import ReaskingPredict
 from persona.signatures import CheckProfileConsistency, DescribeAttribute
@@ -177,3 +179,15 @@ class PersonaBuilder(dspy.Module):
 
 class NoConsistentProfileError(RuntimeError):
     """Every candidate for a slot was rejected by the consistency check."""
+
+
+def is_census_source(personas: str) -> bool:
+    return personas == "acs12" or personas.startswith("pums:")
+
+
+def load_personas(personas: str, n: int, seed: int, min_age: int) -> list[Persona]:
+    """``n`` personas drawn from a census source (procedurally, as run specs draw them), or a population run's."""
+    if is_census_source(personas):
+        return sample_personas(n, seed, min_age, source=load_source(personas))
+    path = Path(personas)
+    return read_personas(path / "personas.jsonl" if path.is_dir() else path)

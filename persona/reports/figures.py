@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -217,7 +218,7 @@ def dropped_comparison_plot(shares: dict[str, dict[str, float | None]]) -> Figur
     return figure
 
 
-def passk_plot(curves: dict[str, dict[int, float]]) -> Figure:
+def passk_plot(curves: Mapping[str, Mapping[int, float | None]]) -> Figure:
     """pass@k against k, one line per model or mode (the paper's Figure 12)."""
     figure = Figure(figsize=(5.5, 3.6))
     axes = figure.add_subplot()
@@ -225,7 +226,8 @@ def passk_plot(curves: dict[str, dict[int, float]]) -> Figure:
         ks = sorted(curve)
         color = PALETTE[i % len(PALETTE)]
         # Unclipped and above the spines, so a curve at 0 or 1 keeps its whole markers.
-        axes.plot(ks, [curve[k] for k in ks], marker="o", label=label, color=color, zorder=3, clip_on=False)
+        values = [np.nan if (v := curve[k]) is None else v for k in ks]  # no estimate: a gap in the line
+        axes.plot(ks, values, marker="o", label=label, color=color, zorder=3, clip_on=False)
     axes.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))  # one k alone still ticks at k
     axes.set_xlabel("k")
     axes.set_ylabel("pass@k")
@@ -297,7 +299,7 @@ def kappa_heatmap(matrix, title: str) -> Figure:
         for j in range(len(names)):
             value = matrix.iat[i, j]
             if np.isfinite(value):
-                color = _ink_on(image.cmap(image.norm(value)))
+                color = _ink_on(tuple(image.cmap(image.norm(value))))
                 axes.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=7, color=color)
     axes.set_title(title, fontsize=9)
     figure.colorbar(image, ax=axes, shrink=0.8).set_label("Cohen's kappa", fontsize=7)
@@ -313,7 +315,7 @@ def kappa_histograms(distributions: dict[str, list[float]]) -> Figure:
     for i, name in enumerate(names):
         axes = figure.add_subplot(rows, columns, i + 1)
         values = [v for v in distributions[name] if np.isfinite(v)]
-        axes.hist(values, bins=np.linspace(-1, 1, 21), color=PALETTE[i % len(PALETTE)])
+        axes.hist(values, bins=list(np.linspace(-1, 1, 21)), color=PALETTE[i % len(PALETTE)])
         if not values:
             axes.set_ylim(0, 1)  # an empty histogram would otherwise span negative counts
             axes.text(0.5, 0.5, "no defined kappa", ha="center", va="center", fontsize=7, transform=axes.transAxes)

@@ -63,7 +63,8 @@ def compare_runs(runs: list[tuple[Path, Manifest]], out: Path) -> list[Path]:
     """The model-comparison table and Figure 10 (main runs), and the overlaid pass@k curves (pass@k runs)."""
     written = []
     lines = ["# PERSONA Bench: model comparison", ""]
-    bench = [(d, m) for d, m in runs if m.kind == "bench"]
+    # Bench and pass@k runs are compared by what their metrics hold (reports know no experiment's classes).
+    bench: list[tuple[Path, Any]] = [(d, m) for d, m in runs if m.kind == "bench"]
     if bench:
         modes = list(dict.fromkeys(mode for _, m in bench for mode in m.metrics.modes))
         level = round(bench[0][1].metrics.confidence * 100)
@@ -96,7 +97,7 @@ def compare_runs(runs: list[tuple[Path, Manifest]], out: Path) -> list[Path]:
                 out / "dropped.png",
             )
             written.append(out / "dropped.png")
-    passk = [(d, m) for d, m in runs if m.kind == "passk"]
+    passk: list[tuple[Path, Any]] = [(d, m) for d, m in runs if m.kind == "passk"]
     if passk:
         curves = {
             f"{_unique_label(m, i, passk)} ({m.spec['mode']})": {

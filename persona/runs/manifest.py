@@ -7,7 +7,7 @@ import importlib.metadata
 import logging
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, model_validator
 
@@ -15,6 +15,7 @@ from persona.runs.cache import CallCounts
 from persona.runs.kinds import get_kind
 
 logger = logging.getLogger(__name__)
+M = TypeVar("M", bound="Metrics")
 
 MANIFEST_VERSION = 1
 PACKAGES = ("persona-testbed", "dspy", "litellm", "llama-cpp-python", "pydantic", "pandas", "numpy", "scipy")
@@ -73,6 +74,12 @@ class Manifest(BaseModel):
             kind = (data.get("spec") or {}).get("kind", "quickstart")
             data = {**data, "metrics": get_kind(kind).metrics.model_validate(data["metrics"])}
         return data
+
+    def results(self, metrics: type[M]) -> M:
+        """The metrics of a finished run, as its kind's own model (what a kind's report and summary read)."""
+        if not isinstance(self.metrics, metrics):
+            raise TypeError(f"a {self.kind} run's metrics are {type(self.metrics).__name__}, not {metrics.__name__}")
+        return self.metrics
 
     @property
     def kind(self) -> str:

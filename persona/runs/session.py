@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, NoReturn, Protocol, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import dspy
 
@@ -45,23 +45,10 @@ from persona.runs.shards import (
     run_sharded,
     shard_config,
 )
-from persona.runs.spec import run_fingerprint
+from persona.runs.spec import ExperimentSpec, RolesSpec, run_fingerprint
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
-
-
-class ExperimentSpec(Protocol):
-    """What the engine needs of an experiment's spec (``models`` too, unless the caller names the LMs)."""
-
-    out: Path | None
-    seed: int
-
-    def model_dump(self, **kwargs: Any) -> dict[str, Any]: ...
-
-    def fingerprint(self) -> str: ...
-
-    def default_dir(self) -> Path: ...
 
 
 class Session:
@@ -135,6 +122,8 @@ class Session:
         The LMs are ``models`` when given (specs with one ``model``), else the spec's roles (``roles``, default all).
         """
         if models is None:
+            if not isinstance(spec, RolesSpec):
+                raise TypeError(f"{type(spec).__name__} has no model roles; pass the session its models")
             models = spec.models if roles is None else {role: spec.models[role] for role in roles}
         return cls(Path(out or spec.out or spec.default_dir()), spec, models, **options)
 
@@ -159,7 +148,7 @@ class Session:
             counts = {role: c.model_dump() for role, c in self.cache.counts().items()}
             atomic_write_text(path, json.dumps(counts))
 
-    def describe_error(self, exc: BaseException) -> str:
+    def describe_error(self, exc: BaseException | str) -> str:
         """An item's error message as recorded: keys never reach a record."""
         return redact(str(exc), self.secrets)
 

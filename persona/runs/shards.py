@@ -56,7 +56,7 @@ class ShardTask:
 
 
 class ShardExit(NamedTuple):
-    index: int
+    index: int  # type: ignore[assignment]  # a field, where tuple has a method of that name
     code: int  # 0: the shard finished (its failed items are in its log); else the worker died or raised
     detail: str
 

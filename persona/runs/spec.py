@@ -1,4 +1,8 @@
-"""Run specs: TOML files, validated by pydantic, that name everything a run depends on; one kind per experiment."""
+"""Run specs: TOML files, validated by pydantic, that name everything a run depends on; one kind per experiment.
+
+``ExperimentSpec`` is what every kind's spec shares (where and how it runs, its seed, its fingerprint);
+``OneModelSpec`` and ``RolesSpec`` add its model roles with their defaults.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,13 @@ import tomllib
 from collections.abc import Iterable
 from importlib.resources import files
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Any, ClassVar, Literal, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from persona.errors import InputError, validation_message
+from persona.lm import ModelConfig
+from persona.lm.roles import Role, role_fields, role_table
 from persona.runs.kinds import get_kind, kind_identity
 
 OUTPUTS = Path("outputs")
@@ -40,6 +46,49 @@ class RunSection(Section):
     ray_address: str | None = Field(
         default=None, description="the Ray cluster to join (executor 'ray'); none starts Ray on this machine"
     )
+
+
+class ExperimentSpec(Section):
+    """A kind's spec. Unknown keys are refused; ``run`` and ``out`` say where and how, never what is computed."""
+
+    run: RunSection = Field(default_factory=RunSection, description="how to execute; never part of the results")
+    seed: int = Field(default=0, description="everything random in the run derives from it")
+    out: Path | None = Field(default=None, description="run dir (default: a name under outputs/ from the spec)")
+
+    def fingerprint(self) -> str:
+        return spec_fingerprint(self)
+
+    def default_dir(self) -> Path:
+        """Where the run goes when neither ``out`` nor ``--out`` says."""
+        return OUTPUTS / str(getattr(self, "kind", "run")).replace(":", "-")
+
+
+class OneModelSpec(ExperimentSpec):
+    """A spec with one LM; fields of ``model`` left out come from the kind's ``MODEL_ROLE``."""
+
+    MODEL_ROLE: ClassVar[Role] = Role()
+    model: ModelConfig = Field(
+        default_factory=dict, validate_default=True, description="fields left out come from the kind's MODEL_ROLE"
+    )
+
+    @field_validator("model", mode="before")
+    @classmethod
+    def _role_defaults(cls, value: Any) -> Any:
+        return role_fields(value, cls.MODEL_ROLE)
+
+
+class RolesSpec(ExperimentSpec):
+    """A spec with an LM per role; a role left out, or its fields left out, come from the kind's ``ROLES``."""
+
+    ROLES: ClassVar[dict[str, Role]] = {}
+    models: dict[str, ModelConfig] = Field(
+        default_factory=dict, validate_default=True, description="per role; what is left out comes from ROLES"
+    )
+
+    @field_validator("models", mode="before")
+    @classmethod
+    def _every_role(cls, value: Any) -> Any:
+        return role_table(value, cls.ROLES)
 
 
 def model_slug(model: str) -> str:

@@ -135,7 +135,7 @@ def _read_rows(path: Path) -> list[dict]:
 
 def read_source(design: StudyDesign) -> Source:
     """The personas and questions a design names, checked: every failure names the file and record."""
-    from persona.experiments.inputs import load_personas
+    from persona.programs.population import load_personas
 
     path = Path(design.items)
     if not path.exists():
@@ -209,14 +209,13 @@ def _pairs_items(rows: list[dict], path: Path, seed: int) -> dict[str, list[Item
 def plan_study(design: StudyDesign, source: Source) -> Plan:
     """Draw the study: personas, their questions, and every annotator's order of questions, answers and checks."""
     rng = np.random.default_rng([design.seed, 16])
+    shared = source.shared or []
     if source.own is not None:
         eligible = [p for p in source.personas if len(source.own.get(p.id, ())) >= design.questions]
         what = f"personas with at least {design.questions} questions"
     else:
-        if len(source.shared) < design.questions:
-            raise InputError(
-                f"{design.items}: {len(source.shared)} questions, fewer than --questions {design.questions}"
-            )
+        if len(shared) < design.questions:
+            raise InputError(f"{design.items}: {len(shared)} questions, fewer than --questions {design.questions}")
         eligible = list(source.personas)
         what = "personas"
     if len(eligible) < design.n_personas:
@@ -228,7 +227,7 @@ def plan_study(design: StudyDesign, source: Source) -> Plan:
     personas = [eligible[i] for i in chosen]
     questions: dict[str, list[Item]] = {}
     for persona in personas:
-        pool = source.own[persona.id] if source.own is not None else source.shared
+        pool = source.own[persona.id] if source.own is not None else shared
         picked = sorted(rng.choice(len(pool), size=design.questions, replace=False))
         questions[persona.id] = [pool[i] for i in picked]
     checks = [
