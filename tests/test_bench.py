@@ -336,8 +336,8 @@ def test_a_diff_judge_overrunning_its_budget_is_a_judge_failure_not_a_lost_item(
 
 
 def test_a_judge_that_is_the_model_under_test_is_said_so_and_never_chosen_silently(bench, tmp_path, fake_provider):
-    from persona.cli.base import build_spec
     from persona.cli.bench import TESTED_AND_JUDGE
+    from persona.cli.flags import build_spec
     from persona.reports.judging import judge_is_responder
 
     assert judge_is_responder(bench.manifest) is True

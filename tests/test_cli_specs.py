@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import pytest
+import typer.main
 from typer.testing import CliRunner
 
 import persona.runs
 from persona.cli import app
+from persona.cli.flags import EXECUTION
 from persona.runs import kind_names, load_spec
-from persona.runs.spec import spec_class
+from persona.runs.spec import default_spec, spec_class
 
 # Each experiment's subcommand, with the arguments it cannot run without.
 COMMANDS = {
@@ -97,3 +99,43 @@ def test_persona_spec_prints_every_default_as_toml_that_loads_back_to_the_same_s
     loaded = load_spec(path)
     expected = {"name": kind} if kind == "quickstart" else {n: f"<{n}>" for n in REQUIRED.get(kind, {})}
     assert loaded == spec_class(kind).model_validate(expected)
+
+
+def _click_command(args: list[str]):
+    command = typer.main.get_command(app)
+    for name in args:
+        if name.startswith("--"):
+            break
+        command = command.commands[name]
+    return command
+
+
+@pytest.mark.parametrize("kind", list(COMMANDS))
+def test_every_flag_of_a_kind_shows_the_default_its_spec_has(kind):
+    """--help reads each default from the spec: the spec's default rendered, never one of the command's own."""
+    default = default_spec(kind)
+    command = _click_command(COMMANDS[kind])
+    params = command.get_params(command.make_context("persona", []))
+    shown = {p.name: p for p in params if p.name not in EXECUTION and p.name != "help"}
+    assert shown
+    for name, param in shown.items():
+        assert isinstance(param.show_default, str) and param.help, name
+    if "seed" in shown:
+        assert shown["seed"].show_default == str(default.seed)
+    if "questions" in shown:
+        assert shown["questions"].show_default == str(default.questions)
+
+
+def test_help_shows_what_the_paper_defaults_are_and_refuses_values_out_of_the_specs_bounds():
+    result = CliRunner().invoke(app, ["bench", "passk", "--help"], env={"COLUMNS": "200"})
+    samples = next(line for line in result.stdout.splitlines() if "--samples" in line)
+    mode = next(line for line in result.stdout.splitlines() if "--mode " in line)
+    assert "[default: (16)]" in samples and "x>=1" in samples  # bound from the spec's gt=0
+    assert "(cot)" in mode
+    refused = CliRunner().invoke(app, ["bench", "passk", "--samples", "0"])
+    assert refused.exit_code == 2 and "--samples" in refused.output
+
+
+def test_run_help_shows_the_smoke_table_by_name():
+    result = CliRunner().invoke(app, ["run", "--help"], env={"COLUMNS": "200"})
+    assert "[smoke] table" in result.stdout

@@ -25,7 +25,7 @@ from persona.cli.base import (
     execute,
     rate_text,
 )
-from persona.cli.bench import agreement_app, bench_app, optimize_command
+from persona.cli.bench import add_optimize_command, agreement_app, bench_app
 from persona.cli.data import census_app, pairs_app, personas_app, prompts_app
 
 app = App(help="persona-testbed: census-grounded personas, DPF preference pairs and PERSONA Bench on any LM.")
@@ -50,7 +50,7 @@ def run_command(
     ray: RayOption = None,
     smoke: Annotated[
         bool,
-        typer.Option(help="Apply the spec's [smoke] table: small counts, the embedded model in roles it leaves out."),
+        typer.Option(help="Apply the spec's \\[smoke] table: small counts, the embedded model in roles it leaves out."),
     ] = False,
 ) -> None:
     """Execute a run spec of any kind (quickstart, personas, curation, pairs, bench, passk, loo, annotate, optimize).
@@ -87,7 +87,7 @@ def spec_command(kind: Annotated[str, typer.Argument(help="A kind of run, e.g. b
     print(default_spec_toml(kind), end="")
 
 
-app.command("optimize")(optimize_command)
+add_optimize_command(app)
 
 
 @app.command()

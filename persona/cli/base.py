@@ -1,13 +1,12 @@
-"""What every command shares: one-line errors, the progress display, and running a spec built from flags.
+"""What every command shares: one-line errors, the progress display, and running a spec with its summary.
 
-A command that runs an experiment passes on only the flags the user gave: each becomes a key of the kind's spec
-(``FlagMap`` says which, where the names differ), and everything else takes the spec class's default. So the
-command line and a spec file can never disagree about a default: there is only the spec's.
+A kind's subcommand builds its flags from the spec's fields (``persona.cli.flags``) and passes on only the flags
+the user gave, so the command line and a spec file can never disagree about a default: there is only the spec's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -162,49 +161,6 @@ def progress() -> Progress:
     )
 
 
-# A flag's spec key, dotted for nested tables ("models.judge.model"), or a function turning the flag's value into
-# several keys. A flag not listed is the spec key of the same name.
-FlagMap = Mapping[str, str | Callable[[Any], dict[str, Any]]]
-
-
-def csv(key: str) -> Callable[[str], dict[str, Any]]:
-    """A comma-separated flag (``--modes a,b``) as the list under ``key``."""
-    return lambda value: {key: [part.strip() for part in value.split(",")]}
-
-
-def spec_values(given: Mapping[str, Any], flags: FlagMap) -> tuple[dict[str, Any], dict[str, str]]:
-    """The nested spec table of the flags given (None: not given), and each dotted key's flag, for error messages."""
-    values: dict[str, Any] = {}
-    names: dict[str, str] = {}
-    for name, value in given.items():
-        if value is None or value == () or name in EXECUTION_FLAGS:
-            continue
-        target = flags.get(name, name)
-        keys = target(value) if callable(target) else {target: value}
-        for key, item in keys.items():
-            names[key] = f"--{name.replace('_', '-')}"
-            *tables, last = key.split(".")
-            table = values
-            for part in tables:
-                table = table.setdefault(part, {})
-            table[last] = str(item) if isinstance(item, Path) else list(item) if isinstance(item, tuple) else item
-    return values, names
-
-
-def build_spec(kind: str, given: Mapping[str, Any], flags: FlagMap) -> Any:
-    """The spec of ``kind`` from the flags given; a bad value is reported by its flag."""
-    from pydantic import ValidationError
-
-    from persona.errors import validation_message
-    from persona.runs.spec import spec_class
-
-    values, names = spec_values(given, flags)
-    try:
-        return spec_class(kind).model_validate(values)
-    except ValidationError as exc:
-        fail(validation_message(exc, names))
-
-
 def execute(spec: Any, given: Mapping[str, Any], spec_path: Path | None = None) -> Any:
     """Run ``spec`` with the progress display, print its summary, and exit with the run's status."""
     from persona.runs import get_kind, run_spec
@@ -243,11 +199,6 @@ def with_execution(spec: Any, given: Mapping[str, Any]) -> Any:
     if given.get("ray") is not None:
         update |= {"executor": "ray", "ray_address": None if given["ray"] == LOCAL_RAY else given["ray"]}
     return spec.model_copy(update={"run": spec.run.model_copy(update=update)}) if update else spec
-
-
-def run_kind(kind: str, ctx: typer.Context, flags: FlagMap | None = None) -> Any:
-    """A subcommand's whole body: its flags as a spec of ``kind``, run, summarised."""
-    return execute(build_spec(kind, ctx.params, flags or {}), ctx.params)
 
 
 def exit_with(manifest: Any) -> None:

@@ -8,58 +8,30 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from persona.cli.base import (
-    App,
-    ConcurrencyOption,
-    MaxFailuresOption,
-    OutOption,
-    RayOption,
-    WorkersOption,
-    console,
-    fail,
-    given,
-    run_kind,
-)
+from persona.cli.base import App, console, fail, given
+from persona.cli.flags import Flag, add_kind_command
 
 personas_app = App(help="Census-grounded persona populations.")
 census_app = App(help="ACS PUMS census files.")
 prompts_app = App(help="Prompt sets: curation and splits.")
 pairs_app = App(help="Per-persona DPF preference pairs: build, verify, export.")
 
-ModelOption = Annotated[str | None, typer.Option(help="LM model string (default: the embedded local/smollm2).")]
-ApiBaseOption = Annotated[str | None, typer.Option(help="Endpoint for --model, e.g. a vLLM server.")]
-SeedOption = Annotated[int | None, typer.Option(help="Everything random derives from it.")]
+ONE_MODEL = {
+    "model": Flag("model.model", help="LM model string"),
+    "api_base": Flag("model.api_base", help="endpoint for --model, e.g. a vLLM server"),
+}
 
-
-@personas_app.command("generate")
-def personas_generate(
-    ctx: typer.Context,
-    source: Annotated[str | None, typer.Option(help="'acs12' (embedded ACS 2012 sample) or 'pums:PATH'.")] = None,
-    n: Annotated[int | None, typer.Option("--n", min=1, help="Personas to build.")] = None,
-    seed: SeedOption = None,
-    model: ModelOption = None,
-    api_base: ApiBaseOption = None,
-    min_age: Annotated[int | None, typer.Option(min=0, help="Draw only people at least this old.")] = None,
-    check: Annotated[bool | None, typer.Option(help="LM consistency check; rejected profiles are redrawn.")] = None,
-    max_draws: Annotated[int | None, typer.Option(min=1, help="Candidates per persona before it fails.")] = None,
-    fill: Annotated[bool | None, typer.Option(help="LM-written job description and profile details.")] = None,
-    categories: Annotated[int | None, typer.Option(min=0, help="Open-ended profile categories per persona.")] = None,
-    dictionary: Annotated[Path | None, typer.Option(help="PUMS data dictionary CSV of the files' year.")] = None,
-    out: OutOption = None,
-    concurrency: ConcurrencyOption = None,
-    max_failures: MaxFailuresOption = None,
-    workers: WorkersOption = None,
-    ray: RayOption = None,
-) -> None:
-    """Draw census-grounded personas, vet and fill them with an LM, and write the census fidelity report.
-
-    Flags left out take the `personas` spec's defaults (`persona spec personas` prints them).
-    """
-    run_kind(
-        "personas",
-        ctx,
-        {"model": "model.model", "api_base": "model.api_base", "categories": "categories_per_persona"},
-    )
+add_kind_command(
+    personas_app,
+    "generate",
+    "personas",
+    "source n seed model api_base min_age check max_draws fill categories dictionary",
+    ONE_MODEL
+    | {
+        "categories": Flag("categories_per_persona"),
+    },
+    doc="Draw census-grounded personas, vet and fill them with an LM, and write the census fidelity report.",
+)
 
 
 @personas_app.command("report")
@@ -104,58 +76,30 @@ def _split(value: str) -> dict[str, Any]:
     return {"train": int(train), "heldout": int(heldout)}
 
 
-@prompts_app.command("curate")
-def prompts_curate(
-    ctx: typer.Context,
-    source: Annotated[str | None, typer.Option(help="'embedded', 'prism' (Hugging Face Hub), or a file.")] = None,
-    column: Annotated[str | None, typer.Option(help="Text column of a file source (PRISM: opening_prompt).")] = None,
-    seed: SeedOption = None,
-    split: Annotated[str | None, typer.Option(help="train:held-out ratio within each topic (paper: 3000:868).")] = None,
-    model: ModelOption = None,
-    api_base: ApiBaseOption = None,
-    classify: Annotated[bool | None, typer.Option(help="Run the LM controversiality check (and topics).")] = None,
-    limit: Annotated[int | None, typer.Option(min=1, help="Curate only the first this many prompts read.")] = None,
-    out: OutOption = None,
-    concurrency: ConcurrencyOption = None,
-    max_failures: MaxFailuresOption = None,
-    workers: WorkersOption = None,
-    ray: RayOption = None,
-) -> None:
-    """Filter (question mark, five words), de-duplicate, LM-classify and split a prompt set; every drop is listed.
+add_kind_command(
+    prompts_app,
+    "curate",
+    "curation",
+    "source column seed split model api_base classify limit",
+    ONE_MODEL
+    | {
+        "split": Flag("train", split=_split, shown=("train", "heldout"), help="train:held-out ratio within each topic"),
+    },
+    doc="Filter (question mark, five words), de-duplicate, LM-classify and split prompts; each drop is listed.",
+)
 
-    Flags left out take the `curation` spec's defaults (`persona spec curation` prints them).
-    """
-    run_kind("curation", ctx, {"model": "model.model", "api_base": "model.api_base", "split": _split})
-
-
-@pairs_app.command("generate")
-def pairs_generate(
-    ctx: typer.Context,
-    personas: Annotated[str | None, typer.Option(help="'acs12', 'pums:PATH', or a personas.jsonl / run dir.")] = None,
-    n_personas: Annotated[int | None, typer.Option(min=1, help="Personas drawn from a census source.")] = None,
-    prompts: Annotated[str | None, typer.Option(help="'embedded' or a `persona prompts curate` run dir.")] = None,
-    train: Annotated[int | None, typer.Option(min=0, help="Train pairs per persona (paper: 100).")] = None,
-    test_seen: Annotated[
-        int | None, typer.Option(min=0, help="Seen-prompt test pairs per persona (paper: 50).")
-    ] = None,
-    heldout: Annotated[int | None, typer.Option(min=0, help="Held-out-prompt pairs per persona (paper: 50).")] = None,
-    seed: SeedOption = None,
-    model: Annotated[str | None, typer.Option(help="Generator model (default: the embedded local/smollm2).")] = None,
-    critic: Annotated[str | None, typer.Option(help="Persona critic model (default: the generator's).")] = None,
-    annotator: Annotated[str | None, typer.Option(help="Role-play verifier model (default: the generator's).")] = None,
-    verify: Annotated[bool | None, typer.Option(help="Role-play verification of every pair.")] = None,
-    out: OutOption = None,
-    concurrency: ConcurrencyOption = None,
-    max_failures: MaxFailuresOption = None,
-    workers: WorkersOption = None,
-    ray: RayOption = None,
-) -> None:
-    """Build DPF pairs per persona (train / seen-test / held-out prompts), verify them by role-play, report.
-
-    Flags left out take the `pairs` spec's defaults (`persona spec pairs` prints them).
-    """
-    flags = {"model": "models.generator.model", "critic": "models.persona.model", "annotator": "models.judge.model"}
-    run_kind("pairs", ctx, flags)
+add_kind_command(
+    pairs_app,
+    "generate",
+    "pairs",
+    "personas n_personas prompts train test_seen heldout seed model critic annotator verify",
+    {
+        "model": Flag("models.generator.model", help="generator model"),
+        "critic": Flag("models.persona.model", help="persona critic model"),
+        "annotator": Flag("models.judge.model", help="role-play verifier model"),
+    },
+    doc="Build DPF pairs per persona (train / seen-test / held-out prompts), verify them by role-play, report.",
+)
 
 
 @pairs_app.command("export")

@@ -185,7 +185,7 @@ class AnnotateSpec(OneModelSpec):
     items: str = Field(description="JSONL of id, question, answer_a, answer_b (e.g. a LOO run's questions.jsonl)")
     personas: str = Field(description="a personas.jsonl or its run dir, or a census source")
     n_personas: int = Field(default=20, gt=0, description="personas drawn when `personas` is a census source")
-    min_age: int = Field(default=18, ge=0)
+    min_age: int = Field(default=18, ge=0, description="census personas are drawn from people at least this old")
     like: str | None = Field(default=None, description="annotation file whose (persona, item) rows to annotate")
     name: str | None = Field(default=None, description="annotator label in the output (default: the model string)")
     kind: Literal["annotate"] = "annotate"

@@ -73,12 +73,12 @@ class BenchInputs(RolesSpec):
 
     personas: str = Field(default="acs12", description="'acs12', 'pums:PATH', a personas.jsonl or its run dir")
     n_personas: int = Field(default=20, gt=0, description="personas drawn when `personas` is a census source")
-    min_age: int = Field(default=18, ge=0)
+    min_age: int = Field(default=18, ge=0, description="census personas are drawn from people at least this old")
     prompts: str = Field(default="embedded", description="'embedded' or a `persona prompts curate` run dir")
     split: Literal["train", "heldout", "all"] = Field(default="heldout", description="which prompts to ask")
     questions: int = Field(default=5, gt=0, description="questions per persona")
-    confidence: float = Field(default=0.95, gt=0, lt=1)
-    resamples: int = Field(default=1000, ge=100)
+    confidence: float = Field(default=0.95, gt=0, lt=1, description="level of every bootstrap interval")
+    resamples: int = Field(default=1000, ge=100, description="bootstrap resamples per interval")
     population: PopulationSection = Field(
         default_factory=PopulationSection, description="how census personas are built (the full pipeline)"
     )

@@ -62,14 +62,16 @@ class OptimizeSpec(BenchInputs):
     n_personas: int = Field(default=20, gt=1, description="personas drawn, then split train / held-out")
     heldout_personas: float = Field(default=0.3, gt=0, lt=1, description="share of personas held out")
     mode: str = Field(default="cot", description="responder mode to optimize")
-    optimizer: Literal["bootstrap", "mipro", "gepa"] = "bootstrap"
+    optimizer: Literal["bootstrap", "mipro", "gepa"] = Field(
+        default="bootstrap", description="bootstrap (BootstrapFewShot), mipro (MIPROv2) or gepa (GEPA)"
+    )
     metric: Literal["judge", "proxy"] = Field(default="judge", description="what the optimizer maximises")
     train: int = Field(default=8, gt=0, description="trainset size (train personas x train prompts)")
     val: int = Field(default=4, ge=0, description="valset size, disjoint from the trainset")
     eval_items: int = Field(default=20, gt=0, description="held-out personas x prompts, per evaluation set")
     max_demos: int = Field(default=2, ge=0, description="bootstrapped demos per predictor")
     max_metric_calls: int = Field(default=40, gt=0, description="GEPA's budget; MIPROv2 trials = this / 10")
-    threads: int = Field(default=1, gt=0)
+    threads: int = Field(default=1, gt=0, description="optimizer threads (MIPROv2, GEPA)")
 
     ROLES: ClassVar[dict[str, Role]] = {
         "responder": Role(max_tokens=200),

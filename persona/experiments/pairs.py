@@ -54,12 +54,12 @@ class PairsSpec(RolesSpec):
 
     personas: str = Field(default="acs12", description="'acs12', 'pums:PATH', a personas.jsonl or its run dir")
     n_personas: int = Field(default=10, gt=0, description="personas drawn when `personas` is a census source")
-    min_age: int = Field(default=18, ge=0)
+    min_age: int = Field(default=18, ge=0, description="census personas are drawn from people at least this old")
     prompts: str = Field(default="embedded", description="'embedded' or a `persona prompts curate` run dir")
-    train: int = Field(default=100, ge=0)
-    test_seen: int = Field(default=50, ge=0)
-    heldout: int = Field(default=50, ge=0)
-    verify: bool = True
+    train: int = Field(default=100, ge=0, description="train pairs per persona (paper: 100)")
+    test_seen: int = Field(default=50, ge=0, description="seen-prompt test pairs per persona (paper: 50)")
+    heldout: int = Field(default=50, ge=0, description="held-out-prompt pairs per persona (paper: 50)")
+    verify: bool = Field(default=True, description="role-play verification of every pair")
     population: PopulationSection = Field(
         default_factory=PopulationSection, description="how census personas are built (the full pipeline)"
     )

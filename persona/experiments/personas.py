@@ -35,12 +35,14 @@ class PopulationSpec(OneModelSpec):
     MODEL_ROLE = POPULATION_ROLE
 
     source: str = Field(default="acs12", description="'acs12' (embedded) or 'pums:PATH' (a file or folder)")
-    n: int = Field(default=50, gt=0)
-    min_age: int = Field(default=0, ge=0)
+    n: int = Field(default=50, gt=0, description="personas to build")
+    min_age: int = Field(default=0, ge=0, description="draw only people at least this old")
     check: bool = Field(default=True, description="LM consistency check with redraws of rejected profiles")
     max_draws: int = Field(default=5, gt=0, description="candidates per slot before the slot fails")
     fill: bool = Field(default=True, description="LM-written job description and profile details")
-    categories_per_persona: int = Field(default=2, ge=0, le=len(PROFILE_CATEGORIES))
+    categories_per_persona: int = Field(
+        default=2, ge=0, le=len(PROFILE_CATEGORIES), description="open-ended profile categories per persona"
+    )
     dictionary: str | None = Field(default=None, description="PUMS data dictionary CSV; default the embedded 2023")
     kind: Literal["personas"] = "personas"
 

@@ -40,7 +40,9 @@ class PopulationSection(Section):
     check: bool = Field(default=True, description="LM consistency check with redraws of rejected profiles")
     max_draws: int = Field(default=5, gt=0, description="candidates per slot before the slot fails")
     fill: bool = Field(default=True, description="LM-written job description and profile details")
-    categories_per_persona: int = Field(default=2, ge=0, le=len(PROFILE_CATEGORIES))
+    categories_per_persona: int = Field(
+        default=2, ge=0, le=len(PROFILE_CATEGORIES), description="open-ended profile categories per persona"
+    )
 
     def uses_lm(self) -> bool:
         return self.check or self.fill

@@ -223,9 +223,14 @@ def default_spec_toml(kind: str) -> str:
     """
     import tomli_w
 
-    spec = spec_class(kind).model_validate(_required(kind))
+    spec = default_spec(kind)
     data = _without_nulls({"kind": kind} | spec.model_dump(mode="json"))
     return f"# persona run spec: kind {kind!r}, every default spelled out\n" + tomli_w.dumps(data)
+
+
+def default_spec(kind: str) -> Any:
+    """A kind's spec with every default, its required fields filled with placeholders naming them."""
+    return spec_class(kind).model_validate(_required(kind))
 
 
 def _required(kind: str) -> dict[str, str]:
