@@ -13,12 +13,12 @@ no edit to persona-testbed: a spec names it by import path.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Literal, NamedTuple
 
 import dspy
 from pydantic import Field
 
-from persona import Kind, Manifest, Metrics, OneModelSpec, Session, sample_personas, write_jsonl
+from persona import Kind, Manifest, Metrics, OneModelSpec, Persona, Session, sample_personas, write_jsonl
 
 
 class Introduce(dspy.Signature):
@@ -46,24 +46,22 @@ class IntroResult(NamedTuple):
     manifest: Manifest
 
 
-def run(spec: IntroSpec, out: Path | None = None, **options: Any) -> IntroResult:
-    personas = sample_personas(spec.n, seed=spec.seed, min_age=18)
-    with Session.for_spec(spec, out, models={"model": spec.model}, **options) as session:
-        introduce = dspy.Predict(Introduce)
-        introduce.lm = session.lms["model"]
-        stage = session.stage(
-            "introductions",
-            personas,
-            key=lambda p: p.id,
-            work=lambda p: {"introduction": introduce(persona=p.as_prompt()).introduction},
-            label="introductions",
-        )
-        rows = stage.rows(personas, lambda p: {"persona_id": p.id}, ["introduction"])
-        write_jsonl(session.run_dir / "introductions.jsonl", rows)
-        words = [len(r["introduction"].split()) for r in rows if r["error"] is None]
-        metrics = IntroMetrics(introduced=len(words), mean_words=sum(words) / len(words) if words else None)
-        manifest = session.finish(files=["introductions.jsonl"], metrics=metrics, report=report)
-        return IntroResult(session.run_dir, manifest)
+def run(session: Session, spec: IntroSpec, personas: list[Persona]) -> IntroResult:
+    introduce = dspy.Predict(Introduce)
+    introduce.lm = session.lms["model"]
+    stage = session.stage(
+        "introductions",
+        personas,
+        key=lambda p: p.id,
+        work=lambda p: {"introduction": introduce(persona=p.as_prompt()).introduction},
+        label="introductions",
+    )
+    rows = stage.rows(personas, lambda p: {"persona_id": p.id}, ["introduction"])
+    write_jsonl(session.run_dir / "introductions.jsonl", rows)
+    words = [len(r["introduction"].split()) for r in rows if r["error"] is None]
+    metrics = IntroMetrics(introduced=len(words), mean_words=sum(words) / len(words) if words else None)
+    manifest = session.finish(files=["introductions.jsonl"], metrics=metrics, report=report)
+    return IntroResult(session.run_dir, manifest)
 
 
 def report(manifest: Manifest) -> str:
@@ -71,4 +69,10 @@ def report(manifest: Manifest) -> str:
     return f"# Introductions\n\n{m.introduced} of {manifest.spec['n']} personas introduced themselves.\n"
 
 
-INTRODUCTIONS = Kind(name="introductions", spec=IntroSpec, metrics=IntroMetrics, run=run)
+INTRODUCTIONS = Kind(
+    name="introductions",
+    spec=IntroSpec,
+    metrics=IntroMetrics,
+    prepare=lambda spec: sample_personas(spec.n, seed=spec.seed, min_age=18),  # read before any run dir exists
+    run=run,
+)

@@ -67,7 +67,6 @@ _PUBLIC = {
 }
 
 
-
 def _kinds_public() -> dict[str, Any]:
     from persona.runs.kinds import get_kind, kind_names
 

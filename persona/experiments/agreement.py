@@ -24,6 +24,7 @@ from persona.metrics import kappa, kappa_matrix
 from persona.programs.bench import RolePlayAnnotator
 from persona.programs.population import load_personas
 from persona.reports.figures import kappa_heatmap, kappa_histograms, save_figure
+from persona.runs.engine import run_kind
 from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics
 from persona.runs.session import Session
@@ -218,15 +219,8 @@ def read_items(path: Path) -> dict[str, dict[str, Any]]:
     return {str(row["id"]): row for row in rows}
 
 
-def annotate(
-    spec: AnnotateSpec,
-    out: Path | None = None,
-    progress: Any = None,
-    concurrency: int = 1,
-    max_failures: int | None = None,
-    spec_path: Path | None = None,
-) -> AnnotationResult:
-    """Role-play every (persona, item) task and write annotations.jsonl with the model string as annotator."""
+def _tasks(spec: AnnotateSpec) -> list[Task]:
+    """Every (persona, item) to annotate, or exactly those of ``spec.like``: read before any run dir exists."""
     items = read_items(Path(spec.items))
     personas = {p.id: p for p in load_personas(spec.personas, spec.n_personas, spec.seed, spec.min_age)}
     if spec.like:
@@ -238,44 +232,44 @@ def annotate(
         tasks = [Task(personas[p], items[i]) for p, i in wanted.itertuples(index=False)]
     else:
         tasks = [Task(persona, item) for persona in personas.values() for item in items.values()]
-    session = Session.for_spec(
-        spec,
-        out,
-        models={"annotator": spec.model},
-        concurrency=concurrency,
-        progress=progress,
-        max_failures=max_failures,
-        spec_path=spec_path,
-    )
-    with session:
-        annotator = RolePlayAnnotator(session.lms["annotator"])
+    return tasks
 
-        def work(task: Task) -> dict[str, Any]:
-            verdict = annotator(
-                persona=task.persona.as_prompt(),
-                question=task.item["question"],
-                answer_a=task.item["answer_a"],
-                answer_b=task.item["answer_b"],
-            )
-            return {"choice": verdict.choice, "reasoning": verdict.reasoning}
 
-        stage = session.stage("annotations", tasks, key=lambda task: task.key, work=work, label="annotations")
-        rows = [
-            {"annotator": spec.name or spec.model.model, "persona_id": t.persona.id, "item_id": str(t.item["id"])}
-            | {"choice": e["record"]["choice"], "reasoning": e["record"]["reasoning"]}
-            for t, e in zip(tasks, stage.entries, strict=True)
-            if e["ok"]
-        ]
-        write_jsonl(session.run_dir / "annotations.jsonl", rows)
-        manifest = session.finish(
-            files=["annotations.jsonl"],
-            metrics=AnnotateMetrics(tasks=len(tasks), annotated=len(rows), failed=stage.failed),
-            report=lambda manifest: (
-                f"# Role-play annotations by `{manifest.models['annotator'].model}`\n\n"
-                f"{len(rows)} of {len(tasks)} tasks annotated, {stage.failed} failed.\n\n{manifest.cost_line()}\n"
-            ),
+def _run(session: Session, spec: AnnotateSpec, tasks: list[Task]) -> AnnotationResult:
+    """Role-play every task and write annotations.jsonl with the model string as annotator."""
+    annotator = RolePlayAnnotator(session.lms["annotator"])
+
+    def work(task: Task) -> dict[str, Any]:
+        verdict = annotator(
+            persona=task.persona.as_prompt(),
+            question=task.item["question"],
+            answer_a=task.item["answer_a"],
+            answer_b=task.item["answer_b"],
         )
-        return AnnotationResult(session.run_dir, rows, manifest)
+        return {"choice": verdict.choice, "reasoning": verdict.reasoning}
+
+    stage = session.stage("annotations", tasks, key=lambda task: task.key, work=work, label="annotations")
+    rows = [
+        {"annotator": spec.name or spec.model.model, "persona_id": t.persona.id, "item_id": str(t.item["id"])}
+        | {"choice": e["record"]["choice"], "reasoning": e["record"]["reasoning"]}
+        for t, e in zip(tasks, stage.entries, strict=True)
+        if e["ok"]
+    ]
+    write_jsonl(session.run_dir / "annotations.jsonl", rows)
+    manifest = session.finish(
+        files=["annotations.jsonl"],
+        metrics=AnnotateMetrics(tasks=len(tasks), annotated=len(rows), failed=stage.failed),
+        report=lambda manifest: (
+            f"# Role-play annotations by `{manifest.models['annotator'].model}`\n\n"
+            f"{len(rows)} of {len(tasks)} tasks annotated, {stage.failed} failed.\n\n{manifest.cost_line()}\n"
+        ),
+    )
+    return AnnotationResult(session.run_dir, rows, manifest)
+
+
+def annotate(spec: AnnotateSpec, out: Path | None = None, **options: Any) -> AnnotationResult:
+    """Role-play the tasks of ``spec`` into its run dir (``options``: as ``persona.run_kind`` takes them)."""
+    return run_kind(spec, out, **options)
 
 
 def _summary(result: AnnotationResult) -> list[str]:
@@ -283,4 +277,13 @@ def _summary(result: AnnotationResult) -> list[str]:
     return [f"{m.annotated} of {m.tasks} tasks annotated: [cyan]{result.run_dir / 'annotations.jsonl'}[/]"]
 
 
-ANNOTATE = Kind(name="annotate", spec=AnnotateSpec, metrics=AnnotateMetrics, run=annotate, summary=_summary)
+ANNOTATE = Kind(
+    name="annotate",
+    spec=AnnotateSpec,
+    metrics=AnnotateMetrics,
+    run=_run,
+    prepare=_tasks,
+    models=lambda spec, tasks: {"annotator": spec.model},
+    summary=_summary,
+    exports={"annotate": annotate},
+)

@@ -25,13 +25,15 @@ from persona.errors import InputError
 from persona.experiments.inputs import (
     PARTS,
     POPULATION,
+    PersonasInput,
     experiment_personas,
-    experiment_roles,
     load_split_prompts,
     read_personas_input,
+    role_models,
 )
 from persona.experiments.population import PopulationSection, population_role
 from persona.experiments.quickstart import Item
+from persona.lm import ModelConfig
 from persona.lm.roles import Role
 from persona.metrics import EstimateRecord, pass_rate
 from persona.metrics.mentions import drop_frequency, dropped_by_match
@@ -52,6 +54,7 @@ from persona.reports.estimates import format_estimate, small_sample_note
 from persona.reports.judging import judge_note
 from persona.reports.personas import null_line
 from persona.reports.slices import slices_table
+from persona.runs.engine import run_kind
 from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics, file_digest
 from persona.runs.session import Session
@@ -228,83 +231,82 @@ RECORD_FIELDS = (
 )
 
 
-def run_bench(
-    spec: BenchSpec,
-    out: Path | None = None,
-    progress: Any = None,
-    concurrency: int = 1,
-    max_failures: int | None = None,
-    spec_path: Path | None = None,
-) -> BenchResult:
-    """Run the main evaluation of ``spec`` into its run dir (resuming a crashed run), then report and plot."""
-    source, pool = read_personas_input(spec), question_pool(spec)
-    roles = experiment_roles(spec, ("responder", "judge"), source)
-    session = Session.for_spec(
-        spec, out, roles, concurrency=concurrency, progress=progress, max_failures=max_failures, spec_path=spec_path
+def _inputs(spec: BenchSpec) -> tuple[PersonasInput, list[Prompt]]:
+    return read_personas_input(spec), question_pool(spec)
+
+
+def _models(spec: BenchSpec, inputs: tuple[PersonasInput, list[Prompt]]) -> dict[str, ModelConfig]:
+    return role_models(spec, ("responder", "judge"), inputs[0])
+
+
+def _run(session: Session, spec: BenchSpec, inputs: Any) -> BenchResult:
+    """Answer every persona x question in each mode, judge each answer, then report and plot."""
+    source, pool = inputs
+    lms, run_dir = session.lms, session.run_dir
+    personas = experiment_personas(session, spec, source)
+    cases = [BenchCase(question, mode) for question in plan_questions(spec, personas, pool) for mode in spec.modes]
+    items = {mode: BenchItem(lms["responder"], lms["judge"], mode, lms) for mode in spec.modes if mode != PROGRAM_MODE}
+    if spec.program is not None and spec.program_mode is not None:  # the validator reads the mode with the path
+        program = load_program(Path(spec.program), spec.program_mode, lms["responder"])
+        items[PROGRAM_MODE] = BenchItem(lms["responder"], lms["judge"], ModeResponder(spec.program_mode, program))
+    subtlety = SubtletyJudge(lms["judge"])
+    dropped = DroppedAttributes(lms["judge"])
+
+    def work(case: BenchCase) -> dict[str, Any]:
+        persona, text = case.question.persona, case.question.persona.as_prompt()
+        question = case.question.prompt.text
+        record = dict.fromkeys(RECORD_FIELDS)
+        sample = items[case.mode](question=question, persona=text, record=persona).samples[0]
+        record |= {key: value for key, value in sample.items() if key != "sample"}
+        if spec.subtlety:
+            record |= judged(
+                lambda: subtlety(question=question, persona=text, answer=sample["answer"]),
+                ("subtle", "named_attributes"),
+                "subtlety_error",
+            )
+        if case.mode == "summary" and spec.summary_analysis:
+            record["dropped_match"] = dropped_by_match(persona.known(), sample["summary"])
+            verdict = judged(
+                lambda: dropped(persona=persona.known(), summary=sample["summary"]),
+                ("dropped", "unknown"),
+                "dropped_error",
+            )
+            record |= {"dropped_llm": verdict["dropped"], "dropped_unknown": verdict["unknown"]}
+            record["dropped_error"] = verdict["dropped_error"]
+        return record
+
+    stage = session.stage("bench", cases, key=lambda case: case.key, work=work, label="bench")
+
+    models = {"responder": spec.models["responder"].model, "judge": spec.models["judge"].model}
+    records = stage.rows(
+        cases,
+        lambda case: (
+            {
+                "persona_id": case.question.persona.id,
+                "prompt_id": case.question.prompt.id,
+                "topic": case.question.prompt.topic,
+                "question": case.question.prompt.text,
+                "mode": case.mode,
+            }
+            | models
+        ),
+        RECORD_FIELDS,
     )
-    with session:
-        lms, run_dir = session.lms, session.run_dir
-        personas = experiment_personas(session, spec, source)
-        cases = [BenchCase(question, mode) for question in plan_questions(spec, personas, pool) for mode in spec.modes]
-        items = {
-            mode: BenchItem(lms["responder"], lms["judge"], mode, lms) for mode in spec.modes if mode != PROGRAM_MODE
-        }
-        if spec.program is not None and spec.program_mode is not None:  # the validator reads the mode with the path
-            program = load_program(Path(spec.program), spec.program_mode, lms["responder"])
-            items[PROGRAM_MODE] = BenchItem(lms["responder"], lms["judge"], ModeResponder(spec.program_mode, program))
-        subtlety = SubtletyJudge(lms["judge"])
-        dropped = DroppedAttributes(lms["judge"])
+    write_jsonl(run_dir / "personas.jsonl", (p.model_dump() for p in personas))
+    files = ["personas.jsonl", *write_results(run_dir, "bench", records)]
+    metrics = bench_metrics(records, personas, spec)
+    files += bench_plots(metrics, spec.models["responder"].model, run_dir)
+    manifest = session.finish(
+        files=files,
+        metrics=metrics,
+        report=render_report,
+    )
+    return BenchResult(run_dir, records, manifest)
 
-        def work(case: BenchCase) -> dict[str, Any]:
-            persona, text = case.question.persona, case.question.persona.as_prompt()
-            question = case.question.prompt.text
-            record = dict.fromkeys(RECORD_FIELDS)
-            sample = items[case.mode](question=question, persona=text, record=persona).samples[0]
-            record |= {key: value for key, value in sample.items() if key != "sample"}
-            if spec.subtlety:
-                record |= judged(
-                    lambda: subtlety(question=question, persona=text, answer=sample["answer"]),
-                    ("subtle", "named_attributes"),
-                    "subtlety_error",
-                )
-            if case.mode == "summary" and spec.summary_analysis:
-                record["dropped_match"] = dropped_by_match(persona.known(), sample["summary"])
-                verdict = judged(
-                    lambda: dropped(persona=persona.known(), summary=sample["summary"]),
-                    ("dropped", "unknown"),
-                    "dropped_error",
-                )
-                record |= {"dropped_llm": verdict["dropped"], "dropped_unknown": verdict["unknown"]}
-                record["dropped_error"] = verdict["dropped_error"]
-            return record
 
-        stage = session.stage("bench", cases, key=lambda case: case.key, work=work, label="bench")
-
-        models = {"responder": spec.models["responder"].model, "judge": spec.models["judge"].model}
-        records = stage.rows(
-            cases,
-            lambda case: (
-                {
-                    "persona_id": case.question.persona.id,
-                    "prompt_id": case.question.prompt.id,
-                    "topic": case.question.prompt.topic,
-                    "question": case.question.prompt.text,
-                    "mode": case.mode,
-                }
-                | models
-            ),
-            RECORD_FIELDS,
-        )
-        write_jsonl(run_dir / "personas.jsonl", (p.model_dump() for p in personas))
-        files = ["personas.jsonl", *write_results(run_dir, "bench", records)]
-        metrics = bench_metrics(records, personas, spec)
-        files += bench_plots(metrics, spec.models["responder"].model, run_dir)
-        manifest = session.finish(
-            files=files,
-            metrics=metrics,
-            report=render_report,
-        )
-        return BenchResult(run_dir, records, manifest)
+def run_bench(spec: BenchSpec, out: Path | None = None, **options: Any) -> BenchResult:
+    """The main evaluation of ``spec`` into its run dir, resumable; ``options`` as ``persona.run_kind`` takes."""
+    return run_kind(spec, out, **options)
 
 
 def _rate(values: list[bool], spec: BenchInputs) -> EstimateRecord:
@@ -466,9 +468,12 @@ BENCH = Kind(
     name="bench",
     spec=BenchSpec,
     metrics=BenchMetrics,
-    run=run_bench,
+    run=_run,
+    prepare=_inputs,
+    models=_models,
     summary=_summary,
     report=render_report,
     plots=_plots,
     subject="responder",
+    exports={"run_bench": run_bench},
 )

@@ -15,9 +15,11 @@ from pydantic import Field
 from persona.data.filters import PAPER_SPLIT, apply_rules, stratified_split
 from persona.data.io import atomic_write_text, write_jsonl
 from persona.data.prompts import Prompt, load_embedded_prompts, load_prompts
+from persona.lm import ModelConfig
 from persona.lm.roles import Role
 from persona.programs.curation import PromptClassifier
 from persona.reports.figures import topic_plot
+from persona.runs.engine import run_kind
 from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics
 from persona.runs.session import Session
@@ -68,90 +70,86 @@ class CurationResult(NamedTuple):
     manifest: Manifest
 
 
-def curate(
-    spec: CurationSpec,
-    out: Path | None = None,
-    progress: Any = None,
-    concurrency: int = 1,
-    max_failures: int | None = None,
-    spec_path: Path | None = None,
-) -> CurationResult:
-    """Curate ``spec.source`` into ``out``; the source is read before anything is written."""
-    prompts = load_prompts(spec.source, spec.column)[: spec.limit]
-    session = Session.for_spec(
-        spec,
-        out,
-        models={"judge": spec.model} if spec.classify else {},
-        concurrency=concurrency,
-        progress=progress,
-        max_failures=max_failures,
-        spec_path=spec_path,
+def _inputs(spec: CurationSpec) -> list[Prompt]:
+    return load_prompts(spec.source, spec.column)[: spec.limit]
+
+
+def _models(spec: CurationSpec, prompts: list[Prompt]) -> dict[str, ModelConfig]:
+    return {"judge": spec.model} if spec.classify else {}
+
+
+def _run(session: Session, spec: CurationSpec, inputs: Any) -> CurationResult:
+    """Filter, de-duplicate, classify and split the prompts of ``spec``."""
+    prompts = inputs
+    run_dir = session.run_dir
+    ruled, dropped = apply_rules(prompts)
+    for record in dropped:
+        record["step"] = "rules"
+    counts = {"read": len(prompts), "after rules and de-duplication": len(ruled)}
+    verdicts: dict[str, dict[str, Any]] = {}
+    if spec.classify:
+        topics = sorted({p.topic for p in load_embedded_prompts() if p.topic})
+        classifier = PromptClassifier(session.lms["judge"], topics=topics)
+
+        def work(prompt: Prompt) -> dict[str, Any]:
+            result = classifier(prompt=prompt)
+            return {k: result[k] for k in ("diverse_opinions", "reason", "topic", "topic_by")}
+
+        stage = session.stage("classify", ruled, key=lambda p: p.id, work=work, label="classify")
+        verdicts = {p.id: entry for p, entry in zip(ruled, stage.entries, strict=True)}
+
+    kept: list[Prompt] = []
+    notes: dict[str, dict[str, Any]] = {}
+    for prompt in ruled:
+        entry = verdicts.get(prompt.id)
+        if entry is None:
+            kept.append(prompt)
+            notes[prompt.id] = {"reason": None, "topic_by": "source" if prompt.topic else None}
+        elif not entry["ok"]:
+            error = entry["error"]
+            reason = f"classifier failed: {error['type']}: {error['message']}"
+            dropped.append({"id": prompt.id, "text": prompt.text, "reason": reason, "step": "classifier"})
+        elif not entry["record"]["diverse_opinions"]:
+            reason = f"not controversial: {entry['record']['reason']}"
+            dropped.append({"id": prompt.id, "text": prompt.text, "reason": reason, "step": "classifier"})
+        else:
+            record = entry["record"]
+            kept.append(prompt.model_copy(update={"topic": record["topic"]}))
+            notes[prompt.id] = {"reason": record["reason"], "topic_by": record["topic_by"]}
+    if spec.classify:
+        counts["after controversiality"] = len(kept)
+    split = stratified_split(kept, (spec.train, spec.heldout), spec.seed)
+    rows = [
+        {"id": p.id, "topic": p.topic, "split": split[p.id], "text": p.text, "kind": p.kind, **notes[p.id]}
+        for p in kept
+    ]
+    write_jsonl(run_dir / "prompts.jsonl", rows)
+    write_jsonl(run_dir / "dropped.jsonl", dropped)
+    by_topic = Counter((r["topic"] or "unlabelled", r["split"]) for r in rows)
+    topic_plot(by_topic, run_dir / "topics.png")
+    controls = label_controls(ruled, verdicts) if spec.classify else None
+    curation_md = render_curation(spec, counts, rows, dropped, by_topic, controls)
+    atomic_write_text(run_dir / "curation.md", curation_md)
+
+    metrics = CurationMetrics(
+        counts=counts,
+        dropped_by_step=dict(Counter(d["step"] for d in dropped)),
+        train=sum(r["split"] == "train" for r in rows),
+        heldout=sum(r["split"] == "heldout" for r in rows),
+        controls=controls,
     )
-    with session:
-        run_dir = session.run_dir
-        ruled, dropped = apply_rules(prompts)
-        for record in dropped:
-            record["step"] = "rules"
-        counts = {"read": len(prompts), "after rules and de-duplication": len(ruled)}
-        verdicts: dict[str, dict[str, Any]] = {}
-        if spec.classify:
-            topics = sorted({p.topic for p in load_embedded_prompts() if p.topic})
-            classifier = PromptClassifier(session.lms["judge"], topics=topics)
+    manifest = session.finish(
+        files=list(RESULT_FILES),
+        metrics=metrics,
+        report=lambda manifest: f"{curation_md}\n{manifest.cost_line()}\n",
+        failures={"prompts.jsonl": sum(d["reason"].startswith("classifier failed") for d in dropped)},
+    )
+    return CurationResult(run_dir, rows, dropped, manifest)
 
-            def work(prompt: Prompt) -> dict[str, Any]:
-                result = classifier(prompt=prompt)
-                return {k: result[k] for k in ("diverse_opinions", "reason", "topic", "topic_by")}
 
-            stage = session.stage("classify", ruled, key=lambda p: p.id, work=work, label="classify")
-            verdicts = {p.id: entry for p, entry in zip(ruled, stage.entries, strict=True)}
-
-        kept: list[Prompt] = []
-        notes: dict[str, dict[str, Any]] = {}
-        for prompt in ruled:
-            entry = verdicts.get(prompt.id)
-            if entry is None:
-                kept.append(prompt)
-                notes[prompt.id] = {"reason": None, "topic_by": "source" if prompt.topic else None}
-            elif not entry["ok"]:
-                error = entry["error"]
-                reason = f"classifier failed: {error['type']}: {error['message']}"
-                dropped.append({"id": prompt.id, "text": prompt.text, "reason": reason, "step": "classifier"})
-            elif not entry["record"]["diverse_opinions"]:
-                reason = f"not controversial: {entry['record']['reason']}"
-                dropped.append({"id": prompt.id, "text": prompt.text, "reason": reason, "step": "classifier"})
-            else:
-                record = entry["record"]
-                kept.append(prompt.model_copy(update={"topic": record["topic"]}))
-                notes[prompt.id] = {"reason": record["reason"], "topic_by": record["topic_by"]}
-        if spec.classify:
-            counts["after controversiality"] = len(kept)
-        split = stratified_split(kept, (spec.train, spec.heldout), spec.seed)
-        rows = [
-            {"id": p.id, "topic": p.topic, "split": split[p.id], "text": p.text, "kind": p.kind, **notes[p.id]}
-            for p in kept
-        ]
-        write_jsonl(run_dir / "prompts.jsonl", rows)
-        write_jsonl(run_dir / "dropped.jsonl", dropped)
-        by_topic = Counter((r["topic"] or "unlabelled", r["split"]) for r in rows)
-        topic_plot(by_topic, run_dir / "topics.png")
-        controls = label_controls(ruled, verdicts) if spec.classify else None
-        curation_md = render_curation(spec, counts, rows, dropped, by_topic, controls)
-        atomic_write_text(run_dir / "curation.md", curation_md)
-
-        metrics = CurationMetrics(
-            counts=counts,
-            dropped_by_step=dict(Counter(d["step"] for d in dropped)),
-            train=sum(r["split"] == "train" for r in rows),
-            heldout=sum(r["split"] == "heldout" for r in rows),
-            controls=controls,
-        )
-        manifest = session.finish(
-            files=list(RESULT_FILES),
-            metrics=metrics,
-            report=lambda manifest: f"{curation_md}\n{manifest.cost_line()}\n",
-            failures={"prompts.jsonl": sum(d["reason"].startswith("classifier failed") for d in dropped)},
-        )
-        return CurationResult(run_dir, rows, dropped, manifest)
+def curate(spec: CurationSpec, out: Path | None = None, **options: Any) -> CurationResult:
+    """Curate ``spec.source`` into its run dir, resumable; ``options`` as ``persona.run_kind`` takes."""
+    return run_kind(spec, out, **options)
 
 
 def label_controls(prompts: list[Prompt], verdicts: dict[str, dict[str, Any]]) -> dict[str, int] | None:
@@ -213,4 +211,13 @@ def _summary(result: CurationResult) -> list[str]:
     return [f"{steps}; {m.train} train, {m.heldout} held out (prompts.jsonl, dropped.jsonl, curation.md)"]
 
 
-CURATION = Kind(name="curation", spec=CurationSpec, metrics=CurationMetrics, run=curate, summary=_summary)
+CURATION = Kind(
+    name="curation",
+    spec=CurationSpec,
+    metrics=CurationMetrics,
+    run=_run,
+    prepare=_inputs,
+    models=_models,
+    summary=_summary,
+    exports={"curate": curate},
+)

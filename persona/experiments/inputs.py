@@ -16,6 +16,7 @@ from persona.data.prompts import Prompt, load_embedded_prompts, value_laden
 from persona.data.sources import load_source
 from persona.errors import InputError
 from persona.experiments.population import built_personas, population_stage
+from persona.lm import ModelConfig
 from persona.programs.population import is_census_source, load_personas
 from persona.runs.session import Session
 
@@ -47,10 +48,11 @@ def experiment_personas(session: Session, spec: Any, given: PersonasInput) -> li
     return personas
 
 
-def experiment_roles(spec: Any, roles: Iterable[str], given: PersonasInput) -> list[str]:
-    """``roles`` and, when the run builds census personas with an LM, the population role."""
+def role_models(spec: Any, roles: Iterable[str], given: PersonasInput) -> dict[str, ModelConfig]:
+    """The models of ``roles`` and, when the run builds census personas with an LM, of the population role."""
     needs = not isinstance(given, list) and spec.population.uses_lm()
-    return [role for role in roles if role != POPULATION] + ([POPULATION] if needs else [])
+    names = [role for role in roles if role != POPULATION] + ([POPULATION] if needs else [])
+    return {role: spec.models[role] for role in names}
 
 
 def load_split_prompts(prompts: str, seed: int) -> dict[str, list[Prompt]]:

@@ -29,18 +29,21 @@ from persona.experiments.bench import (
 )
 from persona.experiments.inputs import (
     POPULATION,
+    PersonasInput,
     experiment_personas,
-    experiment_roles,
     load_split_prompts,
     read_personas_input,
+    role_models,
 )
 from persona.experiments.population import population_role
+from persona.lm import ModelConfig
 from persona.lm.roles import Role
 from persona.metrics import loo_kappas
 from persona.programs.bench import PersonalizedResponder, RolePlayAnnotator
 from persona.programs.preferences import PersonaRefinement, chosen_goes_first
 from persona.reports.figures import loo_plot, save_figure
 from persona.reports.personas import null_line
+from persona.runs.engine import run_kind
 from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics
 from persona.runs.session import Session
@@ -174,101 +177,102 @@ def preference_questions(spec: LooSpec) -> list[PreferenceQuestion]:
     ]
 
 
-def run_loo(
-    spec: LooSpec,
-    out: Path | None = None,
-    progress: Any = None,
-    concurrency: int = 1,
-    max_failures: int | None = None,
-    spec_path: Path | None = None,
-) -> BenchResult:
+def _inputs(spec: LooSpec) -> tuple[PersonasInput, list[PreferenceQuestion]]:
+    return read_personas_input(spec), preference_questions(spec)
+
+
+def _models(spec: LooSpec, inputs: tuple[PersonasInput, list[PreferenceQuestion]]) -> dict[str, ModelConfig]:
+    return role_models(spec, LOO_ROLES if spec.answers == "generate" else LOO_ROLES[1:], inputs[0])
+
+
+def _run(session: Session, spec: LooSpec, inputs: Any) -> BenchResult:
     """Generate the answers, annotate every pair's two variants, and report kappa per attribute."""
-    source, questions = read_personas_input(spec), preference_questions(spec)
-    roles = experiment_roles(spec, LOO_ROLES if spec.answers == "generate" else LOO_ROLES[1:], source)
-    session = Session.for_spec(
-        spec, out, roles, concurrency=concurrency, progress=progress, max_failures=max_failures, spec_path=spec_path
-    )
-    with session:
-        lms, run_dir = session.lms, session.run_dir
-        pool = experiment_personas(session, spec, source)
-        attributes, pairs = plan_pairs(spec, pool)
-        if spec.method == "refine":
-            questions, refinements = _refined_answers(session, spec, questions, pairs)
-        elif spec.answers == "generate":
-            responder = PersonalizedResponder(lms["responder"], "baseline")
+    source, questions = inputs
+    lms, run_dir = session.lms, session.run_dir
+    pool = experiment_personas(session, spec, source)
+    attributes, pairs = plan_pairs(spec, pool)
+    if spec.method == "refine":
+        questions, refinements = _refined_answers(session, spec, questions, pairs)
+    elif spec.answers == "generate":
+        responder = PersonalizedResponder(lms["responder"], "baseline")
 
-            def answer(question: PreferenceQuestion) -> dict[str, Any]:
-                drawn: list[str] = []
-                for rollout in range(2 + ANSWER_REDRAWS):
-                    config = {"rollout_id": rollout, "temperature": spec.temperature, "seed": rollout}
-                    text = responder(question=question.question, persona="", config=config).answer
-                    if text not in drawn:
-                        drawn.append(text)
-                    if len(drawn) == 2:
-                        return {"answer_a": drawn[0], "answer_b": drawn[1]}
-                raise ValueError(f"question {question.id}: {2 + ANSWER_REDRAWS} draws gave fewer than two answers")
+        def answer(question: PreferenceQuestion) -> dict[str, Any]:
+            drawn: list[str] = []
+            for rollout in range(2 + ANSWER_REDRAWS):
+                config = {"rollout_id": rollout, "temperature": spec.temperature, "seed": rollout}
+                text = responder(question=question.question, persona="", config=config).answer
+                if text not in drawn:
+                    drawn.append(text)
+                if len(drawn) == 2:
+                    return {"answer_a": drawn[0], "answer_b": drawn[1]}
+            raise ValueError(f"question {question.id}: {2 + ANSWER_REDRAWS} draws gave fewer than two answers")
 
-            answered = session.stage("answers", questions, key=lambda q: q.id, work=answer, label="answers")
-            questions = [
-                q._replace(answers=(e["record"]["answer_a"], e["record"]["answer_b"]))
-                for q, e in zip(questions, answered.entries, strict=True)
-                if e["ok"]
-            ]
-        annotator = RolePlayAnnotator(lms["annotator"])
-
-        def annotate(item: Annotation) -> dict[str, Any]:
-            first, second = item.question.answers  # type: ignore[misc]
-            original_first = chosen_goes_first(spec.seed, f"{item.pair.attribute}|{item.pair.index}|{item.question.id}")
-            shown = (first, second) if original_first else (second, first)
-            verdict = annotator(
-                persona=item.pair.text(item.variant),
-                question=item.question.question,
-                answer_a=shown[0],
-                answer_b=shown[1],
-            )
-            picked_shown_first = verdict.choice == "A"
-            return {
-                "shown_first": "answer_a" if original_first else "answer_b",
-                "picked": verdict.choice,
-                "choice": "answer_a" if picked_shown_first == original_first else "answer_b",
-                "reasoning": verdict.reasoning,
-            }
-
-        asked = {pair.key: questions for pair in pairs} if spec.method == "blind" else refinements
-        annotations = [
-            Annotation(pair, variant, q) for pair in pairs for q in asked[pair.key] for variant in ("without", "with")
+        answered = session.stage("answers", questions, key=lambda q: q.id, work=answer, label="answers")
+        questions = [
+            q._replace(answers=(e["record"]["answer_a"], e["record"]["answer_b"]))
+            for q, e in zip(questions, answered.entries, strict=True)
+            if e["ok"]
         ]
-        annotated = session.stage("loo", annotations, key=lambda a: a.key, work=annotate, label="annotations")
-        records = annotated.rows(
-            annotations,
-            lambda a: {
-                "attribute": a.pair.attribute,
-                "pair": a.pair.index,
-                "variant": a.variant,
-                "persona_id": a.pair.persona.id,
-                "persona": a.pair.text(a.variant),
-                "item": a.question.id,
-                "annotator": spec.models["annotator"].model,
-            },
-            ("shown_first", "picked", "choice", "reasoning"),
+    annotator = RolePlayAnnotator(lms["annotator"])
+
+    def annotate(item: Annotation) -> dict[str, Any]:
+        first, second = item.question.answers  # type: ignore[misc]
+        original_first = chosen_goes_first(spec.seed, f"{item.pair.attribute}|{item.pair.index}|{item.question.id}")
+        shown = (first, second) if original_first else (second, first)
+        verdict = annotator(
+            persona=item.pair.text(item.variant),
+            question=item.question.question,
+            answer_a=shown[0],
+            answer_b=shown[1],
         )
-        files = write_results(run_dir, "loo", records)
-        shown = questions if spec.method == "blind" else [q for pair in pairs for q in refinements[pair.key]]
-        write_jsonl(
-            run_dir / "questions.jsonl",
-            ({"id": q.id, "question": q.question, "answer_a": q.shown[0], "answer_b": q.shown[1]} for q in shown),
-        )
-        metrics = loo_metrics(records, attributes, pool)
-        save_figure(
-            loo_plot(kappas_by_attribute(metrics)),
-            run_dir / "loo.png",
-        )
-        manifest = session.finish(
-            files=[*files, "questions.jsonl", "loo.png"],
-            metrics=metrics,
-            report=render_loo_report,
-        )
-        return BenchResult(run_dir, records, manifest)
+        picked_shown_first = verdict.choice == "A"
+        return {
+            "shown_first": "answer_a" if original_first else "answer_b",
+            "picked": verdict.choice,
+            "choice": "answer_a" if picked_shown_first == original_first else "answer_b",
+            "reasoning": verdict.reasoning,
+        }
+
+    asked = {pair.key: questions for pair in pairs} if spec.method == "blind" else refinements
+    annotations = [
+        Annotation(pair, variant, q) for pair in pairs for q in asked[pair.key] for variant in ("without", "with")
+    ]
+    annotated = session.stage("loo", annotations, key=lambda a: a.key, work=annotate, label="annotations")
+    records = annotated.rows(
+        annotations,
+        lambda a: {
+            "attribute": a.pair.attribute,
+            "pair": a.pair.index,
+            "variant": a.variant,
+            "persona_id": a.pair.persona.id,
+            "persona": a.pair.text(a.variant),
+            "item": a.question.id,
+            "annotator": spec.models["annotator"].model,
+        },
+        ("shown_first", "picked", "choice", "reasoning"),
+    )
+    files = write_results(run_dir, "loo", records)
+    shown = questions if spec.method == "blind" else [q for pair in pairs for q in refinements[pair.key]]
+    write_jsonl(
+        run_dir / "questions.jsonl",
+        ({"id": q.id, "question": q.question, "answer_a": q.shown[0], "answer_b": q.shown[1]} for q in shown),
+    )
+    metrics = loo_metrics(records, attributes, pool)
+    save_figure(
+        loo_plot(kappas_by_attribute(metrics)),
+        run_dir / "loo.png",
+    )
+    manifest = session.finish(
+        files=[*files, "questions.jsonl", "loo.png"],
+        metrics=metrics,
+        report=render_loo_report,
+    )
+    return BenchResult(run_dir, records, manifest)
+
+
+def run_loo(spec: LooSpec, out: Path | None = None, **options: Any) -> BenchResult:
+    """Leave-one-out for ``spec`` into its run dir, resumable; ``options`` as ``persona.run_kind`` takes."""
+    return run_kind(spec, out, **options)
 
 
 def _refined_answers(
@@ -428,9 +432,12 @@ LOO = Kind(
     name="loo",
     spec=LooSpec,
     metrics=LooMetrics,
-    run=run_loo,
+    run=_run,
+    prepare=_inputs,
+    models=_models,
     summary=_summary,
     report=render_loo_report,
     plots=_plots,
     subject="annotator",
+    exports={"run_loo": run_loo},
 )

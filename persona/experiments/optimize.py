@@ -31,20 +31,23 @@ from persona.experiments.bench import (
 )
 from persona.experiments.inputs import (
     POPULATION,
+    PersonasInput,
     experiment_personas,
-    experiment_roles,
     load_split_prompts,
     read_personas_input,
+    role_models,
     split_personas,
 )
 from persona.experiments.population import population_role
 from persona.experiments.quickstart import Item
+from persona.lm import ModelConfig
 from persona.lm.roles import Role
 from persona.metrics import EstimateRecord
 from persona.programs.bench import MODES, PersonalizedResponder, RevisionJudge, is_output_failure, judge_failure
 from persona.programs.optimize import JudgeMetric, proxy_metric
 from persona.reports import estimates_table, format_estimate, small_sample_note
 from persona.reports.judging import judge_note
+from persona.runs.engine import run_kind
 from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics
 from persona.runs.session import Session
@@ -202,79 +205,76 @@ class EvalCase(NamedTuple):
         return f"{self.program}|{self.split}|{self.case.key}"
 
 
-def run_optimize(
-    spec: OptimizeSpec,
-    out: Path | None = None,
-    progress: Any = None,
-    concurrency: int = 1,
-    max_failures: int | None = None,
-    spec_path: Path | None = None,
-) -> BenchResult:
-    """Compile, save, reload and evaluate; the report compares baseline and optimized on the same items."""
-    source = read_personas_input(spec)
+def _models(spec: OptimizeSpec, source: PersonasInput) -> dict[str, ModelConfig]:
     # MIPROv2 proposes instructions and GEPA reflects on failures with the reflection model; bootstrapping needs none.
     needed = ["responder", "judge"] if spec.optimizer == "bootstrap" else ["responder", "judge", "reflection"]
-    roles = experiment_roles(spec, needed, source)
-    session = Session.for_spec(
-        spec, out, roles, concurrency=concurrency, progress=progress, max_failures=max_failures, spec_path=spec_path
+    return role_models(spec, needed, source)
+
+
+def _run(session: Session, spec: OptimizeSpec, inputs: Any) -> BenchResult:
+    """Compile, save, reload and evaluate; the report compares baseline and optimized on the same items."""
+    source = inputs
+    lms, run_dir = session.lms, session.run_dir
+    plan_ = plan(spec, experiment_personas(session, spec, source))
+    program_path = run_dir / "program.json"
+
+    def compile_once(_: str) -> dict[str, Any]:
+        before = sum(lm.failures.value for lm in lms.values())
+        compiled, stats_ = compile_program(spec, plan_, lms)
+        failed = sum(lm.failures.value for lm in lms.values()) - before
+        if failed:  # optimizers absorb errors; a program compiled half blind must not pass for the result
+            raise CompileError(f"{failed} model calls failed while compiling; resuming the run compiles again")
+        save_program(compiled, program_path)
+        return stats_
+
+    compiled = session.stage("compile", ["compile"], key=str, work=compile_once, label="compile")
+    if compiled.failed:
+        session.stop(f"compiling failed: {compiled.entries[0]['error']['message']}")
+    programs = {
+        "baseline": PersonalizedResponder(lms["responder"], spec.mode),
+        "optimized": load_program(program_path, spec.mode, lms["responder"]),
+    }
+    judge = RevisionJudge(lms["judge"])
+    cases = [EvalCase(p, s, c) for s in EVAL_SETS for c in plan_.evaluation[s] for p in PROGRAMS]
+
+    def work(item: EvalCase) -> dict[str, Any]:
+        question, persona = item.case.prompt.text, item.case.persona.as_prompt()
+        answer = programs[item.program](question=question, persona=persona).answer
+        try:
+            verdict = judge(question=question, persona=persona, answer=answer)
+        except Exception as exc:
+            if not is_output_failure(exc):
+                raise
+            return {"answer": answer, "passed": None, "judge_error": judge_failure(exc)}
+        return {"answer": answer, "passed": verdict.passed, "judge_error": None}
+
+    stage = session.stage("eval", cases, key=lambda c: c.key, work=work, label="evaluation")
+    records = []
+    for item, entry in zip(cases, stage.entries, strict=True):
+        base = {"program": item.program, "split": item.split, "persona_id": item.case.persona.id}
+        base |= {"prompt_id": item.case.prompt.id, "question": item.case.prompt.text}
+        fields = entry["record"] if entry["ok"] else {"answer": None, "passed": None, "judge_error": None}
+        records.append(base | fields | {"error": None if entry["ok"] else entry["error"]})
+    files = write_results(run_dir, "eval", records)
+    split_ids = {
+        "train": sorted({c.key for c in plan_.train}),
+        "val": sorted({c.key for c in plan_.val}),
+        **{name: sorted({c.key for c in cases_}) for name, cases_ in plan_.evaluation.items()},
+    }
+    _write_json(run_dir / "splits.json", split_ids)
+    stats_ = CompileStats.model_validate(compiled.entries[0]["record"])
+    metrics = optimize_metrics(records, spec, stats_)
+    manifest = session.finish(
+        files=[*files, "program.json", "splits.json"],
+        metrics=metrics,
+        report=render_optimize_report,
     )
-    with session:
-        lms, run_dir = session.lms, session.run_dir
-        plan_ = plan(spec, experiment_personas(session, spec, source))
-        program_path = run_dir / "program.json"
+    return BenchResult(run_dir, records, manifest)
 
-        def compile_once(_: str) -> dict[str, Any]:
-            before = sum(lm.failures.value for lm in lms.values())
-            compiled, stats_ = compile_program(spec, plan_, lms)
-            failed = sum(lm.failures.value for lm in lms.values()) - before
-            if failed:  # optimizers absorb errors; a program compiled half blind must not pass for the result
-                raise CompileError(f"{failed} model calls failed while compiling; resuming the run compiles again")
-            save_program(compiled, program_path)
-            return stats_
 
-        compiled = session.stage("compile", ["compile"], key=str, work=compile_once, label="compile")
-        if compiled.failed:
-            session.stop(f"compiling failed: {compiled.entries[0]['error']['message']}")
-        programs = {
-            "baseline": PersonalizedResponder(lms["responder"], spec.mode),
-            "optimized": load_program(program_path, spec.mode, lms["responder"]),
-        }
-        judge = RevisionJudge(lms["judge"])
-        cases = [EvalCase(p, s, c) for s in EVAL_SETS for c in plan_.evaluation[s] for p in PROGRAMS]
-
-        def work(item: EvalCase) -> dict[str, Any]:
-            question, persona = item.case.prompt.text, item.case.persona.as_prompt()
-            answer = programs[item.program](question=question, persona=persona).answer
-            try:
-                verdict = judge(question=question, persona=persona, answer=answer)
-            except Exception as exc:
-                if not is_output_failure(exc):
-                    raise
-                return {"answer": answer, "passed": None, "judge_error": judge_failure(exc)}
-            return {"answer": answer, "passed": verdict.passed, "judge_error": None}
-
-        stage = session.stage("eval", cases, key=lambda c: c.key, work=work, label="evaluation")
-        records = []
-        for item, entry in zip(cases, stage.entries, strict=True):
-            base = {"program": item.program, "split": item.split, "persona_id": item.case.persona.id}
-            base |= {"prompt_id": item.case.prompt.id, "question": item.case.prompt.text}
-            fields = entry["record"] if entry["ok"] else {"answer": None, "passed": None, "judge_error": None}
-            records.append(base | fields | {"error": None if entry["ok"] else entry["error"]})
-        files = write_results(run_dir, "eval", records)
-        split_ids = {
-            "train": sorted({c.key for c in plan_.train}),
-            "val": sorted({c.key for c in plan_.val}),
-            **{name: sorted({c.key for c in cases_}) for name, cases_ in plan_.evaluation.items()},
-        }
-        _write_json(run_dir / "splits.json", split_ids)
-        stats_ = CompileStats.model_validate(compiled.entries[0]["record"])
-        metrics = optimize_metrics(records, spec, stats_)
-        manifest = session.finish(
-            files=[*files, "program.json", "splits.json"],
-            metrics=metrics,
-            report=render_optimize_report,
-        )
-        return BenchResult(run_dir, records, manifest)
+def run_optimize(spec: OptimizeSpec, out: Path | None = None, **options: Any) -> BenchResult:
+    """Optimize and compare the responder of ``spec``, resumable; ``options`` as ``persona.run_kind`` takes."""
+    return run_kind(spec, out, **options)
 
 
 class CompileError(Exception):
@@ -389,7 +389,10 @@ OPTIMIZE = Kind(
     name="optimize",
     spec=OptimizeSpec,
     metrics=OptimizeMetrics,
-    run=run_optimize,
+    run=_run,
+    prepare=read_personas_input,
+    models=_models,
     summary=_summary,
     subject="responder",
+    exports={"run_optimize": run_optimize},
 )

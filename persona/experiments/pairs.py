@@ -19,18 +19,21 @@ from persona.data.prompts import Prompt
 from persona.errors import InputError
 from persona.experiments.inputs import (
     POPULATION,
+    PersonasInput,
     experiment_personas,
-    experiment_roles,
     load_split_prompts,
     read_personas_input,
+    role_models,
 )
 from persona.experiments.population import PopulationSection, population_role
 from persona.experiments.quickstart import PAIR_FIELDS, pair_record
+from persona.lm import ModelConfig
 from persona.lm.roles import Role
 from persona.metrics import EstimateRecord, pass_rate
 from persona.programs.preferences import DPFPair, PreferenceAnnotator
 from persona.reports import estimates_table, format_estimate, small_sample_note
 from persona.reports.personas import null_line
+from persona.runs.engine import run_kind
 from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics
 from persona.runs.session import Session
@@ -112,82 +115,82 @@ def plan(personas: list[Persona], prompts: dict[str, list[Prompt]], spec: PairsS
     return items
 
 
-def generate_pairs(
-    spec: PairsSpec,
-    out: Path | None = None,
-    progress: Any = None,
-    concurrency: int = 1,
-    max_failures: int | None = None,
-    spec_path: Path | None = None,
-) -> PairsResult:
-    """Build, verify and report the dataset of ``spec``; inputs are read before anything is written."""
+def _inputs(spec: PairsSpec) -> tuple[PersonasInput, dict[str, list[Prompt]]]:
     source, prompts = read_personas_input(spec), load_split_prompts(spec.prompts, spec.seed)
     check_layout(prompts, spec)
-    roles = experiment_roles(
-        spec, ("generator", "persona", "judge") if spec.verify else ("generator", "persona"), source
-    )
-    session = Session.for_spec(
-        spec, out, roles, concurrency=concurrency, progress=progress, max_failures=max_failures, spec_path=spec_path
-    )
-    with session:
-        lms, run_dir = session.lms, session.run_dir
-        personas = experiment_personas(session, spec, source)
-        items = plan(personas, prompts, spec)
-        dpf = DPFPair(generator=lms["generator"], critic=lms["persona"])
-        built = session.stage(
-            "pairs",
-            items,
-            key=lambda item: item.key,
-            work=lambda item: pair_record(dpf(question=item.prompt.text, persona=item.persona.as_prompt())),
-            label="preference pairs",
-        )
-        ready = [(item, e["record"]) for item, e in zip(items, built.entries, strict=True) if e["ok"]]
-        checked = None
-        if spec.verify:
-            annotator = PreferenceAnnotator(lms["judge"], seed=spec.seed)
+    return source, prompts
 
-            def annotate(pair: tuple[Item, dict[str, Any]]) -> dict[str, Any]:
-                item, record = pair
-                verdict = annotator(
-                    key=item.key,
-                    question=item.prompt.text,
-                    persona=item.persona.as_prompt(),
-                    chosen=record["chosen"],
-                    rejected=record["rejected"],
-                )
-                return {k: verdict[k] for k in ("prefers_chosen", "picked_first", "chosen_shown_first", "reasoning")}
 
-            checked = session.stage(
-                "verification", ready, key=lambda pair: pair[0].key, work=annotate, label="verification"
+def _models(spec: PairsSpec, inputs: tuple[PersonasInput, dict[str, list[Prompt]]]) -> dict[str, ModelConfig]:
+    return role_models(spec, ("generator", "persona", "judge") if spec.verify else ("generator", "persona"), inputs[0])
+
+
+def _run(session: Session, spec: PairsSpec, inputs: Any) -> PairsResult:
+    """Build, verify and report the dataset of ``spec``."""
+    source, prompts = inputs
+    lms, run_dir = session.lms, session.run_dir
+    personas = experiment_personas(session, spec, source)
+    items = plan(personas, prompts, spec)
+    dpf = DPFPair(generator=lms["generator"], critic=lms["persona"])
+    built = session.stage(
+        "pairs",
+        items,
+        key=lambda item: item.key,
+        work=lambda item: pair_record(dpf(question=item.prompt.text, persona=item.persona.as_prompt())),
+        label="preference pairs",
+    )
+    ready = [(item, e["record"]) for item, e in zip(items, built.entries, strict=True) if e["ok"]]
+    checked = None
+    if spec.verify:
+        annotator = PreferenceAnnotator(lms["judge"], seed=spec.seed)
+
+        def annotate(pair: tuple[Item, dict[str, Any]]) -> dict[str, Any]:
+            item, record = pair
+            verdict = annotator(
+                key=item.key,
+                question=item.prompt.text,
+                persona=item.persona.as_prompt(),
+                chosen=record["chosen"],
+                rejected=record["rejected"],
             )
+            return {k: verdict[k] for k in ("prefers_chosen", "picked_first", "chosen_shown_first", "reasoning")}
 
-        models = {"generator": spec.models["generator"].model, "critic": spec.models["persona"].model}
-        pairs = []
-        for item, entry in zip(items, built.entries, strict=True):
-            fields = entry["record"] if entry["ok"] else dict.fromkeys((*PAIR_FIELDS, "shorter"))
-            pairs.append(
-                {"persona_id": item.persona.id, "prompt_id": item.prompt.id, "split": item.split}
-                | {"topic": item.prompt.topic, "prompt": item.prompt.text, **fields, **models}
+        checked = session.stage(
+            "verification", ready, key=lambda pair: pair[0].key, work=annotate, label="verification"
+        )
+
+    models = {"generator": spec.models["generator"].model, "critic": spec.models["persona"].model}
+    pairs = []
+    for item, entry in zip(items, built.entries, strict=True):
+        fields = entry["record"] if entry["ok"] else dict.fromkeys((*PAIR_FIELDS, "shorter"))
+        pairs.append(
+            {"persona_id": item.persona.id, "prompt_id": item.prompt.id, "split": item.split}
+            | {"topic": item.prompt.topic, "prompt": item.prompt.text, **fields, **models}
+            | {"error": None if entry["ok"] else entry["error"]}
+        )
+    verification = []
+    if checked is not None:
+        for (item, _), entry in zip(ready, checked.entries, strict=True):
+            verdict = entry["record"] if entry["ok"] else dict.fromkeys(("prefers_chosen", "picked_first"))
+            verification.append(
+                {"persona_id": item.persona.id, "prompt_id": item.prompt.id, **verdict}
                 | {"error": None if entry["ok"] else entry["error"]}
             )
-        verification = []
-        if checked is not None:
-            for (item, _), entry in zip(ready, checked.entries, strict=True):
-                verdict = entry["record"] if entry["ok"] else dict.fromkeys(("prefers_chosen", "picked_first"))
-                verification.append(
-                    {"persona_id": item.persona.id, "prompt_id": item.prompt.id, **verdict}
-                    | {"error": None if entry["ok"] else entry["error"]}
-                )
-        write_jsonl(run_dir / "personas.jsonl", (p.model_dump() for p in personas))
-        write_jsonl(run_dir / "pairs.jsonl", pairs)
-        write_jsonl(run_dir / "verification.jsonl", verification)
-        manifest = session.finish(
-            files=list(RESULT_FILES),
-            metrics=pair_metrics(pairs, verification, spec.seed, personas),
-            report=render_report,
-            failures={"pairs.jsonl": built.failed, "verification.jsonl": checked.failed if checked else 0},
-        )
-        return PairsResult(run_dir, pairs, manifest)
+    write_jsonl(run_dir / "personas.jsonl", (p.model_dump() for p in personas))
+    write_jsonl(run_dir / "pairs.jsonl", pairs)
+    write_jsonl(run_dir / "verification.jsonl", verification)
+    manifest = session.finish(
+        files=list(RESULT_FILES),
+        metrics=pair_metrics(pairs, verification, spec.seed, personas),
+        report=render_report,
+        failures={"pairs.jsonl": built.failed, "verification.jsonl": checked.failed if checked else 0},
+    )
+    return PairsResult(run_dir, pairs, manifest)
+
+
+def generate_pairs(spec: PairsSpec, out: Path | None = None, **options: Any) -> PairsResult:
+    """Build the DPF pairs of ``spec`` into its run dir, resumable; ``options`` as ``persona.run_kind`` takes."""
+    return run_kind(spec, out, **options)
 
 
 def _estimate(values: list[bool], seed: int) -> EstimateRecord:
@@ -264,4 +267,13 @@ def _summary(result: PairsResult) -> list[Any]:
     ]
 
 
-PAIRS = Kind(name="pairs", spec=PairsSpec, metrics=PairsMetrics, run=generate_pairs, summary=_summary)
+PAIRS = Kind(
+    name="pairs",
+    spec=PairsSpec,
+    metrics=PairsMetrics,
+    run=_run,
+    prepare=_inputs,
+    models=_models,
+    summary=_summary,
+    exports={"generate_pairs": generate_pairs},
+)

@@ -14,6 +14,7 @@ from pydantic import AliasChoices, BaseModel, Field, model_validator
 
 from persona.data.io import write_jsonl
 from persona.data.persona import NullAttributes, Persona, null_attributes
+from persona.data.prompts import Prompt
 from persona.experiments.bench import (
     BenchInputs,
     BenchResult,
@@ -21,13 +22,15 @@ from persona.experiments.bench import (
     question_pool,
     write_results,
 )
-from persona.experiments.inputs import experiment_personas, experiment_roles, read_personas_input
+from persona.experiments.inputs import PersonasInput, experiment_personas, read_personas_input, role_models
 from persona.experiments.quickstart import Item
+from persona.lm import ModelConfig
 from persona.metrics import pass_at_k_curve
 from persona.programs.responders import BenchItem, load_responder, responder_identity
 from persona.reports.figures import passk_plot, save_figure
 from persona.reports.judging import judge_note
 from persona.reports.personas import null_line
+from persona.runs.engine import run_kind
 from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics
 from persona.runs.session import Session
@@ -67,56 +70,55 @@ class PassKSpec(BenchInputs):
         return Path("outputs") / f"passk-{model_slug(self.models['responder'].model)}-seed{self.seed}"
 
 
-def run_passk(
-    spec: PassKSpec,
-    out: Path | None = None,
-    progress: Any = None,
-    concurrency: int = 1,
-    max_failures: int | None = None,
-    spec_path: Path | None = None,
-) -> BenchResult:
-    """Sample, judge and report pass@k for ``spec`` (resumable; a rerun replays from the run dir)."""
-    source, pool = read_personas_input(spec), question_pool(spec)
-    roles = experiment_roles(spec, ("responder", "judge"), source)
-    session = Session.for_spec(
-        spec, out, roles, concurrency=concurrency, progress=progress, max_failures=max_failures, spec_path=spec_path
+def _inputs(spec: PassKSpec) -> tuple[PersonasInput, list[Prompt]]:
+    return read_personas_input(spec), question_pool(spec)
+
+
+def _models(spec: PassKSpec, inputs: tuple[PersonasInput, list[Prompt]]) -> dict[str, ModelConfig]:
+    return role_models(spec, ("responder", "judge"), inputs[0])
+
+
+def _run(session: Session, spec: PassKSpec, inputs: Any) -> BenchResult:
+    """Draw n answers per item, judge each, and report the pass@k curve."""
+    source, pool = inputs
+    lms, run_dir = session.lms, session.run_dir
+    personas = experiment_personas(session, spec, source)
+    questions = plan_questions(spec, personas, pool)
+    item = BenchItem(lms["responder"], lms["judge"], spec.mode, lms)
+
+    def work(question: Item) -> dict[str, Any]:
+        result = item(
+            question=question.prompt.text,
+            persona=question.persona.as_prompt(),
+            record=question.persona,
+            samples=spec.samples,
+            temperature=spec.temperature,
+        )
+        return {"samples": result.samples}
+
+    stage = session.stage("passk", questions, key=lambda question: question.key, work=work, label="pass@k samples")
+    models = {"mode": spec.mode, "responder": spec.models["responder"].model, "judge": spec.models["judge"].model}
+    records = stage.rows(
+        questions,
+        lambda q: {"persona_id": q.persona.id, "prompt_id": q.prompt.id, "question": q.prompt.text} | models,
+        SAMPLE_FIELDS,
+        expand=lambda record: record["samples"],
     )
-    with session:
-        lms, run_dir = session.lms, session.run_dir
-        personas = experiment_personas(session, spec, source)
-        questions = plan_questions(spec, personas, pool)
-        item = BenchItem(lms["responder"], lms["judge"], spec.mode, lms)
+    write_jsonl(run_dir / "personas.jsonl", (p.model_dump() for p in personas))
+    files = ["personas.jsonl", *write_results(run_dir, "passk", records)]
+    metrics = passk_metrics(records, spec.k_max, personas)
+    save_figure(passk_plot({f"{spec.models['responder'].model} ({spec.mode})": metrics.curve}), run_dir / "passk.png")
+    manifest = session.finish(
+        files=[*files, "passk.png"],
+        metrics=metrics,
+        report=render_passk_report,
+    )
+    return BenchResult(run_dir, records, manifest)
 
-        def work(question: Item) -> dict[str, Any]:
-            result = item(
-                question=question.prompt.text,
-                persona=question.persona.as_prompt(),
-                record=question.persona,
-                samples=spec.samples,
-                temperature=spec.temperature,
-            )
-            return {"samples": result.samples}
 
-        stage = session.stage("passk", questions, key=lambda question: question.key, work=work, label="pass@k samples")
-        models = {"mode": spec.mode, "responder": spec.models["responder"].model, "judge": spec.models["judge"].model}
-        records = stage.rows(
-            questions,
-            lambda q: {"persona_id": q.persona.id, "prompt_id": q.prompt.id, "question": q.prompt.text} | models,
-            SAMPLE_FIELDS,
-            expand=lambda record: record["samples"],
-        )
-        write_jsonl(run_dir / "personas.jsonl", (p.model_dump() for p in personas))
-        files = ["personas.jsonl", *write_results(run_dir, "passk", records)]
-        metrics = passk_metrics(records, spec.k_max, personas)
-        save_figure(
-            passk_plot({f"{spec.models['responder'].model} ({spec.mode})": metrics.curve}), run_dir / "passk.png"
-        )
-        manifest = session.finish(
-            files=[*files, "passk.png"],
-            metrics=metrics,
-            report=render_passk_report,
-        )
-        return BenchResult(run_dir, records, manifest)
+def run_passk(spec: PassKSpec, out: Path | None = None, **options: Any) -> BenchResult:
+    """pass@k for ``spec`` into its run dir, resumable; ``options`` as ``persona.run_kind`` takes."""
+    return run_kind(spec, out, **options)
 
 
 class ItemCount(BaseModel):
@@ -204,9 +206,12 @@ PASSK = Kind(
     name="passk",
     spec=PassKSpec,
     metrics=PassKMetrics,
-    run=run_passk,
+    run=_run,
+    prepare=_inputs,
+    models=_models,
     summary=_summary,
     report=render_passk_report,
     plots=_plots,
     subject="responder",
+    exports={"run_passk": run_passk},
 )

@@ -18,8 +18,10 @@ from persona.data.io import atomic_write_text, write_jsonl
 from persona.data.persona import Persona, read_personas
 from persona.data.sources import SourceError, load_source
 from persona.experiments.population import POPULATION_ROLE, PopulationSection, population_stage
+from persona.lm import ModelConfig
 from persona.programs.population import PROFILE_CATEGORIES
 from persona.reports.fidelity import FidelityReport, write_fidelity_report
+from persona.runs.engine import run_kind
 from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics
 from persona.runs.session import Session
@@ -57,56 +59,45 @@ class PopulationResult(NamedTuple):
     manifest: Manifest
 
 
-def generate(
-    spec: PopulationSpec,
-    out: Path | None = None,
-    progress: Any = None,
-    concurrency: int = 1,
-    max_failures: int | None = None,
-    spec_path: Path | None = None,
-) -> PopulationResult:
-    """Build the population of ``spec`` into ``out`` and write its fidelity report.
+def _models(spec: PopulationSpec, source: CensusSample) -> dict[str, ModelConfig]:
+    return {"persona": spec.model} if spec.check or spec.fill else {}
 
-    The source is read before anything is written, so a bad file leaves no run dir behind.
-    """
-    source = load_source(spec.source, spec.dictionary)
-    session = Session.for_spec(
-        spec,
-        out,
-        models={"persona": spec.model} if spec.check or spec.fill else {},
-        concurrency=concurrency,
-        progress=progress,
-        max_failures=max_failures,
-        spec_path=spec_path,
+
+def _run(session: Session, spec: PopulationSpec, inputs: Any) -> PopulationResult:
+    """Build the population of ``spec`` and write its fidelity report."""
+    source = inputs
+    run_dir, lm = session.run_dir, session.lms.get("persona")
+    atomic_write_text(run_dir / SPEC_FILE, spec.model_dump_json(indent=2) + "\n")
+    options = PopulationSection(
+        check=spec.check,
+        max_draws=spec.max_draws,
+        fill=spec.fill,
+        categories_per_persona=spec.categories_per_persona,
     )
-    with session:
-        run_dir, lm = session.run_dir, session.lms.get("persona")
-        atomic_write_text(run_dir / SPEC_FILE, spec.model_dump_json(indent=2) + "\n")
-        options = PopulationSection(
-            check=spec.check,
-            max_draws=spec.max_draws,
-            fill=spec.fill,
-            categories_per_persona=spec.categories_per_persona,
-        )
-        slots, stage = population_stage(session, source, spec.n, spec.seed, spec.min_age, options, lm)
-        personas, draws, failures = [], [], []
-        for (slot, _), entry in zip(slots, stage.entries, strict=True):
-            if entry["ok"]:
-                personas.append(Persona.model_validate(entry["record"]["persona"]))
-                draws += [{"slot": slot, **draw, "accepted": draw["consistent"]} for draw in entry["record"]["draws"]]
-            else:
-                failures.append({"slot": slot, **entry["error"]})
-        write_jsonl(run_dir / "personas.jsonl", (p.model_dump() for p in personas))
-        write_jsonl(run_dir / "draws.jsonl", draws)
-        fidelity = write_fidelity_report(run_dir, source, personas, spec.min_age, spec.seed)
-        metrics = population_metrics(draws, failures, fidelity, spec)
-        manifest = session.finish(
-            files=list(RESULT_FILES),
-            metrics=metrics,
-            report=lambda manifest: render_report(manifest, source, fidelity),
-            failures={"personas.jsonl": len(failures)},
-        )
-        return PopulationResult(run_dir, personas, manifest)
+    slots, stage = population_stage(session, source, spec.n, spec.seed, spec.min_age, options, lm)
+    personas, draws, failures = [], [], []
+    for (slot, _), entry in zip(slots, stage.entries, strict=True):
+        if entry["ok"]:
+            personas.append(Persona.model_validate(entry["record"]["persona"]))
+            draws += [{"slot": slot, **draw, "accepted": draw["consistent"]} for draw in entry["record"]["draws"]]
+        else:
+            failures.append({"slot": slot, **entry["error"]})
+    write_jsonl(run_dir / "personas.jsonl", (p.model_dump() for p in personas))
+    write_jsonl(run_dir / "draws.jsonl", draws)
+    fidelity = write_fidelity_report(run_dir, source, personas, spec.min_age, spec.seed)
+    metrics = population_metrics(draws, failures, fidelity, spec)
+    manifest = session.finish(
+        files=list(RESULT_FILES),
+        metrics=metrics,
+        report=lambda manifest: render_report(manifest, source, fidelity),
+        failures={"personas.jsonl": len(failures)},
+    )
+    return PopulationResult(run_dir, personas, manifest)
+
+
+def generate(spec: PopulationSpec, out: Path | None = None, **options: Any) -> PopulationResult:
+    """The population of ``spec`` into its run dir, resumable; ``options`` as ``persona.run_kind`` takes."""
+    return run_kind(spec, out, **options)
 
 
 class SlotFailure(BaseModel):
@@ -214,7 +205,9 @@ PERSONAS = Kind(
     name="personas",
     spec=PopulationSpec,
     metrics=PopulationMetrics,
-    run=generate,
+    run=_run,
+    prepare=lambda spec: load_source(spec.source, spec.dictionary),
+    models=_models,
     summary=_summary,
-    api="generate_personas",
+    exports={"generate_personas": generate},
 )

@@ -25,6 +25,7 @@ from persona.metrics import EstimateRecord, pass_rate
 from persona.programs import BenchItem, DPFPair, sample_personas
 from persona.reports import format_estimate, small_sample_note
 from persona.runs.cache import CallCounts
+from persona.runs.engine import run_kind
 from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics
 from persona.runs.session import Session
@@ -164,6 +165,42 @@ def summarize(pairs: list[dict], bench: list[dict], spec: RunSpec) -> RunMetrics
     )
 
 
+def _inputs(spec: RunSpec) -> tuple[list[Persona], list[Item]]:
+    source = load_source(spec.personas.source)
+    personas = sample_personas(spec.personas.n, seed=spec.seed, min_age=spec.personas.min_age, source=source)
+    return personas, plan_items(personas, value_laden(load_embedded_prompts()), spec.prompts.per_persona, spec.seed)
+
+
+def _run(session: Session, spec: RunSpec, inputs: Any) -> RunResult:
+    """Pairs, then bench, over the planned items; result files rebuilt in item order."""
+    personas, items = inputs
+    used_prompts = sorted({item.prompt.id: item.prompt for item in items}.values(), key=lambda p: p.id)
+    lms, run_dir = session.lms, session.run_dir
+    dpf = DPFPair(generator=lms["generator"], critic=lms["persona"])
+    built = session.stage("pairs", items, key=lambda item: item.key, work=_pair_work(dpf), label="preference pairs")
+    if not built.aborted:
+        bench = BenchItem(responder=lms["generator"], judge=lms["judge"])
+        session.stage("bench", items, key=lambda item: item.key, work=_bench_work(bench, spec), label="bench")
+    pairs = built.rows(items, _ids, (*PAIR_FIELDS, "shorter"))
+    bench_records = (
+        session.stages["bench"].rows(items, _ids, BENCH_SAMPLE_FIELDS, expand=lambda record: record["samples"])
+        if "bench" in session.stages
+        else []
+    )
+    write_jsonl(run_dir / "personas.jsonl", (p.model_dump() for p in personas))
+    write_jsonl(run_dir / "prompts.jsonl", (p.model_dump() for p in used_prompts))
+    write_jsonl(run_dir / "pairs.jsonl", pairs)
+    write_jsonl(run_dir / "bench.jsonl", bench_records)
+    metrics = summarize(pairs, bench_records, spec)
+    manifest = session.finish(
+        files=list(RESULT_FILES),
+        metrics=metrics,
+        report=lambda manifest: render_report(manifest, len(personas), len(items)),
+        failures={"pairs.jsonl": metrics.pairs_failed, "bench.jsonl": metrics.bench_failures},
+    )
+    return RunResult(run_dir, manifest)
+
+
 def run(
     spec: RunSpec,
     out: Path | None = None,
@@ -172,53 +209,16 @@ def run(
     max_failures: int | None = None,
     spec_path: Path | None = None,
 ) -> RunResult:
-    """Execute ``spec`` into its run dir, resuming whatever an earlier, interrupted run of it finished.
-
-    Args:
-        spec: the validated run spec.
-        out: run dir, overriding ``spec.out`` (default ``outputs/<name>``).
-        progress: a rich ``Progress`` to report on; None runs silently.
-        concurrency: items in flight, overriding ``spec.run.concurrency``.
-        max_failures: failed items after which no new item starts, overriding ``spec.run.max_failures``.
-        spec_path: where the spec came from, recorded in the manifest.
-    """
-    session = Session.for_spec(
+    """Execute ``spec`` into its run dir (default ``outputs/<name>``), resuming whatever an earlier, interrupted run
+    of it finished; ``concurrency`` and ``max_failures`` default to its ``[run]`` section."""
+    return run_kind(
         spec,
         out,
-        concurrency=concurrency or spec.run.concurrency,
         progress=progress,
+        concurrency=concurrency or spec.run.concurrency,
         max_failures=max_failures or spec.run.max_failures,
         spec_path=spec_path,
     )
-    source = load_source(spec.personas.source)
-    personas = sample_personas(spec.personas.n, seed=spec.seed, min_age=spec.personas.min_age, source=source)
-    items = plan_items(personas, value_laden(load_embedded_prompts()), spec.prompts.per_persona, spec.seed)
-    used_prompts = sorted({item.prompt.id: item.prompt for item in items}.values(), key=lambda p: p.id)
-    with session:
-        lms, run_dir = session.lms, session.run_dir
-        dpf = DPFPair(generator=lms["generator"], critic=lms["persona"])
-        built = session.stage("pairs", items, key=lambda item: item.key, work=_pair_work(dpf), label="preference pairs")
-        if not built.aborted:
-            bench = BenchItem(responder=lms["generator"], judge=lms["judge"])
-            session.stage("bench", items, key=lambda item: item.key, work=_bench_work(bench, spec), label="bench")
-        pairs = built.rows(items, _ids, (*PAIR_FIELDS, "shorter"))
-        bench_records = (
-            session.stages["bench"].rows(items, _ids, BENCH_SAMPLE_FIELDS, expand=lambda record: record["samples"])
-            if "bench" in session.stages
-            else []
-        )
-        write_jsonl(run_dir / "personas.jsonl", (p.model_dump() for p in personas))
-        write_jsonl(run_dir / "prompts.jsonl", (p.model_dump() for p in used_prompts))
-        write_jsonl(run_dir / "pairs.jsonl", pairs)
-        write_jsonl(run_dir / "bench.jsonl", bench_records)
-        metrics = summarize(pairs, bench_records, spec)
-        manifest = session.finish(
-            files=list(RESULT_FILES),
-            metrics=metrics,
-            report=lambda manifest: render_report(manifest, len(personas), len(items)),
-            failures={"pairs.jsonl": metrics.pairs_failed, "bench.jsonl": metrics.bench_failures},
-        )
-        return RunResult(run_dir, manifest)
 
 
 def render_report(manifest: Manifest, n_personas: int, n_items: int) -> str:
@@ -273,8 +273,9 @@ QUICKSTART = Kind(
     name="quickstart",
     spec=RunSpec,
     metrics=RunMetrics,
-    run=run,
+    run=_run,
+    prepare=_inputs,
     summary=_summary,
     placeholders={"name": "quickstart"},
-    exports={"RunResult": RunResult},
+    exports={"run": run, "RunResult": RunResult},
 )

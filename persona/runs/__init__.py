@@ -4,12 +4,13 @@ The experiments that plug into it live in ``persona.experiments``; their reports
 """
 
 from persona.runs.cache import CallCounts, RunCache, run_cache
+from persona.runs.engine import Stopped, run_kind, run_spec
 from persona.runs.executor import ItemLog, LogCorruptError, StageResult, run_items
 from persona.runs.kinds import Kind, get_kind, kind_names
 from persona.runs.manifest import Manifest
 from persona.runs.rundir import RunDirError, claim_run_dir
 from persona.runs.session import RunStopped, Session
-from persona.runs.spec import RunSection, SpecError, load_spec, quickstart_spec_path, run_spec
+from persona.runs.spec import RunSection, SpecError, load_spec, quickstart_spec_path
 
 __all__ = [
     "CallCounts",
@@ -24,6 +25,7 @@ __all__ = [
     "Session",
     "SpecError",
     "StageResult",
+    "Stopped",
     "claim_run_dir",
     "get_kind",
     "kind_names",
@@ -31,5 +33,6 @@ __all__ = [
     "quickstart_spec_path",
     "run_cache",
     "run_items",
+    "run_kind",
     "run_spec",
 ]

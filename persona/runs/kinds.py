@@ -10,7 +10,7 @@ import path (``kind = "mypkg.module:MY_KIND"`` in a spec file), with no edit to 
 from __future__ import annotations
 
 import importlib.metadata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,11 @@ GROUP = "persona_testbed.kinds"
 BUILT_IN = "persona."  # modules of this package: their identity is the package version in the manifest
 
 
-def _nothing(result: Any) -> list[Any]:
+def _no_inputs(spec: Any) -> None:
+    return None
+
+
+def _no_summary(result: Any) -> list[Any]:
     return []
 
 
@@ -36,38 +40,36 @@ class Kind:
         name: what a spec's ``kind`` key says (an entry point's name; an import path names a kind too).
         spec: its spec model (a pydantic model with ``kind``, ``seed``, ``run``, ``out`` and ``fingerprint()``).
         metrics: its typed run-level metrics, as the manifest holds them.
-        run: ``run(spec, *, out, progress, concurrency, max_failures, spec_path)``: the experiment, on a
-            ``Session``; returns a result with ``run_dir`` and ``manifest``.
+        run: ``run(session, spec, inputs)``: the experiment in an open ``Session`` (its stages, result files and
+            ``session.finish``); returns a result with ``run_dir`` and ``manifest``. ``persona.run_kind`` runs it.
+        prepare: ``prepare(spec)``: what the run reads, read before any run dir exists, so bad input writes nothing.
+        models: ``models(spec, inputs)``: the model of each role the session builds (default: all the spec has).
         summary: what the terminal shows when a run ends: rich renderables (markup strings or tables) from the result.
         report: ``report.md`` again from a finished run's manifest alone (``bench report``); None: not re-rendered.
         plots: the figures again from a manifest, into a folder; returns the file names written.
         subject: the model role whose model names a run when runs are compared (the model under test).
         placeholders: values for the spec's required fields when ``persona spec`` writes its defaults.
-        api: the public name of ``run`` (``persona.<api>``; default its own name).
-        exports: further public names (``persona.<name>``), besides the spec, the metrics and ``run``.
+        exports: further public names (``persona.<name>``) besides the spec and the metrics, such as the function
+            that runs it from Python.
     """
 
     name: str
     spec: type[BaseModel]
     metrics: type[BaseModel]
-    run: Callable[..., Any]
-    summary: Callable[[Any], Sequence[Any]] = _nothing
+    run: Callable[[Any, Any, Any], Any]
+    prepare: Callable[[Any], Any] = _no_inputs
+    models: Callable[[Any, Any], Mapping[str, Any]] | None = None
+    summary: Callable[[Any], Sequence[Any]] = _no_summary
     report: Callable[[Any], str] | None = None
     plots: Callable[[Any, Path], list[str]] | None = None
     subject: str | None = None
     placeholders: dict[str, Any] = field(default_factory=dict)
-    api: str | None = None
     exports: dict[str, Any] = field(default_factory=dict)
 
     @property
     def public(self) -> dict[str, Any]:
         """The names ``import persona`` offers for this kind."""
-        return {
-            self.spec.__name__: self.spec,
-            self.metrics.__name__: self.metrics,
-            self.api or self.run.__name__: self.run,
-            **self.exports,
-        }
+        return {self.spec.__name__: self.spec, self.metrics.__name__: self.metrics, **self.exports}
 
 
 class UnknownKindError(InputError):

@@ -15,7 +15,7 @@ import logging
 import os
 import signal
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -45,7 +45,7 @@ from persona.runs.shards import (
     run_sharded,
     shard_config,
 )
-from persona.runs.spec import ExperimentSpec, RolesSpec, run_fingerprint
+from persona.runs.spec import ExperimentSpec, run_fingerprint
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
@@ -107,25 +107,6 @@ class Session:
         self.cache: RunCache | None = None
         self._ray: Any = None
         self._open = contextlib.ExitStack()
-
-    @classmethod
-    def for_spec(
-        cls,
-        spec: ExperimentSpec,
-        out: Path | None,
-        roles: Iterable[str] | None = None,
-        models: Mapping[str, ModelConfig] | None = None,
-        **options: Any,
-    ) -> Session:
-        """A session for ``spec`` into ``out`` (default: its ``out``, else its own dir).
-
-        The LMs are ``models`` when given (specs with one ``model``), else the spec's roles (``roles``, default all).
-        """
-        if models is None:
-            if not isinstance(spec, RolesSpec):
-                raise TypeError(f"{type(spec).__name__} has no model roles; pass the session its models")
-            models = spec.models if roles is None else {role: spec.models[role] for role in roles}
-        return cls(Path(out or spec.out or spec.default_dir()), spec, models, **options)
 
     def __enter__(self) -> Session:
         limiters = {role: RateLimiter(config.rpm) for role, config in self.models.items() if config.rpm}

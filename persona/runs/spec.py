@@ -12,7 +12,7 @@ import tomllib
 from collections.abc import Iterable
 from importlib.resources import files
 from pathlib import Path
-from typing import Any, ClassVar, Literal, NamedTuple
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -188,34 +188,6 @@ def load_spec(path: Path | str, smoke: bool = False) -> Any:
     return small if smoke else spec
 
 
-def run_spec(
-    spec: Any,
-    out: Path | None = None,
-    spec_path: Path | None = None,
-    progress: Any = None,
-    concurrency: int | None = None,
-    max_failures: int | None = None,
-) -> Any:
-    """Run a spec of any kind; ``concurrency`` and ``max_failures`` default to its ``[run]`` section.
-
-    Returns the kind's result, which always has ``run_dir`` and ``manifest``; a run that stopped before its results
-    returns a ``Stopped`` (its manifest's ``metrics`` are None).
-    """
-    from persona.runs.session import RunStopped
-
-    try:
-        return get_kind(spec.kind).run(
-            spec,
-            out=out,
-            progress=progress,
-            concurrency=concurrency or spec.run.concurrency,
-            max_failures=max_failures or spec.run.max_failures,
-            spec_path=spec_path,
-        )
-    except RunStopped as stopped:
-        return Stopped(stopped.run_dir, stopped.manifest, str(stopped))
-
-
 def default_spec_toml(kind: str) -> str:
     """A kind's spec with every default written out, as TOML that ``load_spec`` reads back to the same spec.
 
@@ -246,14 +218,6 @@ def _without_nulls(value: Any) -> Any:
     if isinstance(value, list):
         return [_without_nulls(v) for v in value]
     return value
-
-
-class Stopped(NamedTuple):
-    """The result of a run that stopped before its results (see ``Session.stop``): no records, no metrics."""
-
-    run_dir: Path
-    manifest: Any
-    reason: str
 
 
 def quickstart_spec_path() -> Path:

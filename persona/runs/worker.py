@@ -23,7 +23,7 @@ DETAIL_CHARS = 2000
 
 def serve_shard(task: ShardTask) -> None:
     """Replay the run in this process up to ``task.stage`` and run shard ``task.index`` of it."""
-    from persona.runs.spec import run_spec
+    from persona.runs.engine import run_spec
 
     os.environ[THREADS_ENV] = str(task.local_threads)
     token = SHARD.set(task)
