@@ -87,6 +87,19 @@ def spec_command(kind: Annotated[str, typer.Argument(help="A kind of run, e.g. b
     print(default_spec_toml(kind), end="")
 
 
+@app.command("kinds")
+def kinds_command() -> None:
+    """List the kinds of run installed (this package's and those other packages declare), with their spec classes."""
+    from persona.runs import get_kind, kind_names
+
+    table = Table("kind", "spec class", "what it is", title="Kinds (`persona spec KIND` prints one's defaults)")
+    for name in kind_names():
+        kind = get_kind(name)
+        doc = (kind.spec.__doc__ or "").strip().splitlines()[0] if kind.spec.__doc__ else ""
+        table.add_row(name, f"{kind.spec.__module__}.{kind.spec.__qualname__}", doc)
+    console.print(table)
+
+
 add_optimize_command(app)
 
 
