@@ -36,6 +36,10 @@ class IntroSpec(OneModelSpec):
         return Path("outputs") / f"introductions-n{self.n}-seed{self.seed}"
 
 
+INTRODUCTIONS = Kind("introductions", IntroSpec)
+
+
+@INTRODUCTIONS.measures
 class IntroMetrics(Metrics):
     introduced: int
     mean_words: float | None = Field(description="mean length of the introductions, in words")
@@ -46,6 +50,13 @@ class IntroResult(NamedTuple):
     manifest: Manifest
 
 
+@INTRODUCTIONS.reads
+def personas(spec: IntroSpec) -> list[Persona]:
+    """Read before any run dir exists, so bad input writes nothing."""
+    return sample_personas(spec.n, seed=spec.seed, min_age=18)
+
+
+@INTRODUCTIONS.runs
 def run(session: Session, spec: IntroSpec, personas: list[Persona]) -> IntroResult:
     introduce = dspy.Predict(Introduce)
     introduce.lm = session.lms["model"]
@@ -56,7 +67,7 @@ def run(session: Session, spec: IntroSpec, personas: list[Persona]) -> IntroResu
         work=lambda p: {"introduction": introduce(persona=p.as_prompt()).introduction},
         label="introductions",
     )
-    rows = stage.rows(personas, lambda p: {"persona_id": p.id}, ["introduction"])
+    rows = stage.rows(personas, lambda p: {"persona_id": p.id}, ["introduction"])  # a failure: a row of nulls
     write_jsonl(session.run_dir / "introductions.jsonl", rows)
     words = [len(r["introduction"].split()) for r in rows if r["error"] is None]
     metrics = IntroMetrics(introduced=len(words), mean_words=sum(words) / len(words) if words else None)
@@ -64,15 +75,7 @@ def run(session: Session, spec: IntroSpec, personas: list[Persona]) -> IntroResu
     return IntroResult(session.run_dir, manifest)
 
 
+@INTRODUCTIONS.reports
 def report(manifest: Manifest) -> str:
-    m = manifest.metrics
+    m = manifest.results(IntroMetrics)
     return f"# Introductions\n\n{m.introduced} of {manifest.spec['n']} personas introduced themselves.\n"
-
-
-INTRODUCTIONS = Kind(
-    name="introductions",
-    spec=IntroSpec,
-    metrics=IntroMetrics,
-    prepare=lambda spec: sample_personas(spec.n, seed=spec.seed, min_age=18),  # read before any run dir exists
-    run=run,
-)

@@ -19,12 +19,12 @@ from pydantic import Field
 from persona.data.io import atomic_write_text, make_folder, read_jsonl, write_jsonl
 from persona.data.persona import Persona
 from persona.errors import InputError
+from persona.lm import ModelConfig
 from persona.lm.roles import Role
 from persona.metrics import kappa, kappa_matrix
 from persona.programs.bench import RolePlayAnnotator
 from persona.programs.population import load_personas
 from persona.reports.figures import kappa_heatmap, kappa_histograms, save_figure
-from persona.runs.engine import run_kind
 from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics
 from persona.runs.session import Session
@@ -170,14 +170,6 @@ def render_agreement(annotations: pd.DataFrame, result: Agreement, sources: list
     return "\n".join(lines)
 
 
-class AnnotateMetrics(Metrics):
-    """How many (persona, item) tasks the model annotated."""
-
-    tasks: int
-    annotated: int
-    failed: int
-
-
 class AnnotateSpec(OneModelSpec):
     """Model annotations by role-play for the items humans (or other models) annotated."""
 
@@ -193,6 +185,18 @@ class AnnotateSpec(OneModelSpec):
 
     def default_dir(self) -> Path:
         return Path("outputs") / f"annotations-{model_slug(self.name or self.model.model)}-seed{self.seed}"
+
+
+ANNOTATE = Kind("annotate", AnnotateSpec)
+
+
+@ANNOTATE.measures
+class AnnotateMetrics(Metrics):
+    """How many (persona, item) tasks the model annotated."""
+
+    tasks: int
+    annotated: int
+    failed: int
 
 
 class AnnotationResult(NamedTuple):
@@ -219,6 +223,7 @@ def read_items(path: Path) -> dict[str, dict[str, Any]]:
     return {str(row["id"]): row for row in rows}
 
 
+@ANNOTATE.reads
 def _tasks(spec: AnnotateSpec) -> list[Task]:
     """Every (persona, item) to annotate, or exactly those of ``spec.like``: read before any run dir exists."""
     items = read_items(Path(spec.items))
@@ -235,6 +240,12 @@ def _tasks(spec: AnnotateSpec) -> list[Task]:
     return tasks
 
 
+@ANNOTATE.needs
+def _models(spec: AnnotateSpec, tasks: list[Task]) -> dict[str, ModelConfig]:
+    return {"annotator": spec.model}
+
+
+@ANNOTATE.runs
 def _run(session: Session, spec: AnnotateSpec, tasks: list[Task]) -> AnnotationResult:
     """Role-play every task and write annotations.jsonl with the model string as annotator."""
     annotator = RolePlayAnnotator(session.lms["annotator"])
@@ -267,23 +278,10 @@ def _run(session: Session, spec: AnnotateSpec, tasks: list[Task]) -> AnnotationR
     return AnnotationResult(session.run_dir, rows, manifest)
 
 
-def annotate(spec: AnnotateSpec, out: Path | None = None, **options: Any) -> AnnotationResult:
-    """Role-play the tasks of ``spec`` into its run dir (``options``: as ``persona.run_kind`` takes them)."""
-    return run_kind(spec, out, **options)
+annotate = ANNOTATE.entry("annotate")
 
 
+@ANNOTATE.summarises
 def _summary(result: AnnotationResult) -> list[str]:
     m = result.manifest.results(AnnotateMetrics)
     return [f"{m.annotated} of {m.tasks} tasks annotated: [cyan]{result.run_dir / 'annotations.jsonl'}[/]"]
-
-
-ANNOTATE = Kind(
-    name="annotate",
-    spec=AnnotateSpec,
-    metrics=AnnotateMetrics,
-    run=_run,
-    prepare=_tasks,
-    models=lambda spec, tasks: {"annotator": spec.model},
-    summary=_summary,
-    exports={"annotate": annotate},
-)

@@ -25,6 +25,7 @@ from persona.errors import InputError
 from persona.experiments.inputs import (
     PARTS,
     POPULATION,
+    Item,
     PersonasInput,
     experiment_personas,
     load_split_prompts,
@@ -32,7 +33,6 @@ from persona.experiments.inputs import (
     role_models,
 )
 from persona.experiments.population import PopulationSection, population_role
-from persona.experiments.quickstart import Item
 from persona.lm import ModelConfig
 from persona.lm.roles import Role
 from persona.metrics import EstimateRecord, pass_rate
@@ -54,7 +54,6 @@ from persona.reports.estimates import format_estimate, small_sample_note
 from persona.reports.judging import judge_note
 from persona.reports.personas import null_line
 from persona.reports.slices import slices_table
-from persona.runs.engine import run_kind
 from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics, file_digest
 from persona.runs.session import Session
@@ -156,6 +155,9 @@ class BenchSpec(BenchInputs):
         return Path("outputs") / f"bench-{model_slug(self.models['responder'].model)}-seed{self.seed}"
 
 
+BENCH = Kind("bench", BenchSpec, subject="responder")
+
+
 def load_program(path: Path, mode: str, lm: dspy.LM | None) -> PersonalizedResponder:
     """A compiled responder saved by ``persona optimize`` (DSPy JSON state), bound to ``lm``."""
     program = PersonalizedResponder(lm, mode)
@@ -231,14 +233,19 @@ RECORD_FIELDS = (
 )
 
 
-def _inputs(spec: BenchSpec) -> tuple[PersonasInput, list[Prompt]]:
+@BENCH.reads
+def read_questions(spec: BenchInputs) -> tuple[PersonasInput, list[Prompt]]:
+    """What a bench-like run reads before its run dir exists: its personas' source and its question pool."""
     return read_personas_input(spec), question_pool(spec)
 
 
-def _models(spec: BenchSpec, inputs: tuple[PersonasInput, list[Prompt]]) -> dict[str, ModelConfig]:
+@BENCH.needs
+def tested_and_judge(spec: BenchInputs, inputs: tuple[PersonasInput, list[Prompt]]) -> dict[str, ModelConfig]:
+    """The model under test and its judge (and the population role when census personas are built)."""
     return role_models(spec, ("responder", "judge"), inputs[0])
 
 
+@BENCH.runs
 def _run(session: Session, spec: BenchSpec, inputs: Any) -> BenchResult:
     """Answer every persona x question in each mode, judge each answer, then report and plot."""
     source, pool = inputs
@@ -304,12 +311,11 @@ def _run(session: Session, spec: BenchSpec, inputs: Any) -> BenchResult:
     return BenchResult(run_dir, records, manifest)
 
 
-def run_bench(spec: BenchSpec, out: Path | None = None, **options: Any) -> BenchResult:
-    """The main evaluation of ``spec`` into its run dir, resumable; ``options`` as ``persona.run_kind`` takes."""
-    return run_kind(spec, out, **options)
+run_bench = BENCH.entry("run_bench")
 
 
-def _rate(values: list[bool], spec: BenchInputs) -> EstimateRecord:
+def spec_rate(values: list[bool], spec: BenchInputs) -> EstimateRecord:
+    """A pass rate with the bootstrap CI the spec asks for (its confidence, resamples and seed)."""
     return EstimateRecord.of(pass_rate(values, spec.confidence, spec.resamples, spec.seed))
 
 
@@ -345,6 +351,7 @@ class SliceRow(BaseModel):
     high: float | None
 
 
+@BENCH.measures
 class BenchMetrics(Metrics):
     """The main evaluation (Figure 10): per-mode rates, dropped attributes (Figure 11) and intersections."""
 
@@ -367,8 +374,8 @@ def bench_metrics(records: list[dict[str, Any]], personas: list[Persona], spec: 
         rows = [r for r in records if r["mode"] == mode]
         answered = [r for r in rows if r["error"] is None]
         by_mode[mode] = ModeMetrics(
-            accuracy=_rate([r["passed"] for r in answered if r["passed"] is not None], spec),
-            subtle=_rate([r["subtle"] for r in answered if r["subtle"] is not None], spec),
+            accuracy=spec_rate([r["passed"] for r in answered if r["passed"] is not None], spec),
+            subtle=spec_rate([r["subtle"] for r in answered if r["subtle"] is not None], spec),
             items=len(rows),
             failed_items=len(rows) - len(answered),
             judge_failures=sum(r["judge_error"] is not None for r in answered),
@@ -403,6 +410,7 @@ def bench_metrics(records: list[dict[str, Any]], personas: list[Persona], spec: 
     )
 
 
+@BENCH.reports
 def render_report(manifest: Manifest) -> str:
     spec, m = manifest.spec, manifest.results(BenchMetrics)
     level = round(m.confidence * 100)
@@ -455,25 +463,12 @@ def render_report(manifest: Manifest) -> str:
     return "\n".join(lines)
 
 
+@BENCH.summarises
 def _summary(result: BenchResult) -> list[Any]:
     modes = result.manifest.results(BenchMetrics).modes
     return [estimates_table("accuracy per mode", {mode: row.accuracy for mode, row in modes.items()})]
 
 
+@BENCH.draws
 def _plots(manifest: Manifest, out: Path) -> list[str]:
     return bench_plots(manifest.results(BenchMetrics), manifest.models["responder"].model, out)
-
-
-BENCH = Kind(
-    name="bench",
-    spec=BenchSpec,
-    metrics=BenchMetrics,
-    run=_run,
-    prepare=_inputs,
-    models=_models,
-    summary=_summary,
-    report=render_report,
-    plots=_plots,
-    subject="responder",
-    exports={"run_bench": run_bench},
-)

@@ -19,26 +19,12 @@ from persona.lm import ModelConfig
 from persona.lm.roles import Role
 from persona.programs.curation import PromptClassifier
 from persona.reports.figures import topic_plot
-from persona.runs.engine import run_kind
 from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics
 from persona.runs.session import Session
 from persona.runs.spec import EXECUTION, OneModelSpec, spec_fingerprint
 
 RESULT_FILES = ("prompts.jsonl", "dropped.jsonl", "curation.md")
-
-
-class CurationMetrics(Metrics):
-    """Prompts left after each curation step (Figure 3) and the split."""
-
-    counts: dict[str, int] = Field(description="prompts remaining after each step, in order")
-    dropped_by_step: dict[str, int]
-    train: int
-    heldout: int
-    controls: dict[str, int] | None = Field(
-        default=None,
-        description="labelled prompts the classifier judged, and how many it kept, per label (value-laden, factual)",
-    )
 
 
 class CurationSpec(OneModelSpec):
@@ -63,6 +49,23 @@ class CurationSpec(OneModelSpec):
         return Path("outputs") / f"prompts-{name}-seed{self.seed}"
 
 
+CURATION = Kind("curation", CurationSpec)
+
+
+@CURATION.measures
+class CurationMetrics(Metrics):
+    """Prompts left after each curation step (Figure 3) and the split."""
+
+    counts: dict[str, int] = Field(description="prompts remaining after each step, in order")
+    dropped_by_step: dict[str, int]
+    train: int
+    heldout: int
+    controls: dict[str, int] | None = Field(
+        default=None,
+        description="labelled prompts the classifier judged, and how many it kept, per label (value-laden, factual)",
+    )
+
+
 class CurationResult(NamedTuple):
     run_dir: Path
     kept: list[dict[str, Any]]
@@ -70,14 +73,17 @@ class CurationResult(NamedTuple):
     manifest: Manifest
 
 
+@CURATION.reads
 def _inputs(spec: CurationSpec) -> list[Prompt]:
     return load_prompts(spec.source, spec.column)[: spec.limit]
 
 
+@CURATION.needs
 def _models(spec: CurationSpec, prompts: list[Prompt]) -> dict[str, ModelConfig]:
     return {"judge": spec.model} if spec.classify else {}
 
 
+@CURATION.runs
 def _run(session: Session, spec: CurationSpec, inputs: Any) -> CurationResult:
     """Filter, de-duplicate, classify and split the prompts of ``spec``."""
     prompts = inputs
@@ -147,9 +153,7 @@ def _run(session: Session, spec: CurationSpec, inputs: Any) -> CurationResult:
     return CurationResult(run_dir, rows, dropped, manifest)
 
 
-def curate(spec: CurationSpec, out: Path | None = None, **options: Any) -> CurationResult:
-    """Curate ``spec.source`` into its run dir, resumable; ``options`` as ``persona.run_kind`` takes."""
-    return run_kind(spec, out, **options)
+curate = CURATION.entry("curate")
 
 
 def label_controls(prompts: list[Prompt], verdicts: dict[str, dict[str, Any]]) -> dict[str, int] | None:
@@ -205,19 +209,8 @@ def render_curation(
     return "\n".join(lines) + "\n"
 
 
+@CURATION.summarises
 def _summary(result: CurationResult) -> list[str]:
     m = result.manifest.results(CurationMetrics)
     steps = ", ".join(f"{step} {n}" for step, n in m.counts.items())
     return [f"{steps}; {m.train} train, {m.heldout} held out (prompts.jsonl, dropped.jsonl, curation.md)"]
-
-
-CURATION = Kind(
-    name="curation",
-    spec=CurationSpec,
-    metrics=CurationMetrics,
-    run=_run,
-    prepare=_inputs,
-    models=_models,
-    summary=_summary,
-    exports={"curate": curate},
-)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -87,3 +87,14 @@ def split_personas(personas: list[Persona], heldout: float, seed: int) -> dict[s
         "train": [p for p in personas if p.id not in held],
         "heldout": [p for p in personas if p.id in held],
     }
+
+
+class Item(NamedTuple):
+    """One question asked of one persona: what bench-like runs plan and key their stages by."""
+
+    persona: Persona
+    prompt: Prompt
+
+    @property
+    def key(self) -> str:
+        return f"{self.persona.id}|{self.prompt.id}"

@@ -41,9 +41,9 @@ from persona.lm.roles import Role
 from persona.metrics import loo_kappas
 from persona.programs.bench import PersonalizedResponder, RolePlayAnnotator
 from persona.programs.preferences import PersonaRefinement, chosen_goes_first
+from persona.reports.estimates import markdown
 from persona.reports.figures import loo_plot, save_figure
 from persona.reports.personas import null_line
-from persona.runs.engine import run_kind
 from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics
 from persona.runs.session import Session
@@ -94,6 +94,9 @@ class LooSpec(BenchInputs):
 
     def default_dir(self) -> Path:
         return Path("outputs") / f"loo-{model_slug(self.models['annotator'].model)}-seed{self.seed}"
+
+
+LOO = Kind("loo", LooSpec, subject="annotator")
 
 
 class PreferenceQuestion(NamedTuple):
@@ -177,14 +180,17 @@ def preference_questions(spec: LooSpec) -> list[PreferenceQuestion]:
     ]
 
 
+@LOO.reads
 def _inputs(spec: LooSpec) -> tuple[PersonasInput, list[PreferenceQuestion]]:
     return read_personas_input(spec), preference_questions(spec)
 
 
+@LOO.needs
 def _models(spec: LooSpec, inputs: tuple[PersonasInput, list[PreferenceQuestion]]) -> dict[str, ModelConfig]:
     return role_models(spec, LOO_ROLES if spec.answers == "generate" else LOO_ROLES[1:], inputs[0])
 
 
+@LOO.runs
 def _run(session: Session, spec: LooSpec, inputs: Any) -> BenchResult:
     """Generate the answers, annotate every pair's two variants, and report kappa per attribute."""
     source, questions = inputs
@@ -270,9 +276,7 @@ def _run(session: Session, spec: LooSpec, inputs: Any) -> BenchResult:
     return BenchResult(run_dir, records, manifest)
 
 
-def run_loo(spec: LooSpec, out: Path | None = None, **options: Any) -> BenchResult:
-    """Leave-one-out for ``spec`` into its run dir, resumable; ``options`` as ``persona.run_kind`` takes."""
-    return run_kind(spec, out, **options)
+run_loo = LOO.entry("run_loo")
 
 
 def _refined_answers(
@@ -330,6 +334,7 @@ class PairKappa(BaseModel):
     kappa: float | None = Field(description="None when both variants made one and the same choice throughout")
 
 
+@LOO.measures
 class LooMetrics(Metrics):
     """Leave-one-out influence (Figure 5): kappa per pair and its distribution per attribute."""
 
@@ -377,6 +382,7 @@ def kappas_by_attribute(metrics: LooMetrics) -> dict[str, list[float]]:
     }
 
 
+@LOO.reports
 def render_loo_report(manifest: Manifest) -> str:
     spec, m = manifest.spec, manifest.results(LooMetrics)
     fmt = lambda v: "n/a" if v is None else f"{v:.3f}"  # noqa: E731
@@ -407,12 +413,11 @@ def render_loo_report(manifest: Manifest) -> str:
         "",
         "![LOO kappa per attribute](loo.png)",
         "",
-        manifest.calls_line(),
-        "",
     ]
-    return "\n".join(lines)
+    return markdown(lines, manifest.calls_line())
 
 
+@LOO.summarises
 def _summary(result: BenchResult) -> list[Any]:
     table = Table(title="kappa per pair, without vs with the attribute")
     for column in ("attribute", "pairs", "defined", "median", "mean"):
@@ -423,21 +428,7 @@ def _summary(result: BenchResult) -> list[Any]:
     return [table]
 
 
+@LOO.draws
 def _plots(manifest: Manifest, out: Path) -> list[str]:
     save_figure(loo_plot(kappas_by_attribute(manifest.results(LooMetrics))), out / "loo.png")
     return ["loo.png"]
-
-
-LOO = Kind(
-    name="loo",
-    spec=LooSpec,
-    metrics=LooMetrics,
-    run=_run,
-    prepare=_inputs,
-    models=_models,
-    summary=_summary,
-    report=render_loo_report,
-    plots=_plots,
-    subject="annotator",
-    exports={"run_loo": run_loo},
-)

@@ -25,12 +25,13 @@ from persona.errors import InputError
 from persona.experiments.bench import (
     BenchInputs,
     BenchResult,
-    _rate,
     load_program,
+    spec_rate,
     write_results,
 )
 from persona.experiments.inputs import (
     POPULATION,
+    Item,
     PersonasInput,
     experiment_personas,
     load_split_prompts,
@@ -39,15 +40,14 @@ from persona.experiments.inputs import (
     split_personas,
 )
 from persona.experiments.population import population_role
-from persona.experiments.quickstart import Item
 from persona.lm import ModelConfig
 from persona.lm.roles import Role
 from persona.metrics import EstimateRecord
 from persona.programs.bench import MODES, PersonalizedResponder, RevisionJudge, is_output_failure, judge_failure
 from persona.programs.optimize import JudgeMetric, proxy_metric
 from persona.reports import estimates_table, format_estimate, small_sample_note
+from persona.reports.estimates import markdown
 from persona.reports.judging import judge_note
-from persona.runs.engine import run_kind
 from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics
 from persona.runs.session import Session
@@ -92,6 +92,10 @@ class OptimizeSpec(BenchInputs):
     def default_dir(self) -> Path:
         slug = model_slug(self.models["responder"].model)
         return Path("outputs") / f"optimize-{self.optimizer}-{self.mode}-{slug}-seed{self.seed}"
+
+
+OPTIMIZE = Kind("optimize", OptimizeSpec, subject="responder")
+OPTIMIZE.reads(read_personas_input)
 
 
 def example(case: Item) -> dspy.Example:
@@ -205,12 +209,14 @@ class EvalCase(NamedTuple):
         return f"{self.program}|{self.split}|{self.case.key}"
 
 
+@OPTIMIZE.needs
 def _models(spec: OptimizeSpec, source: PersonasInput) -> dict[str, ModelConfig]:
     # MIPROv2 proposes instructions and GEPA reflects on failures with the reflection model; bootstrapping needs none.
     needed = ["responder", "judge"] if spec.optimizer == "bootstrap" else ["responder", "judge", "reflection"]
     return role_models(spec, needed, source)
 
 
+@OPTIMIZE.runs
 def _run(session: Session, spec: OptimizeSpec, inputs: Any) -> BenchResult:
     """Compile, save, reload and evaluate; the report compares baseline and optimized on the same items."""
     source = inputs
@@ -272,9 +278,7 @@ def _run(session: Session, spec: OptimizeSpec, inputs: Any) -> BenchResult:
     return BenchResult(run_dir, records, manifest)
 
 
-def run_optimize(spec: OptimizeSpec, out: Path | None = None, **options: Any) -> BenchResult:
-    """Optimize and compare the responder of ``spec``, resumable; ``options`` as ``persona.run_kind`` takes."""
-    return run_kind(spec, out, **options)
+run_optimize = OPTIMIZE.entry("run_optimize")
 
 
 class CompileError(Exception):
@@ -309,6 +313,7 @@ class CompileStats(BaseModel):
     demos: dict[str, int] = Field(description="demos per predictor of the compiled program")
 
 
+@OPTIMIZE.measures
 class OptimizeMetrics(Metrics):
     """Baseline against optimized responder on held-out personas, per evaluation set."""
 
@@ -333,7 +338,7 @@ def optimize_metrics(records: list[dict[str, Any]], spec: OptimizeSpec, compiled
         }
         judged = [k for k in rows["baseline"] if all(rows[p][k]["passed"] is not None for p in PROGRAMS)]
         sets[split] = EvalSet(
-            **{p: _rate([rows[p][k]["passed"] for k in judged], spec) for p in PROGRAMS},
+            **{p: spec_rate([rows[p][k]["passed"] for k in judged], spec) for p in PROGRAMS},
             paired=paired_test(
                 [rows["baseline"][k]["passed"] for k in judged], [rows["optimized"][k]["passed"] for k in judged]
             ),
@@ -371,28 +376,14 @@ def render_optimize_report(manifest: Manifest) -> str:
         "The compiled program is `program.json` (DSPy state); `splits.json` lists every item's ids.",
         "",
         *small_sample_note(e for row in m.sets.values() for e in (row.baseline, row.optimized)),
-        manifest.calls_line(),
-        "",
     ]
-    return "\n".join(lines)
+    return markdown(lines, manifest.calls_line())
 
 
+@OPTIMIZE.summarises
 def _summary(result: BenchResult) -> list[Any]:
     shown: list[Any] = []
     for split, row in result.manifest.results(OptimizeMetrics).sets.items():
         shown.append(estimates_table(f"{split}: accuracy", {"baseline": row.baseline, "optimized": row.optimized}))
         shown.append(f"paired (McNemar exact) p = {row.paired.p_value:.3f}")
     return shown
-
-
-OPTIMIZE = Kind(
-    name="optimize",
-    spec=OptimizeSpec,
-    metrics=OptimizeMetrics,
-    run=_run,
-    prepare=read_personas_input,
-    models=_models,
-    summary=_summary,
-    subject="responder",
-    exports={"run_optimize": run_optimize},
-)

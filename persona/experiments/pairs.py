@@ -26,14 +26,13 @@ from persona.experiments.inputs import (
     role_models,
 )
 from persona.experiments.population import PopulationSection, population_role
-from persona.experiments.quickstart import PAIR_FIELDS, pair_record
 from persona.lm import ModelConfig
 from persona.lm.roles import Role
 from persona.metrics import EstimateRecord, pass_rate
-from persona.programs.preferences import DPFPair, PreferenceAnnotator
+from persona.programs.preferences import PAIR_FIELDS, DPFPair, PreferenceAnnotator, pair_record
 from persona.reports import estimates_table, format_estimate, small_sample_note
+from persona.reports.estimates import markdown
 from persona.reports.personas import null_line
-from persona.runs.engine import run_kind
 from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics
 from persona.runs.session import Session
@@ -70,6 +69,9 @@ class PairsSpec(RolesSpec):
 
     def default_dir(self) -> Path:
         return Path("outputs") / f"pairs-{Path(self.personas).stem or 'personas'}-seed{self.seed}"
+
+
+PAIRS = Kind("pairs", PairsSpec)
 
 
 class Item(NamedTuple):
@@ -115,16 +117,19 @@ def plan(personas: list[Persona], prompts: dict[str, list[Prompt]], spec: PairsS
     return items
 
 
+@PAIRS.reads
 def _inputs(spec: PairsSpec) -> tuple[PersonasInput, dict[str, list[Prompt]]]:
     source, prompts = read_personas_input(spec), load_split_prompts(spec.prompts, spec.seed)
     check_layout(prompts, spec)
     return source, prompts
 
 
+@PAIRS.needs
 def _models(spec: PairsSpec, inputs: tuple[PersonasInput, dict[str, list[Prompt]]]) -> dict[str, ModelConfig]:
     return role_models(spec, ("generator", "persona", "judge") if spec.verify else ("generator", "persona"), inputs[0])
 
 
+@PAIRS.runs
 def _run(session: Session, spec: PairsSpec, inputs: Any) -> PairsResult:
     """Build, verify and report the dataset of ``spec``."""
     source, prompts = inputs
@@ -188,15 +193,14 @@ def _run(session: Session, spec: PairsSpec, inputs: Any) -> PairsResult:
     return PairsResult(run_dir, pairs, manifest)
 
 
-def generate_pairs(spec: PairsSpec, out: Path | None = None, **options: Any) -> PairsResult:
-    """Build the DPF pairs of ``spec`` into its run dir, resumable; ``options`` as ``persona.run_kind`` takes."""
-    return run_kind(spec, out, **options)
+generate_pairs = PAIRS.entry("generate_pairs")
 
 
 def _estimate(values: list[bool], seed: int) -> EstimateRecord:
     return EstimateRecord.of(pass_rate(values, confidence=0.95, resamples=1000, seed=seed))
 
 
+@PAIRS.measures
 class PairsMetrics(Metrics):
     """What a DPF dataset holds and how far a role-play annotator agrees with it."""
 
@@ -250,12 +254,11 @@ def render_report(manifest: Manifest) -> str:
         f"{m.verification_failed} verifications failed.",
         "",
         *small_sample_note([m.shorter, m.agreement_with_chosen, m.picked_first]),
-        manifest.cost_line(),
-        "",
     ]
-    return "\n".join(lines)
+    return markdown(lines, manifest.cost_line())
 
 
+@PAIRS.summarises
 def _summary(result: PairsResult) -> list[Any]:
     m = result.manifest.results(PairsMetrics)
     counts = ", ".join(f"{n} {split}" for split, n in m.pairs.items())
@@ -265,15 +268,3 @@ def _summary(result: PairsResult) -> list[Any]:
             "DPF pairs", {"chosen shorter": m.shorter, "annotator agrees with chosen": m.agreement_with_chosen}
         ),
     ]
-
-
-PAIRS = Kind(
-    name="pairs",
-    spec=PairsSpec,
-    metrics=PairsMetrics,
-    run=_run,
-    prepare=_inputs,
-    models=_models,
-    summary=_summary,
-    exports={"generate_pairs": generate_pairs},
-)

@@ -14,23 +14,21 @@ from pydantic import AliasChoices, BaseModel, Field, model_validator
 
 from persona.data.io import write_jsonl
 from persona.data.persona import NullAttributes, Persona, null_attributes
-from persona.data.prompts import Prompt
 from persona.experiments.bench import (
     BenchInputs,
     BenchResult,
     plan_questions,
-    question_pool,
+    read_questions,
+    tested_and_judge,
     write_results,
 )
-from persona.experiments.inputs import PersonasInput, experiment_personas, read_personas_input, role_models
-from persona.experiments.quickstart import Item
-from persona.lm import ModelConfig
+from persona.experiments.inputs import Item, experiment_personas
 from persona.metrics import pass_at_k_curve
 from persona.programs.responders import BenchItem, load_responder, responder_identity
+from persona.reports.estimates import markdown
 from persona.reports.figures import passk_plot, save_figure
 from persona.reports.judging import judge_note
 from persona.reports.personas import null_line
-from persona.runs.engine import run_kind
 from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics
 from persona.runs.session import Session
@@ -70,14 +68,14 @@ class PassKSpec(BenchInputs):
         return Path("outputs") / f"passk-{model_slug(self.models['responder'].model)}-seed{self.seed}"
 
 
-def _inputs(spec: PassKSpec) -> tuple[PersonasInput, list[Prompt]]:
-    return read_personas_input(spec), question_pool(spec)
+PASSK = Kind("passk", PassKSpec, subject="responder")
 
 
-def _models(spec: PassKSpec, inputs: tuple[PersonasInput, list[Prompt]]) -> dict[str, ModelConfig]:
-    return role_models(spec, ("responder", "judge"), inputs[0])
+PASSK.reads(read_questions)
+PASSK.needs(tested_and_judge)
 
 
+@PASSK.runs
 def _run(session: Session, spec: PassKSpec, inputs: Any) -> BenchResult:
     """Draw n answers per item, judge each, and report the pass@k curve."""
     source, pool = inputs
@@ -116,9 +114,7 @@ def _run(session: Session, spec: PassKSpec, inputs: Any) -> BenchResult:
     return BenchResult(run_dir, records, manifest)
 
 
-def run_passk(spec: PassKSpec, out: Path | None = None, **options: Any) -> BenchResult:
-    """pass@k for ``spec`` into its run dir, resumable; ``options`` as ``persona.run_kind`` takes."""
-    return run_kind(spec, out, **options)
+run_passk = PASSK.entry("run_passk")
 
 
 class ItemCount(BaseModel):
@@ -128,6 +124,7 @@ class ItemCount(BaseModel):
     c: int
 
 
+@PASSK.measures
 class PassKMetrics(Metrics):
     """The pass@k curve (Figure 12) and what it was estimated from."""
 
@@ -160,6 +157,7 @@ def passk_metrics(records: list[dict[str, Any]], k_max: int, personas: list[Pers
     )
 
 
+@PASSK.reports
 def render_passk_report(manifest: Manifest) -> str:
     spec, m = manifest.spec, manifest.results(PassKMetrics)
     lines = [
@@ -184,34 +182,19 @@ def render_passk_report(manifest: Manifest) -> str:
         "",
         "![pass@k](passk.png)",
         "",
-        manifest.calls_line(),
-        "",
     ]
-    return "\n".join(lines)
+    return markdown(lines, manifest.calls_line())
 
 
+@PASSK.summarises
 def _summary(result: BenchResult) -> list[str]:
     curve = result.manifest.results(PassKMetrics).curve
     return ["pass@k: " + ", ".join(f"k={k} {v:.3f}" for k, v in curve.items() if v is not None)]
 
 
+@PASSK.draws
 def _plots(manifest: Manifest, out: Path) -> list[str]:
     curve = {k: v for k, v in manifest.results(PassKMetrics).curve.items() if v is not None}
     label = f"{manifest.models['responder'].model} ({manifest.spec['mode']})"
     save_figure(passk_plot({label: curve}), out / "passk.png")
     return ["passk.png"]
-
-
-PASSK = Kind(
-    name="passk",
-    spec=PassKSpec,
-    metrics=PassKMetrics,
-    run=_run,
-    prepare=_inputs,
-    models=_models,
-    summary=_summary,
-    report=render_passk_report,
-    plots=_plots,
-    subject="responder",
-    exports={"run_passk": run_passk},
-)

@@ -20,8 +20,8 @@ from persona.data.sources import SourceError, load_source
 from persona.experiments.population import POPULATION_ROLE, PopulationSection, population_stage
 from persona.lm import ModelConfig
 from persona.programs.population import PROFILE_CATEGORIES
+from persona.reports.estimates import markdown
 from persona.reports.fidelity import FidelityReport, write_fidelity_report
-from persona.runs.engine import run_kind
 from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics
 from persona.runs.session import Session
@@ -53,16 +53,26 @@ class PopulationSpec(OneModelSpec):
         return Path("outputs") / f"personas-{name}-n{self.n}-seed{self.seed}"
 
 
+PERSONAS = Kind("personas", PopulationSpec)
+
+
 class PopulationResult(NamedTuple):
     run_dir: Path
     personas: list[Persona]
     manifest: Manifest
 
 
+@PERSONAS.reads
+def _source(spec: PopulationSpec) -> CensusSample:
+    return load_source(spec.source, spec.dictionary)
+
+
+@PERSONAS.needs
 def _models(spec: PopulationSpec, source: CensusSample) -> dict[str, ModelConfig]:
     return {"persona": spec.model} if spec.check or spec.fill else {}
 
 
+@PERSONAS.runs
 def _run(session: Session, spec: PopulationSpec, inputs: Any) -> PopulationResult:
     """Build the population of ``spec`` and write its fidelity report."""
     source = inputs
@@ -95,9 +105,7 @@ def _run(session: Session, spec: PopulationSpec, inputs: Any) -> PopulationResul
     return PopulationResult(run_dir, personas, manifest)
 
 
-def generate(spec: PopulationSpec, out: Path | None = None, **options: Any) -> PopulationResult:
-    """The population of ``spec`` into its run dir, resumable; ``options`` as ``persona.run_kind`` takes."""
-    return run_kind(spec, out, **options)
+generate_personas = PERSONAS.entry("generate_personas")
 
 
 class SlotFailure(BaseModel):
@@ -109,6 +117,7 @@ class SlotFailure(BaseModel):
     attempts: int
 
 
+@PERSONAS.measures
 class PopulationMetrics(Metrics):
     """How many personas were built, how many profiles the consistency check pruned, and census fidelity."""
 
@@ -178,10 +187,8 @@ def render_report(manifest: Manifest, source: CensusSample, fidelity: FidelityRe
         f"{m.joint_pairs} pairs of attributes further from the source jointly than sampling explains. "
         "See [fidelity.md](fidelity.md).",
         "",
-        manifest.cost_line(),
-        "",
     ]
-    return "\n".join(lines)
+    return markdown(lines, manifest.cost_line())
 
 
 def report(run_dir: Path) -> FidelityReport:
@@ -195,19 +202,8 @@ def report(run_dir: Path) -> FidelityReport:
     return write_fidelity_report(run_dir, source, personas, spec.min_age, spec.seed)
 
 
+@PERSONAS.summarises
 def _summary(result: PopulationResult) -> list[str]:
     m = result.manifest.results(PopulationMetrics)
     pruning = "" if m.pruning_rate is None else f"; pruned {m.pruning_rate:.1%} of {m.profiles_checked} drawn"
     return [f"{m.personas} personas{pruning}; mean census TVD {m.fidelity_mean_tvd} (personas.jsonl, fidelity.md)"]
-
-
-PERSONAS = Kind(
-    name="personas",
-    spec=PopulationSpec,
-    metrics=PopulationMetrics,
-    run=_run,
-    prepare=lambda spec: load_source(spec.source, spec.dictionary),
-    models=_models,
-    summary=_summary,
-    exports={"generate_personas": generate},
-)

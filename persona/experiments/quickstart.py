@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar, Literal, NamedTuple
 
-import dspy
 import numpy as np
 from pydantic import Field, field_validator
 from rich.progress import Progress
@@ -20,10 +19,13 @@ from persona.data.persona import Persona
 from persona.data.prompts import Prompt, load_embedded_prompts, value_laden
 from persona.data.sources import load_source
 from persona.errors import InputError
+from persona.experiments.inputs import Item
 from persona.lm.roles import Role
 from persona.metrics import EstimateRecord, pass_rate
 from persona.programs import BenchItem, DPFPair, sample_personas
+from persona.programs.preferences import PAIR_FIELDS, pair_record
 from persona.reports import format_estimate, small_sample_note
+from persona.reports.estimates import markdown
 from persona.runs.cache import CallCounts
 from persona.runs.engine import run_kind
 from persona.runs.kinds import Kind
@@ -76,15 +78,10 @@ class RunSpec(RolesSpec):
         return OUTPUTS / self.name
 
 
-class Item(NamedTuple):
-    persona: Persona
-    prompt: Prompt
-
-    @property
-    def key(self) -> str:
-        return f"{self.persona.id}|{self.prompt.id}"
+QUICKSTART = Kind("quickstart", RunSpec, placeholders={"name": "quickstart"})
 
 
+@QUICKSTART.exports
 class RunResult(NamedTuple):
     run_dir: Path
     manifest: Manifest
@@ -110,12 +107,6 @@ def _pair_work(program: DPFPair) -> Any:
 
 
 BENCH_SAMPLE_FIELDS = ("sample", "answer", "summary", "critique", "passed", "judge_error")
-PAIR_FIELDS = ("chosen", "rejected", "critique", "chosen_tokens", "rejected_tokens", "revision_attempts")
-
-
-def pair_record(pair: dspy.Prediction) -> dict[str, Any]:
-    """The stored fields of one DPF pair, ``shorter`` measured in tokens."""
-    return {name: pair[name] for name in PAIR_FIELDS} | {"shorter": pair.chosen_tokens < pair.rejected_tokens}
 
 
 def _bench_work(program: BenchItem, spec: RunSpec) -> Any:
@@ -136,6 +127,7 @@ def _ids(item: Item) -> dict[str, Any]:
     return {"persona_id": item.persona.id, "prompt_id": item.prompt.id}
 
 
+@QUICKSTART.measures
 class RunMetrics(Metrics):
     """The quickstart's metrics: the bench pass rate and what became of the pairs."""
 
@@ -165,12 +157,14 @@ def summarize(pairs: list[dict], bench: list[dict], spec: RunSpec) -> RunMetrics
     )
 
 
+@QUICKSTART.reads
 def _inputs(spec: RunSpec) -> tuple[list[Persona], list[Item]]:
     source = load_source(spec.personas.source)
     personas = sample_personas(spec.personas.n, seed=spec.seed, min_age=spec.personas.min_age, source=source)
     return personas, plan_items(personas, value_laden(load_embedded_prompts()), spec.prompts.per_persona, spec.seed)
 
 
+@QUICKSTART.runs
 def _run(session: Session, spec: RunSpec, inputs: Any) -> RunResult:
     """Pairs, then bench, over the planned items; result files rebuilt in item order."""
     personas, items = inputs
@@ -201,6 +195,7 @@ def _run(session: Session, spec: RunSpec, inputs: Any) -> RunResult:
     return RunResult(run_dir, manifest)
 
 
+@QUICKSTART.exports
 def run(
     spec: RunSpec,
     out: Path | None = None,
@@ -257,25 +252,12 @@ def render_report(manifest: Manifest, n_personas: int, n_items: int) -> str:
         lines.append(f"| {role} | `{record.model}` | {counts.misses} | {counts.hits} |")
     lines += [
         "",
-        manifest.cost_line(),
-        "",
     ]
-    return "\n".join(lines)
+    return markdown(lines, manifest.cost_line())
 
 
+@QUICKSTART.summarises
 def _summary(result: RunResult) -> list[str]:
     rate = result.manifest.results(RunMetrics).bench_pass_rate
     shown = "n/a" if rate.value is None else f"{rate.value:.3f} [{rate.low:.3f}, {rate.high:.3f}]"
     return [f"[bold]{result.manifest.spec['name']}[/]: bench pass rate {shown} over {rate.n} answers"]
-
-
-QUICKSTART = Kind(
-    name="quickstart",
-    spec=RunSpec,
-    metrics=RunMetrics,
-    run=_run,
-    prepare=_inputs,
-    summary=_summary,
-    placeholders={"name": "quickstart"},
-    exports={"run": run, "RunResult": RunResult},
-)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 import dspy
 import litellm
@@ -118,3 +119,11 @@ class PreferenceAnnotator(dspy.Module):
             chosen_shown_first=first,
             reasoning=verdict.reasoning,
         )
+
+
+PAIR_FIELDS = ("chosen", "rejected", "critique", "chosen_tokens", "rejected_tokens", "revision_attempts")
+
+
+def pair_record(pair: dspy.Prediction) -> dict[str, Any]:
+    """The stored fields of one DPF pair, ``shorter`` measured in tokens."""
+    return {name: pair[name] for name in PAIR_FIELDS} | {"shorter": pair.chosen_tokens < pair.rejected_tokens}

@@ -14,6 +14,7 @@ __all__ = [
     "SMALL_SAMPLE_NOTE",
     "estimates_table",
     "format_estimate",
+    "markdown",
     "slices_table",
     "small_sample_note",
 ]

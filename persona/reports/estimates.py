@@ -45,3 +45,8 @@ def estimates_table(title: str, rows: Mapping[str, EstimateRecord]) -> Table:
         ci = "" if e.low is None else f"[{e.low:.3f}, {e.high:.3f}]"
         table.add_row(name, shown, ci, str(e.n))
     return table
+
+
+def markdown(lines: list[str], cost: str) -> str:
+    """A report's lines ending with its cost line (``Manifest.cost_line`` or ``calls_line``), as Markdown text."""
+    return "\n".join([*lines, cost, ""])

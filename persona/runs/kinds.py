@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import importlib.metadata
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -32,44 +31,117 @@ def _no_summary(result: Any) -> list[Any]:
     return []
 
 
-@dataclass(frozen=True)
+F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
+
+
+def _registers(attribute: str) -> Any:
+    """A decorator method of ``Kind``: it registers what it decorates as the kind's ``attribute``, unchanged."""
+
+    def register(self: Kind, part: F) -> F:
+        setattr(self, attribute, part)
+        return part
+
+    register.__doc__ = f"Register the decorated object as this kind's ``{attribute.lstrip('_')}``."
+    return register
+
+
 class Kind:
-    """Everything about one kind of run that is not its engine.
+    """Everything about one kind of run that is not its engine: made once, its parts registered where they are
+    defined (as a web framework registers routes), so a kind's module reads top to bottom with no list of parts.
+
+    Example:
+        >>> GREETINGS = Kind("greetings", GreetSpec)  # doctest: +SKIP
+        >>> @GREETINGS.measures
+        ... class GreetMetrics(Metrics): ...
+        >>> @GREETINGS.runs
+        ... def run(session, spec, inputs): ...
 
     Args:
         name: what a spec's ``kind`` key says (an entry point's name; an import path names a kind too).
-        spec: its spec model (a pydantic model with ``kind``, ``seed``, ``run``, ``out`` and ``fingerprint()``).
-        metrics: its typed run-level metrics, as the manifest holds them.
-        run: ``run(session, spec, inputs)``: the experiment in an open ``Session`` (its stages, result files and
-            ``session.finish``); returns a result with ``run_dir`` and ``manifest``. ``persona.run_kind`` runs it.
-        prepare: ``prepare(spec)``: what the run reads, read before any run dir exists, so bad input writes nothing.
-        models: ``models(spec, inputs)``: the model of each role the session builds (default: all the spec has).
-        summary: what the terminal shows when a run ends: rich renderables (markup strings or tables) from the result.
-        report: ``report.md`` again from a finished run's manifest alone (``bench report``); None: not re-rendered.
-        plots: the figures again from a manifest, into a folder; returns the file names written.
+        spec: its spec model (an ``ExperimentSpec``: ``kind``, ``seed``, ``run``, ``out``, ``fingerprint()``).
         subject: the model role whose model names a run when runs are compared (the model under test).
         placeholders: values for the spec's required fields when ``persona spec`` writes its defaults.
-        exports: further public names (``persona.<name>``) besides the spec and the metrics, such as the function
-            that runs it from Python.
+
+    The parts, each set by the decorator named beside it:
+        metrics (``measures``): its typed run-level metrics, as the manifest holds them.
+        run (``runs``): ``run(session, spec, inputs)``: the experiment in an open ``Session`` (its stages, result
+            files and ``session.finish``); returns a result with ``run_dir`` and ``manifest``.
+        prepare (``reads``): ``prepare(spec)``: what the run reads, read before any run dir exists, so bad input
+            writes nothing (default: nothing).
+        models (``needs``): ``models(spec, inputs)``: the model of each role the session builds (default: all the
+            spec has).
+        summary (``summarises``): what the terminal shows when a run ends: rich renderables from the result.
+        report (``reports``): ``report.md`` again from a finished run's manifest alone (``bench report``).
+        plots (``draws``): the figures again from a manifest, into a folder; returns the file names written.
+        public (``exports``): names ``import persona`` offers besides the spec and the metrics.
     """
 
-    name: str
-    spec: type[BaseModel]
-    metrics: type[BaseModel]
-    run: Callable[[Any, Any, Any], Any]
-    prepare: Callable[[Any], Any] = _no_inputs
-    models: Callable[[Any, Any], Mapping[str, Any]] | None = None
-    summary: Callable[[Any], Sequence[Any]] = _no_summary
-    report: Callable[[Any], str] | None = None
-    plots: Callable[[Any, Path], list[str]] | None = None
-    subject: str | None = None
-    placeholders: dict[str, Any] = field(default_factory=dict)
-    exports: dict[str, Any] = field(default_factory=dict)
+    def __init__(
+        self,
+        name: str,
+        spec: type[BaseModel],
+        *,
+        subject: str | None = None,
+        placeholders: dict[str, Any] | None = None,
+    ) -> None:
+        self.name, self.spec, self.subject = name, spec, subject
+        self.placeholders = dict(placeholders or {})
+        self._metrics: type[BaseModel] | None = None
+        self._run: Callable[[Any, Any, Any], Any] | None = None
+        self.prepare: Callable[[Any], Any] = _no_inputs
+        self.models: Callable[[Any, Any], Mapping[str, Any]] | None = None
+        self.summary: Callable[[Any], Sequence[Any]] = _no_summary
+        self.report: Callable[[Any], str] | None = None
+        self.plots: Callable[[Any, Path], list[str]] | None = None
+        self._public: dict[str, Any] = {}
+
+    def __repr__(self) -> str:
+        return f"Kind({self.name!r}, {self.spec.__name__})"
+
+    @property
+    def metrics(self) -> type[BaseModel]:
+        if self._metrics is None:
+            raise PluginError(f"kind {self.name!r} has no metrics model: decorate one with @<kind>.measures")
+        return self._metrics
+
+    @property
+    def run(self) -> Callable[[Any, Any, Any], Any]:
+        if self._run is None:
+            raise PluginError(f"kind {self.name!r} has nothing to run: decorate its run function with @<kind>.runs")
+        return self._run
 
     @property
     def public(self) -> dict[str, Any]:
         """The names ``import persona`` offers for this kind."""
-        return {self.spec.__name__: self.spec, self.metrics.__name__: self.metrics, **self.exports}
+        return {self.spec.__name__: self.spec, self.metrics.__name__: self.metrics, **self._public}
+
+    def entry(self, name: str) -> Callable[..., Any]:
+        """The function that runs this kind from Python, ``name(spec, out=None, **options)``, offered as
+        ``persona.<name>``; ``options`` are ``persona.run_kind``'s (progress, concurrency, max_failures, spec_path)."""
+
+        def run(spec: Any, out: Path | None = None, **options: Any) -> Any:
+            from persona.runs.engine import run_kind
+
+            return run_kind(spec, out, **options)
+
+        run.__name__ = run.__qualname__ = name
+        run.__doc__ = f"Run a `{self.name}` spec into its run dir (resuming what an earlier run of it finished)."
+        self._public[name] = run
+        return run
+
+    def exports(self, value: T) -> T:
+        """Offer ``value`` as ``persona.<its name>``."""
+        self._public[value.__name__] = value  # type: ignore[attr-defined]
+        return value
+
+    measures = _registers("_metrics")
+    runs = _registers("_run")
+    reads = _registers("prepare")
+    needs = _registers("models")
+    summarises = _registers("summary")
+    reports = _registers("report")
+    draws = _registers("plots")
 
 
 class UnknownKindError(InputError):
@@ -110,6 +182,7 @@ def get_kind(name: str) -> Kind:
             raise PluginError(f"kind {name!r} ({point.value}): cannot load ({type(exc).__name__}: {exc})") from None
     if not isinstance(value, Kind):
         raise PluginError(f"kind {name!r}: {type(value).__name__} is not a persona Kind")
+    value.run, value.metrics  # noqa: B018 - a kind missing either is refused here, by name
     _loaded[name] = value
     return value
 
