@@ -50,9 +50,13 @@ class Ask:
 
 
 class Answer(BaseModel):
-    """A responder's answer, and what it wants kept beside it (reasoning, a summary, what it retrieved)."""
+    """A responder's answer, and what it wants kept beside it (reasoning, a summary, what it retrieved).
 
-    answer: str = Field(min_length=1)
+    The built-in modes return what the model said, even an empty string (the judge then judges it, as it always
+    has); a plug-in that returns text, a prediction or a mapping must give non-blank text (see ``respond``).
+    """
+
+    answer: str
     trace: dict[str, Any] = Field(default_factory=dict)
 
 
