@@ -17,8 +17,7 @@ from persona.experiments.bench import BenchSpec, run_bench
 from persona.experiments.loo import LooSpec, run_loo
 from persona.experiments.optimize import OptimizeSpec, run_optimize
 from persona.experiments.passk import PassKSpec, run_passk
-from persona.experiments.personas import PopulationSpec
-from persona.experiments.personas import generate_personas
+from persona.experiments.personas import PopulationSpec, generate_personas
 from persona.experiments.quickstart import RESULT_FILES, RunSpec, run
 from persona.lm import ModelConfig, make_lm, model_config, provider
 from persona.lm.local import DEFAULT_MODEL, _models, register, resolve_model_path

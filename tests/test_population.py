@@ -18,7 +18,7 @@ from persona.data.census import acs12_sample
 from persona.data.pums import read_pums, resolve_source
 from persona.data.rules import TOO_YOUNG_FOR_POLITICS, apply_age_rules, school_grade
 from persona.data.sources import load_source
-from persona.experiments.personas import PopulationSpec, generate, report
+from persona.experiments.personas import PopulationSpec, generate_personas, report
 from persona.lm import ModelConfig
 from persona.metrics.fidelity import categories, compare
 from persona.programs.population import (
@@ -179,7 +179,7 @@ def _fake_spec(**overrides) -> PopulationSpec:
 
 
 def test_generate_prunes_fills_reports_and_replays(tmp_path, fake_provider):
-    result = generate(_fake_spec(), out=tmp_path / "run")
+    result = generate_personas(_fake_spec(), out=tmp_path / "run")
     run_dir = result.run_dir
     m = result.manifest.metrics
     draws = [json.loads(line) for line in (run_dir / "draws.jsonl").read_text().splitlines()]
@@ -199,7 +199,7 @@ def test_generate_prunes_fills_reports_and_replays(tmp_path, fake_provider):
     calls = len(fake_provider.calls)
     snapshot = {n: (run_dir / n).read_bytes() for n in ("personas.jsonl", "draws.jsonl", "fidelity.md")}
 
-    again = generate(_fake_spec(), out=run_dir)
+    again = generate_personas(_fake_spec(), out=run_dir)
     assert len(fake_provider.calls) == calls and again.manifest.resumed_items == {"personas": 12 - m.slots_failed}
     assert {n: (run_dir / n).read_bytes() for n in snapshot} == snapshot
     report(run_dir)
@@ -209,7 +209,7 @@ def test_generate_prunes_fills_reports_and_replays(tmp_path, fake_provider):
 def test_generate_from_pums_without_an_lm(tmp_path):
     write_pums(tmp_path / "pums", rows=2000, seed=8)
     spec = PopulationSpec(source=f"pums:{tmp_path / 'pums'}", n=40, check=False, fill=False)
-    result = generate(spec, out=tmp_path / "run")
+    result = generate_personas(spec, out=tmp_path / "run")
     assert len(result.personas) == 40 and result.manifest.model_calls == 0
     assert "ancestry" in (tmp_path / "run" / "fidelity.md").read_text()
     assert (tmp_path / "run" / "fidelity" / "household-type.png").exists()
