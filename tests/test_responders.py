@@ -68,9 +68,7 @@ def _asked(run_dir: Path) -> tuple[list[Persona], list[str]]:
     return personas, sorted({r["question"] for r in records})
 
 
-def test_the_baseline_shows_the_responder_no_persona_value_and_the_check_catches_one_that_does(
-    tmp_path, fake_provider
-):
+def test_the_baseline_shows_the_responder_no_persona_value_and_the_check_catches_one_that_does(tmp_path, fake_provider):
     blind = run_bench(_bench(["baseline"]), out=tmp_path / "blind")
     responder_calls = [c for c in fake_provider.calls if c["api_base"] == RESPONDER["api_base"]]
     assert len(responder_calls) == 6  # 3 personas x 2 questions, each asked
