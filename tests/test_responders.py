@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 
 from persona.cli import app
 from persona.data.persona import Persona
-from persona.experiments.bench import BenchSpec, run_bench
+from persona.experiments.bench import BenchMetrics, BenchSpec, run_bench
 from persona.programs import Ask
-from persona.runs import RunDirError
+from persona.runs import Kind, RunDirError
 
 RESPONDER = {"model": "fake/model", "max_tokens": 64, "api_base": "http://responder.test"}  # told apart by endpoint
 JUDGE = {"model": "fake/model", "max_tokens": 64}
@@ -144,3 +144,14 @@ def test_a_spec_kind_that_is_no_kind_is_named(tmp_path):
     spec.write_text(f'kind = "{__name__}:EchoResponder"\n')
     result = CliRunner().invoke(app, ["run", str(spec)])
     assert result.exit_code == 2 and "type is not a persona Kind" in result.stderr, result.output
+
+
+HALF = Kind("half", BenchSpec)
+HALF.measures(BenchMetrics)  # and nothing registered to run
+
+
+def test_a_plugin_kind_missing_its_run_is_refused_by_name(tmp_path):
+    spec = tmp_path / "half.toml"
+    spec.write_text(f'kind = "{__name__}:HALF"\n')
+    result = CliRunner().invoke(app, ["run", str(spec)])
+    assert result.exit_code == 2 and "kind 'half' has nothing to run" in result.stderr, result.output

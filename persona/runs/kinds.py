@@ -99,6 +99,10 @@ class Kind:
     def __repr__(self) -> str:
         return f"Kind({self.name!r}, {self.spec.__name__})"
 
+    def check(self) -> None:
+        """Refuse, by name, a kind that never registered a part every kind needs: its metrics and its run."""
+        self.metrics, self.run  # noqa: B018 - each property raises when its part is missing
+
     @property
     def metrics(self) -> type[BaseModel]:
         if self._metrics is None:
@@ -182,7 +186,7 @@ def get_kind(name: str) -> Kind:
             raise PluginError(f"kind {name!r} ({point.value}): cannot load ({type(exc).__name__}: {exc})") from None
     if not isinstance(value, Kind):
         raise PluginError(f"kind {name!r}: {type(value).__name__} is not a persona Kind")
-    value.run, value.metrics  # noqa: B018 - a kind missing either is refused here, by name
+    value.check()
     _loaded[name] = value
     return value
 
