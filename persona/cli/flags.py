@@ -123,8 +123,8 @@ def _bounds(field: FieldInfo, whole: bool) -> dict[str, Any]:
     return bounds
 
 
-def _option(name: str, flag: Flag, field: FieldInfo, default: Any) -> tuple[Any, str]:
-    """The annotated type of one generated flag, and its help line."""
+def _option(name: str, flag: Flag, field: FieldInfo, default: Any) -> Any:
+    """The annotated type of one generated flag: its type, option names, help, shown default and bounds."""
     annotation = _unoptional(field.annotation)
     choices = get_args(annotation) if get_origin(annotation) is Literal else ()
     repeated = get_origin(annotation) is list and flag.split is None
@@ -144,7 +144,7 @@ def _option(name: str, flag: Flag, field: FieldInfo, default: Any) -> tuple[Any,
         show_default=_shown(default),
         **(_bounds(field, whole=kind is int) if kind in (int, float) else {}),
     )
-    return Annotated[(list[str] if repeated else kind) | None, option], text
+    return Annotated[(list[str] if repeated else kind) | None, option]
 
 
 @dataclass(frozen=True)
@@ -169,7 +169,7 @@ class KindFlags:
         for name, flag in self.targets().items():
             path = flag.key.split(".")
             value = ":".join(str(_value(default, [k])) for k in flag.shown) if flag.shown else _value(default, path)
-            annotation, _ = _option(name, flag, _field(spec_class, path), value)
+            annotation = _option(name, flag, _field(spec_class, path), value)
             parameters.append(
                 inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation)
             )
