@@ -9,20 +9,20 @@ import typer
 from rich.table import Table
 
 from persona.cli.base import App, console, given
-from persona.cli.flags import Flag, add_kind_command, csv
+from persona.cli.flags import Flag, add_kind_command, csv, model_flags
 
 bench_app = App(help="PERSONA Bench: how well a model personalizes, judged by another.")
 agreement_app = App(help="Human/model agreement: kappa between annotators playing the same personas.")
 
 # The model under test and its judge: the judge is the one --judge names, never silently the model under test.
-TESTED_AND_JUDGE = {
-    "model": Flag("models.responder.model", help="model under test"),
-    "api_base": Flag("models.responder.api_base", help="endpoint for --model, e.g. a vLLM server"),
-    "max_tokens": Flag("models.responder.max_tokens", help="answer length cap for the model under test"),
-    "judge": Flag("models.judge.model", help="judge model (never silently the model under test)"),
-    "judge_api_base": Flag("models.judge.api_base", help="endpoint for --judge"),
-    "n": Flag("n_personas"),
-}
+TESTED_AND_JUDGE = (
+    model_flags("models.responder", "model", "model under test")
+    | model_flags("models.judge", "judge", "judge model (never silently the model under test)", "judge_api_base")
+    | {
+        "max_tokens": Flag("models.responder.max_tokens", help="answer length cap for the model under test"),
+        "n": Flag("n_personas"),
+    }
+)
 INPUTS = "personas n prompts split questions seed"
 
 add_kind_command(
@@ -48,9 +48,8 @@ add_kind_command(
     "loo",
     "loo",
     "annotator model attributes pairs base_size questions method answers pool personas prompts split seed api_base",
-    {
-        "annotator": Flag("models.annotator.model", help="role-play annotator"),
-        "api_base": Flag("models.annotator.api_base", help="endpoint for --annotator"),
+    model_flags("models.annotator", "annotator", "role-play annotator")
+    | {
         "model": Flag("models.responder.model", help="model writing the answers"),
         "attributes": csv("attributes"),
         "pool": Flag("n_personas", help="census personas the pairs are drawn from"),
@@ -112,11 +111,7 @@ add_kind_command(
     "annotate",
     "annotate",
     "items personas model api_base like name temperature",
-    {
-        "model": Flag("model.model", help="role-play annotator"),
-        "api_base": Flag("model.api_base", help="endpoint for --model"),
-        "temperature": Flag("model.temperature"),
-    },
+    model_flags("model", "model", "role-play annotator") | {"temperature": Flag("model.temperature")},
     doc="Model annotations by role-play, in the same format as human ones, ready for `persona agreement compute`.",
 )
 

@@ -9,17 +9,14 @@ import typer
 from rich.table import Table
 
 from persona.cli.base import App, console, fail, given
-from persona.cli.flags import Flag, add_kind_command
+from persona.cli.flags import Flag, add_kind_command, model_flags
 
 personas_app = App(help="Census-grounded persona populations.")
 census_app = App(help="ACS PUMS census files.")
 prompts_app = App(help="Prompt sets: curation and splits.")
 pairs_app = App(help="Per-persona DPF preference pairs: build, verify, export.")
 
-ONE_MODEL = {
-    "model": Flag("model.model", help="LM model string"),
-    "api_base": Flag("model.api_base", help="endpoint for --model, e.g. a vLLM server"),
-}
+ONE_MODEL = model_flags("model", "model", "LM model string")
 
 add_kind_command(
     personas_app,

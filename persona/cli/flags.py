@@ -61,6 +61,13 @@ class Flag:
     shown: tuple[str, ...] = ()
 
 
+def model_flags(config: str, flag: str, what: str, api_flag: str = "api_base") -> dict[str, Flag]:
+    """A role's model string and endpoint as two flags: ``--<flag>`` (``what``) and ``--<api_flag>``; ``config`` is
+    the role's model table (``models.judge``, or ``model`` in a one-model spec)."""
+    endpoint = f"endpoint for --{flag.replace('_', '-')}, e.g. a vLLM server"
+    return {flag: Flag(f"{config}.model", help=what), api_flag: Flag(f"{config}.api_base", help=endpoint)}
+
+
 def csv(key: str) -> Flag:
     """A comma-separated flag (``--modes a,b``) as the list under ``key``."""
     return Flag(key, split=lambda value: {key: [part.strip() for part in value.split(",")]})
