@@ -23,7 +23,8 @@ from rich.table import Table
 import persona  # noqa: F401  (sets LITELLM_LOCAL_MODEL_COST_MAP before litellm loads)
 from persona.data import load_embedded_prompts
 from persona.lm import ModelConfig, make_lm
-from persona.lm.local import DEFAULT_MODEL, load_model, resolve_model_path
+from persona.lm.llama import load_model
+from persona.lm.local import DEFAULT_MODEL, resolve_model_path
 from persona.runs import run_cache
 
 REUSE = "raw llama-cpp-python, prefix reuse"

@@ -40,8 +40,8 @@ def measure(folder: Path, rows: int, personas: int) -> dict:
     """One size, in this process (files already written): seconds per phase and peak resident memory."""
     from persona.data.census import CensusSample
     from persona.data.dictionary import load_dictionary
+    from persona.data.population import sample_personas
     from persona.data.pums import KEY, PUMS_FIELDS, WEIGHT, _decode_table, _members, _read_table
-    from persona.programs.population import sample_personas
 
     baseline = peak_rss_mb()
     variables = load_dictionary()

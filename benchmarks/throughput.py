@@ -84,7 +84,7 @@ def engine_rate(base_url: str, concurrency: int, calls: int, tag: str) -> float:
         result = run_items(
             [f"{tag} question {i}?" for i in range(calls)],
             key=lambda q: q,
-            work=lambda q: {"answer": predict(question=q).answer},
+            make_work=lambda: lambda q: {"answer": predict(question=q).answer},
             log=ItemLog(Path(tmp) / "items.jsonl"),
             concurrency=concurrency,
         )

@@ -56,17 +56,16 @@ def personas(spec: IntroSpec) -> list[Persona]:
     return sample_personas(spec.n, seed=spec.seed, min_age=18)
 
 
+def introducer(lms):
+    """The work of the stage, built only when a persona is left to introduce (a finished run replays without it)."""
+    introduce = dspy.Predict(Introduce)
+    introduce.lm = lms["model"]
+    return lambda p: {"introduction": introduce(persona=p.as_prompt()).introduction}
+
+
 @INTRODUCTIONS.runs
 def run(session: Session, spec: IntroSpec, personas: list[Persona]) -> IntroResult:
-    introduce = dspy.Predict(Introduce)
-    introduce.lm = session.lms["model"]
-    stage = session.stage(
-        "introductions",
-        personas,
-        key=lambda p: p.id,
-        work=lambda p: {"introduction": introduce(persona=p.as_prompt()).introduction},
-        label="introductions",
-    )
+    stage = session.stage("introductions", personas, key=lambda p: p.id, make_work=introducer, label="introductions")
     rows = stage.rows(personas, lambda p: {"persona_id": p.id}, ["introduction"])  # a failure: a row of nulls
     write_jsonl(session.run_dir / "introductions.jsonl", rows)
     words = [len(r["introduction"].split()) for r in rows if r["error"] is None]

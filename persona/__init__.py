@@ -62,7 +62,7 @@ _PUBLIC = {
     "read_personas": "persona.data",
     "read_pums": "persona.data",
     "run_spec": "persona.runs",
-    "sample_personas": "persona.programs",
+    "sample_personas": "persona.data.population",
     "write_jsonl": "persona.data.io",
 }
 

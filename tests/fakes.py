@@ -13,7 +13,7 @@ import litellm
 from litellm import CustomLLM
 from litellm.types.utils import ModelResponse
 
-from persona.lm.local import OutputBudgetError
+from persona.lm.llama import OutputBudgetError
 
 PROVIDER = "fake"
 FAIL_MARKER = "FAIL-THIS-ITEM"

@@ -13,11 +13,11 @@ from typer.testing import CliRunner
 from fakes import GARBLE_MARKER, OVERRUN_MARKER
 from persona.cli import app
 from persona.data.persona import Persona
+from persona.data.population import load_personas
 from persona.experiments.bench import BenchSpec, run_bench
 from persona.experiments.loo import LooSpec, run_loo
 from persona.experiments.passk import PassKSpec, run_passk
 from persona.metrics import pass_at_k_curve
-from persona.programs.population import load_personas
 from persona.reports.runs import report_runs, run_slices
 
 FAKE = {"model": "fake/model", "max_tokens": 64}

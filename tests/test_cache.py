@@ -6,7 +6,7 @@ import dspy
 import pytest
 
 from persona.lm import ModelConfig, make_lm
-from persona.runs import RunCache, run_cache
+from persona.runs.cache import RunCache, run_cache
 
 MESSAGES = [{"role": "user", "content": "Should voting be mandatory?"}]
 

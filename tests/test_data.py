@@ -16,8 +16,7 @@ from persona.data import (
 )
 from persona.data.attributes import big_five_correlation, level, sample_big_five, sample_religion
 from persona.data.census import ACS12_DECODE, CensusSample
-from persona.programs import sample_personas
-from persona.programs.population import draw_profile
+from persona.data.population import draw_profile, sample_personas
 
 
 def test_every_acs12_row_decodes_to_known_labels():

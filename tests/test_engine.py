@@ -257,7 +257,8 @@ def test_two_processes_never_run_into_one_run_dir_and_a_killed_holder_is_taken_o
         command = _persona_cli("run", str(spec_path), "--out", str(tmp_path / "run"))
         first = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 120
-        while slow.stats.answered < 1:  # the first run is under way, holding the run dir
+        pairs_log = tmp_path / "run" / "log" / "pairs.jsonl"
+        while not (pairs_log.exists() and pairs_log.read_bytes()):  # under way, an item done, holding the run dir
             assert time.monotonic() < deadline and first.poll() is None
             time.sleep(0.05)
         second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)

@@ -55,15 +55,19 @@ def test_results_come_back_in_item_order_whatever_finishes_first(tmp_path):
         time.sleep(random.random() / 100)
         return {"n": n}
 
-    result = run_items(list(range(40)), key=str, work=work, log=ItemLog(tmp_path / "l.jsonl"), concurrency=8)
+    result = run_items(
+        list(range(40)), key=str, make_work=lambda: work, log=ItemLog(tmp_path / "l.jsonl"), concurrency=8
+    )
     assert [e["record"]["n"] for e in result.entries] == list(range(40)) and result.failed == 0
 
 
 def test_resume_skips_finished_items(tmp_path):
     seen = []
     log_path = tmp_path / "l.jsonl"
-    run_items([1, 2], key=str, work=lambda n: {"n": n}, log=ItemLog(log_path))
-    result = run_items([1, 2, 3], key=str, work=lambda n: seen.append(n) or {"n": n}, log=ItemLog(log_path))
+    run_items([1, 2], key=str, make_work=lambda: lambda n: {"n": n}, log=ItemLog(log_path))
+    result = run_items(
+        [1, 2, 3], key=str, make_work=lambda: lambda n: seen.append(n) or {"n": n}, log=ItemLog(log_path)
+    )
     assert seen == [3] and result.resumed == 2 and [e["record"]["n"] for e in result.entries] == [1, 2, 3]
     assert len(log_path.read_text().splitlines()) == 3  # nothing written twice
 
@@ -75,7 +79,12 @@ def test_failures_are_records_and_max_failures_aborts(tmp_path):
         raise error
 
     result = run_items(
-        list(range(10)), key=str, work=work, log=ItemLog(tmp_path / "l.jsonl"), concurrency=1, max_failures=2
+        list(range(10)),
+        key=str,
+        make_work=lambda: work,
+        log=ItemLog(tmp_path / "l.jsonl"),
+        concurrency=1,
+        max_failures=2,
     )
     assert result.aborted and result.failed == 2 and result.not_run == 8
     assert result.entries[0]["error"] == {"type": "ValueError", "message": "bad item 0", "attempts": 4}
@@ -84,7 +93,7 @@ def test_failures_are_records_and_max_failures_aborts(tmp_path):
 
 def test_duplicate_keys_are_refused(tmp_path):
     with pytest.raises(ValueError, match="not unique"):
-        run_items([1, 1], key=str, work=lambda n: {}, log=ItemLog(tmp_path / "l.jsonl"))
+        run_items([1, 1], key=str, make_work=lambda: lambda n: {}, log=ItemLog(tmp_path / "l.jsonl"))
 
 
 def test_backoff_honours_retry_after_and_jitters_otherwise():

@@ -20,8 +20,9 @@ from persona.experiments.passk import PassKSpec, run_passk
 from persona.experiments.personas import PopulationSpec, generate_personas
 from persona.experiments.quickstart import RESULT_FILES, RunSpec, run
 from persona.lm import ModelConfig, make_lm, model_config, provider
-from persona.lm.local import DEFAULT_MODEL, _models, register, resolve_model_path
-from persona.runs import run_cache
+from persona.lm.llama import _models, register
+from persona.lm.local import DEFAULT_MODEL, resolve_model_path
+from persona.runs.cache import run_cache
 
 pytestmark = pytest.mark.local_model
 
@@ -205,6 +206,18 @@ def test_real_run_replays_with_zero_invocations(tmp_path):
     second = run(spec, out=tmp_path)
     assert provider.invocations - before == cold  # the replay invoked the model zero times
     assert second.manifest.model_calls == 0
+    assert {name: (tmp_path / name).read_bytes() for name in RESULT_FILES} == snapshot
+
+    # Replayed in a fresh process, the finished run loads no LM stack at all: DSPy, litellm, llama.cpp.
+    code = (
+        "import sys; from persona.experiments.quickstart import RunSpec, run; "
+        "run(RunSpec.model_validate_json(sys.argv[1]), out=sys.argv[2]); "
+        "print(sorted(name for name in ('dspy', 'litellm', 'llama_cpp') if name in sys.modules))"
+    )
+    fresh = subprocess.run(
+        [sys.executable, "-c", code, spec.model_dump_json(), str(tmp_path)], capture_output=True, text=True, check=True
+    )
+    assert fresh.stdout.strip().splitlines()[-1] == "[]"
     assert {name: (tmp_path / name).read_bytes() for name in RESULT_FILES} == snapshot
 
     # Sharded over two worker processes, each with its own llama.cpp on half the cores: the same bytes.

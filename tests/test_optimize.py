@@ -10,14 +10,15 @@ from dspy.utils import DummyLM
 from typer.testing import CliRunner
 
 from persona.cli import app
-from persona.experiments.bench import BenchSpec, load_program, run_bench
+from persona.data.population import load_personas
+from persona.experiments.bench import BenchSpec, run_bench
 from persona.experiments.inputs import load_split_prompts, split_personas
 from persona.experiments.optimize import OptimizeSpec, example, paired_test, plan, run_optimize
 from persona.lm import ModelConfig, make_lm
 from persona.lm.adapter import DescribedJSONAdapter
 from persona.metrics.proxy import proxy_score, quoted_attributes
+from persona.programs.bench import load_program
 from persona.programs.optimize import JudgeMetric, proxy_metric
-from persona.programs.population import load_personas
 from persona.runs.cache import run_cache
 
 ATTRIBUTES = {"age": "44", "sex": "Male", "occupation category": "Registered nurses", "religion": "Catholic"}

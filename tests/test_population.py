@@ -15,22 +15,14 @@ from typer.testing import CliRunner
 from persona.cli import app
 from persona.data.attributes import age_group, sample_politics, sample_traits, traits
 from persona.data.census import acs12_sample
+from persona.data.population import PROFILE_CATEGORIES, draw_profile, profile_plan, sample_personas
 from persona.data.pums import read_pums, resolve_source
 from persona.data.rules import TOO_YOUNG_FOR_POLITICS, apply_age_rules, school_grade
 from persona.data.sources import load_source
 from persona.experiments.personas import PopulationSpec, generate_personas, report
 from persona.lm import ModelConfig
 from persona.metrics.fidelity import categories, compare
-from persona.programs.population import (
-    PROFILE_CATEGORIES,
-    ConsistencyCheck,
-    NoConsistentProfileError,
-    OpenEndedFiller,
-    PersonaBuilder,
-    draw_profile,
-    profile_plan,
-    sample_personas,
-)
+from persona.programs.population import ConsistencyCheck, NoConsistentProfileError, OpenEndedFiller, PersonaBuilder
 
 
 @pytest.fixture(scope="module")

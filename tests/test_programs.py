@@ -61,7 +61,8 @@ def test_dpf_revision_not_shorter_is_redrawn_once_at_a_fresh_rollout():
 
 
 def test_annotator_unswaps_the_seeded_order():
-    from persona.programs.preferences import PreferenceAnnotator, chosen_goes_first
+    from persona.data.pairs import chosen_goes_first
+    from persona.programs.preferences import PreferenceAnnotator
 
     keys = [f"p|q{i}" for i in range(40)]
     orders = [chosen_goes_first(0, k) for k in keys]

@@ -3,7 +3,8 @@
 import pytest
 
 from persona.lm import LocalModelError, ModelConfig, ModelStringError, RoleLM, list_backends, make_lm
-from persona.lm.local import CLOSING_MARGIN, LIST_ITEM_OVERHEAD, bounded_schema, resolve_model_path
+from persona.lm.llama import CLOSING_MARGIN, LIST_ITEM_OVERHEAD, bounded_schema
+from persona.lm.local import resolve_model_path
 
 
 def test_unknown_provider_names_the_closest_ones():
@@ -76,3 +77,12 @@ def test_list_outputs_share_the_token_budget_with_free_text():
         assert bounded["properties"]["reasoning"]["maxLength"] == share
         assert listed["maxItems"] * (listed["items"]["maxLength"] + LIST_ITEM_OVERHEAD) <= share
         assert listed["maxItems"] >= 1 and "maxItems" not in schema["properties"]["dropped"]  # input untouched
+
+
+def test_provider_names_read_without_litellm_are_litellms():
+    """Spec checking reads litellm's provider enum from its source, so as not to import it: the two must agree."""
+    from litellm.types.utils import LlmProviders
+
+    from persona.lm.config import _provider_enum_values
+
+    assert _provider_enum_values() == {provider.value for provider in LlmProviders}

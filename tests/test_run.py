@@ -53,6 +53,19 @@ def test_run_writes_every_result_and_replays_with_zero_calls(tmp_path, fake_prov
     assert first.manifest.calls["persona"].misses == 4
 
 
+def test_a_finished_run_builds_no_model(tmp_path, fake_provider, monkeypatch):
+    run(_spec(), out=tmp_path)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a run with nothing left to ask built a model")
+
+    monkeypatch.setattr("persona.lm.registry.make_lm", refuse)
+    again = run(_spec(), out=tmp_path)  # every stage comes back from its log: no LM, no cache, no DSPy settings
+    assert again.manifest.model_calls == 0 and again.manifest.resumed_items == {"pairs": 4, "bench": 4}
+    with pytest.raises(AssertionError, match="built a model"):
+        run(_spec(personas={"n": 3}), out=tmp_path / "new")  # the check bites: a run with work builds its models
+
+
 def test_outputs_are_records_pandas_reads(tmp_path, fake_provider):
     result = run(_spec(), out=tmp_path)
     pairs = pd.read_json(tmp_path / "pairs.jsonl", lines=True)

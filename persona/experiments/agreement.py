@@ -9,6 +9,7 @@ how often two annotators agree when playing the same person).
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
@@ -18,12 +19,11 @@ from pydantic import Field
 
 from persona.data.io import atomic_write_text, make_folder, read_jsonl, write_jsonl
 from persona.data.persona import Persona
+from persona.data.population import load_personas
 from persona.errors import InputError
-from persona.lm import ModelConfig
+from persona.lm.config import ModelConfig
 from persona.lm.roles import Role
 from persona.metrics import kappa, kappa_matrix
-from persona.programs.bench import RolePlayAnnotator
-from persona.programs.population import load_personas
 from persona.reports.figures import kappa_heatmap, kappa_histograms, save_figure
 from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics
@@ -245,10 +245,11 @@ def _models(spec: AnnotateSpec, tasks: list[Task]) -> dict[str, ModelConfig]:
     return {"annotator": spec.model}
 
 
-@ANNOTATE.runs
-def _run(session: Session, spec: AnnotateSpec, tasks: list[Task]) -> AnnotationResult:
-    """Role-play every task and write annotations.jsonl with the model string as annotator."""
-    annotator = RolePlayAnnotator(session.lms["annotator"])
+def _annotate(lms: Mapping[str, Any]) -> Callable[[Task], dict[str, Any]]:
+    """The annotator model, role-playing the task's persona, picks one of the item's two answers."""
+    from persona.programs.bench import RolePlayAnnotator
+
+    annotator = RolePlayAnnotator(lms["annotator"])
 
     def work(task: Task) -> dict[str, Any]:
         verdict = annotator(
@@ -259,7 +260,13 @@ def _run(session: Session, spec: AnnotateSpec, tasks: list[Task]) -> AnnotationR
         )
         return {"choice": verdict.choice, "reasoning": verdict.reasoning}
 
-    stage = session.stage("annotations", tasks, key=lambda task: task.key, work=work, label="annotations")
+    return work
+
+
+@ANNOTATE.runs
+def _run(session: Session, spec: AnnotateSpec, tasks: list[Task]) -> AnnotationResult:
+    """Role-play every task and write annotations.jsonl with the model string as annotator."""
+    stage = session.stage("annotations", tasks, key=lambda task: task.key, make_work=_annotate, label="annotations")
     rows = [
         {"annotator": spec.name or spec.model.model, "persona_id": t.persona.id, "item_id": str(t.item["id"])}
         | {"choice": e["record"]["choice"], "reasoning": e["record"]["reasoning"]}

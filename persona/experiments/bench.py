@@ -9,11 +9,10 @@ its re-asks is recorded as a judge failure: excluded from the rates and counted 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Literal, NamedTuple
 
-import dspy
 import numpy as np
 import pandas as pd
 from pydantic import AliasChoices, BaseModel, Field, field_validator, model_validator
@@ -33,21 +32,13 @@ from persona.experiments.inputs import (
     role_models,
 )
 from persona.experiments.population import PopulationSection, population_role
-from persona.lm import ModelConfig
+from persona.lm.config import ModelConfig
 from persona.lm.roles import Role
 from persona.metrics import EstimateRecord, pass_rate
 from persona.metrics.mentions import drop_frequency, dropped_by_match
 from persona.metrics.slices import Predicate, slice_accuracy
 from persona.plugins import is_import_path
-from persona.programs.bench import (
-    MODES,
-    DroppedAttributes,
-    PersonalizedResponder,
-    SubtletyJudge,
-    is_output_failure,
-    judge_failure,
-)
-from persona.programs.responders import BenchItem, ModeResponder, load_responder, responder_identity
+from persona.programs.responders import MODES, load_responder, responder_identity
 from persona.reports import estimates_table
 from persona.reports.bench import bench_plots
 from persona.reports.estimates import format_estimate, small_sample_note
@@ -158,15 +149,6 @@ class BenchSpec(BenchInputs):
 BENCH = Kind("bench", BenchSpec, subject="responder")
 
 
-def load_program(path: Path, mode: str, lm: dspy.LM | None) -> PersonalizedResponder:
-    """A compiled responder saved by ``persona optimize`` (DSPy JSON state), bound to ``lm``."""
-    program = PersonalizedResponder(lm, mode)
-    program.load(str(path))
-    for predictor in program.predictors():
-        predictor.lm = lm
-    return program
-
-
 class BenchResult(NamedTuple):
     run_dir: Path
     records: list[dict[str, Any]]
@@ -189,17 +171,6 @@ def plan_questions(spec: BenchInputs, personas: list[Persona], pool: list[Prompt
         rng = np.random.default_rng([spec.seed, 5, index])
         questions += [Item(persona, pool[i]) for i in sorted(rng.choice(len(pool), size=spec.questions, replace=False))]
     return questions
-
-
-def judged(call: Callable[[], dspy.Prediction], fields: tuple[str, ...], error_field: str) -> dict[str, Any]:
-    """Run one judge: its ``fields``, or Nones plus a recorded judge failure when its output never parsed."""
-    try:
-        verdict = call()
-    except Exception as exc:
-        if not is_output_failure(exc):
-            raise
-        return dict.fromkeys(fields) | {error_field: judge_failure(exc)}
-    return {name: verdict[name] for name in fields} | {error_field: None}
 
 
 def write_results(run_dir: Path, name: str, records: list[dict[str, Any]]) -> list[str]:
@@ -233,25 +204,11 @@ RECORD_FIELDS = (
 )
 
 
-@BENCH.reads
-def read_questions(spec: BenchInputs) -> tuple[PersonasInput, list[Prompt]]:
-    """What a bench-like run reads before its run dir exists: its personas' source and its question pool."""
-    return read_personas_input(spec), question_pool(spec)
+def _bench_work(spec: BenchSpec, lms: Mapping[str, Any]) -> Callable[[BenchCase], dict[str, Any]]:
+    """Each mode's bench item, and the judges, on the run's models: one answer per case, judged."""
+    from persona.programs.bench import BenchItem, DroppedAttributes, SubtletyJudge, judged, load_program
+    from persona.programs.responders import ModeResponder
 
-
-@BENCH.needs
-def tested_and_judge(spec: BenchInputs, inputs: tuple[PersonasInput, list[Prompt]]) -> dict[str, ModelConfig]:
-    """The model under test and its judge (and the population role when census personas are built)."""
-    return role_models(spec, ("responder", "judge"), inputs[0])
-
-
-@BENCH.runs
-def _run(session: Session, spec: BenchSpec, inputs: Any) -> BenchResult:
-    """Answer every persona x question in each mode, judge each answer, then report and plot."""
-    source, pool = inputs
-    lms, run_dir = session.lms, session.run_dir
-    personas = experiment_personas(session, spec, source)
-    cases = [BenchCase(question, mode) for question in plan_questions(spec, personas, pool) for mode in spec.modes]
     items = {mode: BenchItem(lms["responder"], lms["judge"], mode, lms) for mode in spec.modes if mode != PROGRAM_MODE}
     if spec.program is not None and spec.program_mode is not None:  # the validator reads the mode with the path
         program = load_program(Path(spec.program), spec.program_mode, lms["responder"])
@@ -282,7 +239,31 @@ def _run(session: Session, spec: BenchSpec, inputs: Any) -> BenchResult:
             record["dropped_error"] = verdict["dropped_error"]
         return record
 
-    stage = session.stage("bench", cases, key=lambda case: case.key, work=work, label="bench")
+    return work
+
+
+@BENCH.reads
+def read_questions(spec: BenchInputs) -> tuple[PersonasInput, list[Prompt]]:
+    """What a bench-like run reads before its run dir exists: its personas' source and its question pool."""
+    return read_personas_input(spec), question_pool(spec)
+
+
+@BENCH.needs
+def tested_and_judge(spec: BenchInputs, inputs: tuple[PersonasInput, list[Prompt]]) -> dict[str, ModelConfig]:
+    """The model under test and its judge (and the population role when census personas are built)."""
+    return role_models(spec, ("responder", "judge"), inputs[0])
+
+
+@BENCH.runs
+def _run(session: Session, spec: BenchSpec, inputs: Any) -> BenchResult:
+    """Answer every persona x question in each mode, judge each answer, then report and plot."""
+    source, pool = inputs
+    run_dir = session.run_dir
+    personas = experiment_personas(session, spec, source)
+    cases = [BenchCase(question, mode) for question in plan_questions(spec, personas, pool) for mode in spec.modes]
+    stage = session.stage(
+        "bench", cases, key=lambda case: case.key, make_work=lambda lms: _bench_work(spec, lms), label="bench"
+    )
 
     models = {"responder": spec.models["responder"].model, "judge": spec.models["judge"].model}
     records = stage.rows(

@@ -7,6 +7,7 @@ reason) or ``dropped.jsonl`` (with the step and reason that dropped it); ``curat
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
@@ -15,9 +16,8 @@ from pydantic import Field
 from persona.data.filters import PAPER_SPLIT, apply_rules, stratified_split
 from persona.data.io import atomic_write_text, write_jsonl
 from persona.data.prompts import Prompt, load_embedded_prompts, load_prompts
-from persona.lm import ModelConfig
+from persona.lm.config import ModelConfig
 from persona.lm.roles import Role
-from persona.programs.curation import PromptClassifier
 from persona.reports.figures import topic_plot
 from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics
@@ -83,6 +83,19 @@ def _models(spec: CurationSpec, prompts: list[Prompt]) -> dict[str, ModelConfig]
     return {"judge": spec.model} if spec.classify else {}
 
 
+def _classify(topics: list[str], lms: Mapping[str, Any]) -> Callable[[Prompt], dict[str, Any]]:
+    """The judge decides whether people disagree on a prompt, and which topic it belongs to."""
+    from persona.programs.curation import PromptClassifier
+
+    classifier = PromptClassifier(lms["judge"], topics=topics)
+
+    def work(prompt: Prompt) -> dict[str, Any]:
+        result = classifier(prompt=prompt)
+        return {k: result[k] for k in ("diverse_opinions", "reason", "topic", "topic_by")}
+
+    return work
+
+
 @CURATION.runs
 def _run(session: Session, spec: CurationSpec, inputs: Any) -> CurationResult:
     """Filter, de-duplicate, classify and split the prompts of ``spec``."""
@@ -95,13 +108,9 @@ def _run(session: Session, spec: CurationSpec, inputs: Any) -> CurationResult:
     verdicts: dict[str, dict[str, Any]] = {}
     if spec.classify:
         topics = sorted({p.topic for p in load_embedded_prompts() if p.topic})
-        classifier = PromptClassifier(session.lms["judge"], topics=topics)
-
-        def work(prompt: Prompt) -> dict[str, Any]:
-            result = classifier(prompt=prompt)
-            return {k: result[k] for k in ("diverse_opinions", "reason", "topic", "topic_by")}
-
-        stage = session.stage("classify", ruled, key=lambda p: p.id, work=work, label="classify")
+        stage = session.stage(
+            "classify", ruled, key=lambda p: p.id, make_work=lambda lms: _classify(topics, lms), label="classify"
+        )
         verdicts = {p.id: entry for p, entry in zip(ruled, stage.entries, strict=True)}
 
     kept: list[Prompt] = []

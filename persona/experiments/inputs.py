@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -11,13 +11,14 @@ import numpy as np
 from persona.data.census import CensusSample
 from persona.data.filters import PAPER_SPLIT, apply_rules, stratified_split
 from persona.data.io import read_jsonl
+from persona.data.pairs import pair_record
 from persona.data.persona import Persona
+from persona.data.population import is_census_source, load_personas
 from persona.data.prompts import Prompt, load_embedded_prompts, value_laden
 from persona.data.sources import load_source
 from persona.errors import InputError
 from persona.experiments.population import built_personas, population_stage
-from persona.lm import ModelConfig
-from persona.programs.population import is_census_source, load_personas
+from persona.lm.config import ModelConfig
 from persona.runs.session import Session
 
 PARTS = ("train", "heldout")
@@ -40,8 +41,7 @@ def experiment_personas(session: Session, spec: Any, given: PersonasInput) -> li
     through the full pipeline (consistency check and filling) as the run's ``personas`` stage."""
     if isinstance(given, list):
         return given
-    lm = session.lms.get(POPULATION)
-    _, stage = population_stage(session, given, spec.n_personas, spec.seed, spec.min_age, spec.population, lm)
+    _, stage = population_stage(session, given, spec.n_personas, spec.seed, spec.min_age, spec.population, POPULATION)
     personas = built_personas(stage)
     if stage.aborted or not personas:
         session.stop(f"{stage.failed} of {len(stage.entries)} persona slots failed; see run.log")
@@ -98,3 +98,37 @@ class Item(NamedTuple):
     @property
     def key(self) -> str:
         return f"{self.persona.id}|{self.prompt.id}"
+
+
+SAMPLE_FIELDS = ("sample", "answer", "summary", "critique", "passed", "judge_error")
+
+
+def judged_samples(
+    lms: Mapping[str, Any], tested: str, mode: str, samples: int, temperature: float
+) -> Callable[[Item], dict[str, Any]]:
+    """The work of a stage that draws ``samples`` answers per item from the model of role ``tested`` in ``mode``
+    (a built-in mode or a plug-in's path) and judges each on its own: one record of ``SAMPLE_FIELDS`` rows."""
+    from persona.programs.bench import BenchItem
+
+    program = BenchItem(lms[tested], lms["judge"], mode, lms)
+
+    def work(item: Item) -> dict[str, Any]:
+        result = program(
+            question=item.prompt.text,
+            persona=item.persona.as_prompt(),
+            record=item.persona,
+            samples=samples,
+            temperature=temperature,
+        )
+        return {"samples": result.samples}
+
+    return work
+
+
+def dpf_pairs(lms: Mapping[str, Any]) -> Callable[[Any], dict[str, Any]]:
+    """The work of a stage that builds one DPF pair per item (anything with a ``persona`` and a ``prompt``): the
+    generator's generic answer, critiqued and revised for the persona by the ``persona`` role."""
+    from persona.programs.preferences import DPFPair
+
+    program = DPFPair(generator=lms["generator"], critic=lms["persona"])
+    return lambda item: pair_record(program(question=item.prompt.text, persona=item.persona.as_prompt()))

@@ -11,6 +11,7 @@ cannot masquerade as influence: an annotator that always says "A" scores kappa 1
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Literal, NamedTuple
 
@@ -20,6 +21,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from rich.table import Table
 
 from persona.data.io import read_jsonl, write_jsonl
+from persona.data.pairs import chosen_goes_first
 from persona.data.persona import ATTRIBUTES, NullAttributes, Persona, null_attributes
 from persona.errors import InputError
 from persona.experiments.bench import (
@@ -36,11 +38,9 @@ from persona.experiments.inputs import (
     role_models,
 )
 from persona.experiments.population import population_role
-from persona.lm import ModelConfig
+from persona.lm.config import ModelConfig
 from persona.lm.roles import Role
 from persona.metrics import loo_kappas
-from persona.programs.bench import PersonalizedResponder, RolePlayAnnotator
-from persona.programs.preferences import PersonaRefinement, chosen_goes_first
 from persona.reports.estimates import markdown
 from persona.reports.figures import loo_plot, save_figure
 from persona.reports.personas import null_line
@@ -194,56 +194,27 @@ def _models(spec: LooSpec, inputs: tuple[PersonasInput, list[PreferenceQuestion]
 def _run(session: Session, spec: LooSpec, inputs: Any) -> BenchResult:
     """Generate the answers, annotate every pair's two variants, and report kappa per attribute."""
     source, questions = inputs
-    lms, run_dir = session.lms, session.run_dir
+    run_dir = session.run_dir
     pool = experiment_personas(session, spec, source)
     attributes, pairs = plan_pairs(spec, pool)
     if spec.method == "refine":
         questions, refinements = _refined_answers(session, spec, questions, pairs)
     elif spec.answers == "generate":
-        responder = PersonalizedResponder(lms["responder"], "baseline")
-
-        def answer(question: PreferenceQuestion) -> dict[str, Any]:
-            drawn: list[str] = []
-            for rollout in range(2 + ANSWER_REDRAWS):
-                config = {"rollout_id": rollout, "temperature": spec.temperature, "seed": rollout}
-                text = responder(question=question.question, persona="", config=config).answer
-                if text not in drawn:
-                    drawn.append(text)
-                if len(drawn) == 2:
-                    return {"answer_a": drawn[0], "answer_b": drawn[1]}
-            raise ValueError(f"question {question.id}: {2 + ANSWER_REDRAWS} draws gave fewer than two answers")
-
-        answered = session.stage("answers", questions, key=lambda q: q.id, work=answer, label="answers")
+        answered = session.stage(
+            "answers", questions, key=lambda q: q.id, make_work=lambda lms: _two_answers(spec, lms), label="answers"
+        )
         questions = [
             q._replace(answers=(e["record"]["answer_a"], e["record"]["answer_b"]))
             for q, e in zip(questions, answered.entries, strict=True)
             if e["ok"]
         ]
-    annotator = RolePlayAnnotator(lms["annotator"])
-
-    def annotate(item: Annotation) -> dict[str, Any]:
-        first, second = item.question.answers  # type: ignore[misc]
-        original_first = chosen_goes_first(spec.seed, f"{item.pair.attribute}|{item.pair.index}|{item.question.id}")
-        shown = (first, second) if original_first else (second, first)
-        verdict = annotator(
-            persona=item.pair.text(item.variant),
-            question=item.question.question,
-            answer_a=shown[0],
-            answer_b=shown[1],
-        )
-        picked_shown_first = verdict.choice == "A"
-        return {
-            "shown_first": "answer_a" if original_first else "answer_b",
-            "picked": verdict.choice,
-            "choice": "answer_a" if picked_shown_first == original_first else "answer_b",
-            "reasoning": verdict.reasoning,
-        }
-
     asked = {pair.key: questions for pair in pairs} if spec.method == "blind" else refinements
     annotations = [
         Annotation(pair, variant, q) for pair in pairs for q in asked[pair.key] for variant in ("without", "with")
     ]
-    annotated = session.stage("loo", annotations, key=lambda a: a.key, work=annotate, label="annotations")
+    annotated = session.stage(
+        "loo", annotations, key=lambda a: a.key, make_work=lambda lms: _annotate(spec, lms), label="annotations"
+    )
     records = annotated.rows(
         annotations,
         lambda a: {
@@ -279,21 +250,67 @@ def _run(session: Session, spec: LooSpec, inputs: Any) -> BenchResult:
 run_loo = LOO.entry("run_loo")
 
 
+def _two_answers(spec: LooSpec, lms: Mapping[str, Any]) -> Callable[[PreferenceQuestion], dict[str, Any]]:
+    """Two distinct persona-blind answers per question, at ``temperature``, redrawn while they coincide."""
+    from persona.programs.bench import PersonalizedResponder
+
+    responder = PersonalizedResponder(lms["responder"], "baseline")
+
+    def answer(question: PreferenceQuestion) -> dict[str, Any]:
+        drawn: list[str] = []
+        for rollout in range(2 + ANSWER_REDRAWS):
+            config = {"rollout_id": rollout, "temperature": spec.temperature, "seed": rollout}
+            text = responder(question=question.question, persona="", config=config).answer
+            if text not in drawn:
+                drawn.append(text)
+            if len(drawn) == 2:
+                return {"answer_a": drawn[0], "answer_b": drawn[1]}
+        raise ValueError(f"question {question.id}: {2 + ANSWER_REDRAWS} draws gave fewer than two answers")
+
+    return answer
+
+
+def _annotate(spec: LooSpec, lms: Mapping[str, Any]) -> Callable[[Annotation], dict[str, Any]]:
+    """One variant of a pair chooses between a question's two answers, shown in the pair's seeded order."""
+    from persona.programs.bench import RolePlayAnnotator
+
+    annotator = RolePlayAnnotator(lms["annotator"])
+
+    def annotate(item: Annotation) -> dict[str, Any]:
+        first, second = item.question.answers  # type: ignore[misc]
+        original_first = chosen_goes_first(spec.seed, f"{item.pair.attribute}|{item.pair.index}|{item.question.id}")
+        shown = (first, second) if original_first else (second, first)
+        verdict = annotator(
+            persona=item.pair.text(item.variant),
+            question=item.question.question,
+            answer_a=shown[0],
+            answer_b=shown[1],
+        )
+        picked_shown_first = verdict.choice == "A"
+        return {
+            "shown_first": "answer_a" if original_first else "answer_b",
+            "picked": verdict.choice,
+            "choice": "answer_a" if picked_shown_first == original_first else "answer_b",
+            "reasoning": verdict.reasoning,
+        }
+
+    return annotate
+
+
 def _refined_answers(
     session: Session, spec: LooSpec, questions: list[PreferenceQuestion], pairs: list[Pair]
 ) -> tuple[list[PreferenceQuestion], dict[tuple[str, int], list[PreferenceQuestion]]]:
     """The paper's inputs: one persona-blind baseline answer per question, refined for each pair's persona (with
     the attribute) by DPF's critique and revision; per pair, each question offers baseline (answer_a) and
     refinement (answer_b), and both variants of the pair choose between the same two."""
-    lm = session.lms["responder"]
-    responder, refine = PersonalizedResponder(lm, "baseline"), PersonaRefinement(lm, lm)
-    answered = session.stage(
-        "answers",
-        questions,
-        key=lambda q: q.id,
-        work=lambda q: {"baseline": responder(question=q.question, persona="").answer},
-        label="answers",
-    )
+
+    def make_answer(lms: Mapping[str, Any]) -> Callable[[PreferenceQuestion], dict[str, Any]]:
+        from persona.programs.bench import PersonalizedResponder
+
+        responder = PersonalizedResponder(lms["responder"], "baseline")
+        return lambda q: {"baseline": responder(question=q.question, persona="").answer}
+
+    answered = session.stage("answers", questions, key=lambda q: q.id, make_work=make_answer, label="answers")
     baselines = [
         q._replace(answers=(e["record"]["baseline"], ""))
         for q, e in zip(questions, answered.entries, strict=True)
@@ -301,13 +318,24 @@ def _refined_answers(
     ]
     tasks = [(pair, q) for pair in pairs for q in baselines]
 
-    def work(task: tuple[Pair, PreferenceQuestion]) -> dict[str, Any]:
-        pair, question = task
-        refined = refine(question=question.question, answer=question.shown[0], persona=pair.text("with"))
-        return {"critique": refined.critique, "refined": refined.revision}
+    def make_refine(lms: Mapping[str, Any]) -> Callable[[tuple[Pair, PreferenceQuestion]], dict[str, Any]]:
+        from persona.programs.preferences import PersonaRefinement
+
+        refine = PersonaRefinement(lms["responder"], lms["responder"])
+
+        def work(task: tuple[Pair, PreferenceQuestion]) -> dict[str, Any]:
+            pair, question = task
+            refined = refine(question=question.question, answer=question.shown[0], persona=pair.text("with"))
+            return {"critique": refined.critique, "refined": refined.revision}
+
+        return work
 
     stage = session.stage(
-        "refine", tasks, key=lambda t: f"{t[0].attribute}|{t[0].index}|{t[1].id}", work=work, label="refinements"
+        "refine",
+        tasks,
+        key=lambda t: f"{t[0].attribute}|{t[0].index}|{t[1].id}",
+        make_work=make_refine,
+        label="refinements",
     )
     refinements: dict[tuple[str, int], list[PreferenceQuestion]] = {pair.key: [] for pair in pairs}
     for (pair, question), entry in zip(tasks, stage.entries, strict=True):

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, ClassVar, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, NamedTuple
 
-import dspy
 import numpy as np
 from pydantic import BaseModel, Field, model_validator
-from scipy import stats
 
 from persona.data.io import atomic_write_text
 from persona.data.persona import Persona
@@ -25,7 +24,6 @@ from persona.errors import InputError
 from persona.experiments.bench import (
     BenchInputs,
     BenchResult,
-    load_program,
     spec_rate,
     write_results,
 )
@@ -40,11 +38,10 @@ from persona.experiments.inputs import (
     split_personas,
 )
 from persona.experiments.population import population_role
-from persona.lm import ModelConfig
+from persona.lm.config import ModelConfig
 from persona.lm.roles import Role
 from persona.metrics import EstimateRecord
-from persona.programs.bench import MODES, PersonalizedResponder, RevisionJudge, is_output_failure, judge_failure
-from persona.programs.optimize import JudgeMetric, proxy_metric
+from persona.programs.responders import MODES
 from persona.reports import estimates_table, format_estimate, small_sample_note
 from persona.reports.estimates import markdown
 from persona.reports.judging import judge_note
@@ -52,6 +49,9 @@ from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics
 from persona.runs.session import Session
 from persona.runs.spec import model_slug
+
+if TYPE_CHECKING:
+    import dspy
 
 OPTIMIZERS = ("bootstrap", "mipro", "gepa")
 PROGRAMS = ("baseline", "optimized")
@@ -99,6 +99,8 @@ OPTIMIZE.reads(read_personas_input)
 
 
 def example(case: Item) -> dspy.Example:
+    import dspy
+
     """What an optimizer sees of one (persona, question): the responder's inputs, plus ids and attributes for the
     metrics and the leakage checks."""
     return dspy.Example(
@@ -139,7 +141,9 @@ def plan(spec: OptimizeSpec, personas: list[Persona]) -> Plan:
     return Plan(train, val, evaluation)
 
 
-def make_optimizer(spec: OptimizeSpec, metric: Any, lms: dict[str, dspy.LM]) -> Any:
+def make_optimizer(spec: OptimizeSpec, metric: Any, lms: Mapping[str, dspy.LM]) -> Any:
+    import dspy
+
     if spec.optimizer == "bootstrap":
         return dspy.BootstrapFewShot(metric=metric, max_bootstrapped_demos=spec.max_demos, max_labeled_demos=0)
     if spec.optimizer == "mipro":
@@ -163,7 +167,10 @@ def make_optimizer(spec: OptimizeSpec, metric: Any, lms: dict[str, dspy.LM]) -> 
     )
 
 
-def compile_program(spec: OptimizeSpec, plan_: Plan, lms: dict[str, dspy.LM]) -> tuple[dspy.Module, dict[str, Any]]:
+def compile_program(spec: OptimizeSpec, plan_: Plan, lms: Mapping[str, dspy.LM]) -> tuple[dspy.Module, dict[str, Any]]:
+    from persona.programs.bench import PersonalizedResponder
+    from persona.programs.optimize import JudgeMetric, proxy_metric
+
     metric = JudgeMetric(lms["judge"]) if spec.metric == "judge" else proxy_metric
     optimizer = make_optimizer(spec, metric, lms)
     student = PersonalizedResponder(lms["responder"], spec.mode)
@@ -220,47 +227,41 @@ def _models(spec: OptimizeSpec, source: PersonasInput) -> dict[str, ModelConfig]
 def _run(session: Session, spec: OptimizeSpec, inputs: Any) -> BenchResult:
     """Compile, save, reload and evaluate; the report compares baseline and optimized on the same items."""
     source = inputs
-    lms, run_dir = session.lms, session.run_dir
+    run_dir = session.run_dir
     plan_ = plan(spec, experiment_personas(session, spec, source))
     program_path = run_dir / "program.json"
 
-    def compile_once(_: str) -> dict[str, Any]:
-        before = sum(lm.failures.value for lm in lms.values())
-        compiled, stats_ = compile_program(spec, plan_, lms)
-        failed = sum(lm.failures.value for lm in lms.values()) - before
-        if failed:  # optimizers absorb errors; a program compiled half blind must not pass for the result
-            raise CompileError(f"{failed} model calls failed while compiling; resuming the run compiles again")
-        save_program(compiled, program_path)
-        return stats_
+    def make_compile(lms: Mapping[str, Any]) -> Callable[[str], dict[str, Any]]:
+        def compile_once(_: str) -> dict[str, Any]:
+            before = sum(lm.failures.value for lm in lms.values())
+            compiled, stats_ = compile_program(spec, plan_, lms)
+            failed = sum(lm.failures.value for lm in lms.values()) - before
+            if failed:  # optimizers absorb errors; a program compiled half blind must not pass for the result
+                raise CompileError(f"{failed} model calls failed while compiling; resuming the run compiles again")
+            save_program(compiled, program_path)
+            return stats_
 
-    compiled = session.stage("compile", ["compile"], key=str, work=compile_once, label="compile")
+        return compile_once
+
+    compiled = session.stage("compile", ["compile"], key=str, make_work=make_compile, label="compile")
     if compiled.failed:
         session.stop(f"compiling failed: {compiled.entries[0]['error']['message']}")
-    programs = {
-        "baseline": PersonalizedResponder(lms["responder"], spec.mode),
-        "optimized": load_program(program_path, spec.mode, lms["responder"]),
-    }
-    judge = RevisionJudge(lms["judge"])
     cases = [EvalCase(p, s, c) for s in EVAL_SETS for c in plan_.evaluation[s] for p in PROGRAMS]
-
-    def work(item: EvalCase) -> dict[str, Any]:
-        question, persona = item.case.prompt.text, item.case.persona.as_prompt()
-        answer = programs[item.program](question=question, persona=persona).answer
-        try:
-            verdict = judge(question=question, persona=persona, answer=answer)
-        except Exception as exc:
-            if not is_output_failure(exc):
-                raise
-            return {"answer": answer, "passed": None, "judge_error": judge_failure(exc)}
-        return {"answer": answer, "passed": verdict.passed, "judge_error": None}
-
-    stage = session.stage("eval", cases, key=lambda c: c.key, work=work, label="evaluation")
-    records = []
-    for item, entry in zip(cases, stage.entries, strict=True):
-        base = {"program": item.program, "split": item.split, "persona_id": item.case.persona.id}
-        base |= {"prompt_id": item.case.prompt.id, "question": item.case.prompt.text}
-        fields = entry["record"] if entry["ok"] else {"answer": None, "passed": None, "judge_error": None}
-        records.append(base | fields | {"error": None if entry["ok"] else entry["error"]})
+    stage = session.stage(
+        "eval",
+        cases,
+        key=lambda c: c.key,
+        make_work=lambda lms: _evaluate(spec, program_path, lms),
+        label="evaluation",
+    )
+    records = stage.rows(
+        cases,
+        lambda item: (
+            {"program": item.program, "split": item.split, "persona_id": item.case.persona.id}
+            | {"prompt_id": item.case.prompt.id, "question": item.case.prompt.text}
+        ),
+        ("answer", "passed", "judge_error"),
+    )
     files = write_results(run_dir, "eval", records)
     split_ids = {
         "train": sorted({c.key for c in plan_.train}),
@@ -279,6 +280,26 @@ def _run(session: Session, spec: OptimizeSpec, inputs: Any) -> BenchResult:
 
 
 run_optimize = OPTIMIZE.entry("run_optimize")
+
+
+def _evaluate(spec: OptimizeSpec, program_path: Path, lms: Mapping[str, Any]) -> Callable[[EvalCase], dict[str, Any]]:
+    """Baseline and compiled program answer each case; the revision judge grades every answer."""
+    from persona.programs.bench import PersonalizedResponder, RevisionJudge, judged, load_program
+
+    programs = {
+        "baseline": PersonalizedResponder(lms["responder"], spec.mode),
+        "optimized": load_program(program_path, spec.mode, lms["responder"]),
+    }
+    judge = RevisionJudge(lms["judge"])
+
+    def work(item: EvalCase) -> dict[str, Any]:
+        question, persona = item.case.prompt.text, item.case.persona.as_prompt()
+        answer = programs[item.program](question=question, persona=persona).answer
+        return {"answer": answer} | judged(
+            lambda: judge(question=question, persona=persona, answer=answer), ("passed",), "judge_error"
+        )
+
+    return work
 
 
 class CompileError(Exception):
@@ -325,6 +346,8 @@ def paired_test(baseline: list[bool], optimized: list[bool]) -> PairedTest:
     """Exact McNemar test on the items both programs had judged: only discordant pairs carry information."""
     gained = sum(not b and o for b, o in zip(baseline, optimized, strict=True))
     lost = sum(b and not o for b, o in zip(baseline, optimized, strict=True))
+    from scipy import stats
+
     p = stats.binomtest(gained, gained + lost, 0.5).pvalue if gained + lost else 1.0
     return PairedTest(pairs=len(baseline), optimized_only=gained, baseline_only=lost, p_value=float(p))
 

@@ -7,6 +7,7 @@ annotator playing the persona, in a seeded A/B order, and its agreement with the
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Literal, NamedTuple
 
@@ -14,22 +15,23 @@ import numpy as np
 from pydantic import Field
 
 from persona.data.io import write_jsonl
+from persona.data.pairs import PAIR_FIELDS
 from persona.data.persona import NullAttributes, Persona, null_attributes
 from persona.data.prompts import Prompt
 from persona.errors import InputError
 from persona.experiments.inputs import (
     POPULATION,
     PersonasInput,
+    dpf_pairs,
     experiment_personas,
     load_split_prompts,
     read_personas_input,
     role_models,
 )
 from persona.experiments.population import PopulationSection, population_role
-from persona.lm import ModelConfig
+from persona.lm.config import ModelConfig
 from persona.lm.roles import Role
 from persona.metrics import EstimateRecord, pass_rate
-from persona.programs.preferences import PAIR_FIELDS, DPFPair, PreferenceAnnotator, pair_record
 from persona.reports import estimates_table, format_estimate, small_sample_note
 from persona.reports.estimates import markdown
 from persona.reports.personas import null_line
@@ -133,35 +135,19 @@ def _models(spec: PairsSpec, inputs: tuple[PersonasInput, dict[str, list[Prompt]
 def _run(session: Session, spec: PairsSpec, inputs: Any) -> PairsResult:
     """Build, verify and report the dataset of ``spec``."""
     source, prompts = inputs
-    lms, run_dir = session.lms, session.run_dir
+    run_dir = session.run_dir
     personas = experiment_personas(session, spec, source)
     items = plan(personas, prompts, spec)
-    dpf = DPFPair(generator=lms["generator"], critic=lms["persona"])
-    built = session.stage(
-        "pairs",
-        items,
-        key=lambda item: item.key,
-        work=lambda item: pair_record(dpf(question=item.prompt.text, persona=item.persona.as_prompt())),
-        label="preference pairs",
-    )
+    built = session.stage("pairs", items, key=lambda item: item.key, make_work=dpf_pairs, label="preference pairs")
     ready = [(item, e["record"]) for item, e in zip(items, built.entries, strict=True) if e["ok"]]
     checked = None
     if spec.verify:
-        annotator = PreferenceAnnotator(lms["judge"], seed=spec.seed)
-
-        def annotate(pair: tuple[Item, dict[str, Any]]) -> dict[str, Any]:
-            item, record = pair
-            verdict = annotator(
-                key=item.key,
-                question=item.prompt.text,
-                persona=item.persona.as_prompt(),
-                chosen=record["chosen"],
-                rejected=record["rejected"],
-            )
-            return {k: verdict[k] for k in ("prefers_chosen", "picked_first", "chosen_shown_first", "reasoning")}
-
         checked = session.stage(
-            "verification", ready, key=lambda pair: pair[0].key, work=annotate, label="verification"
+            "verification",
+            ready,
+            key=lambda pair: pair[0].key,
+            make_work=lambda lms: _verify(spec, lms),
+            label="verification",
         )
 
     models = {"generator": spec.models["generator"].model, "critic": spec.models["persona"].model}
@@ -173,14 +159,15 @@ def _run(session: Session, spec: PairsSpec, inputs: Any) -> PairsResult:
             | {"topic": item.prompt.topic, "prompt": item.prompt.text, **fields, **models}
             | {"error": None if entry["ok"] else entry["error"]}
         )
-    verification = []
-    if checked is not None:
-        for (item, _), entry in zip(ready, checked.entries, strict=True):
-            verdict = entry["record"] if entry["ok"] else dict.fromkeys(("prefers_chosen", "picked_first"))
-            verification.append(
-                {"persona_id": item.persona.id, "prompt_id": item.prompt.id, **verdict}
-                | {"error": None if entry["ok"] else entry["error"]}
-            )
+    verification = (
+        checked.rows(
+            ready,
+            lambda pair: {"persona_id": pair[0].persona.id, "prompt_id": pair[0].prompt.id},
+            ("prefers_chosen", "picked_first"),
+        )
+        if checked is not None
+        else []
+    )
     write_jsonl(run_dir / "personas.jsonl", (p.model_dump() for p in personas))
     write_jsonl(run_dir / "pairs.jsonl", pairs)
     write_jsonl(run_dir / "verification.jsonl", verification)
@@ -194,6 +181,26 @@ def _run(session: Session, spec: PairsSpec, inputs: Any) -> PairsResult:
 
 
 generate_pairs = PAIRS.entry("generate_pairs")
+
+
+def _verify(spec: PairsSpec, lms: Mapping[str, Any]) -> Callable[[tuple[Item, dict[str, Any]]], dict[str, Any]]:
+    """The judge, role-playing the persona, picks one side of a built pair shown in its seeded order."""
+    from persona.programs.preferences import PreferenceAnnotator
+
+    annotator = PreferenceAnnotator(lms["judge"], seed=spec.seed)
+
+    def annotate(pair: tuple[Item, dict[str, Any]]) -> dict[str, Any]:
+        item, record = pair
+        verdict = annotator(
+            key=item.key,
+            question=item.prompt.text,
+            persona=item.persona.as_prompt(),
+            chosen=record["chosen"],
+            rejected=record["rejected"],
+        )
+        return {k: verdict[k] for k in ("prefers_chosen", "picked_first", "chosen_shown_first", "reasoning")}
+
+    return annotate
 
 
 def _estimate(values: list[bool], seed: int) -> EstimateRecord:

@@ -22,9 +22,9 @@ from persona.experiments.bench import (
     tested_and_judge,
     write_results,
 )
-from persona.experiments.inputs import Item, experiment_personas
+from persona.experiments.inputs import SAMPLE_FIELDS, experiment_personas, judged_samples
 from persona.metrics import pass_at_k_curve
-from persona.programs.responders import BenchItem, load_responder, responder_identity
+from persona.programs.responders import load_responder, responder_identity
 from persona.reports.estimates import markdown
 from persona.reports.figures import passk_plot, save_figure
 from persona.reports.judging import judge_note
@@ -33,8 +33,6 @@ from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics
 from persona.runs.session import Session
 from persona.runs.spec import digest, model_slug
-
-SAMPLE_FIELDS = ("sample", "answer", "summary", "critique", "passed", "judge_error")
 
 
 class PassKSpec(BenchInputs):
@@ -79,22 +77,16 @@ PASSK.needs(tested_and_judge)
 def _run(session: Session, spec: PassKSpec, inputs: Any) -> BenchResult:
     """Draw n answers per item, judge each, and report the pass@k curve."""
     source, pool = inputs
-    lms, run_dir = session.lms, session.run_dir
+    run_dir = session.run_dir
     personas = experiment_personas(session, spec, source)
     questions = plan_questions(spec, personas, pool)
-    item = BenchItem(lms["responder"], lms["judge"], spec.mode, lms)
-
-    def work(question: Item) -> dict[str, Any]:
-        result = item(
-            question=question.prompt.text,
-            persona=question.persona.as_prompt(),
-            record=question.persona,
-            samples=spec.samples,
-            temperature=spec.temperature,
-        )
-        return {"samples": result.samples}
-
-    stage = session.stage("passk", questions, key=lambda question: question.key, work=work, label="pass@k samples")
+    stage = session.stage(
+        "passk",
+        questions,
+        key=lambda question: question.key,
+        make_work=lambda lms: judged_samples(lms, "responder", spec.mode, spec.samples, spec.temperature),
+        label="pass@k samples",
+    )
     models = {"mode": spec.mode, "responder": spec.models["responder"].model, "judge": spec.models["judge"].model}
     records = stage.rows(
         questions,

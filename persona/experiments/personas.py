@@ -16,10 +16,10 @@ from pydantic import BaseModel, Field
 from persona.data.census import CensusSample
 from persona.data.io import atomic_write_text, write_jsonl
 from persona.data.persona import Persona, read_personas
+from persona.data.population import PROFILE_CATEGORIES
 from persona.data.sources import SourceError, load_source
 from persona.experiments.population import POPULATION_ROLE, PopulationSection, population_stage
-from persona.lm import ModelConfig
-from persona.programs.population import PROFILE_CATEGORIES
+from persona.lm.config import ModelConfig
 from persona.reports.estimates import markdown
 from persona.reports.fidelity import FidelityReport, write_fidelity_report
 from persona.runs.kinds import Kind
@@ -76,7 +76,7 @@ def _models(spec: PopulationSpec, source: CensusSample) -> dict[str, ModelConfig
 def _run(session: Session, spec: PopulationSpec, inputs: Any) -> PopulationResult:
     """Build the population of ``spec`` and write its fidelity report."""
     source = inputs
-    run_dir, lm = session.run_dir, session.lms.get("persona")
+    run_dir = session.run_dir
     atomic_write_text(run_dir / SPEC_FILE, spec.model_dump_json(indent=2) + "\n")
     options = PopulationSection(
         check=spec.check,
@@ -84,7 +84,7 @@ def _run(session: Session, spec: PopulationSpec, inputs: Any) -> PopulationResul
         fill=spec.fill,
         categories_per_persona=spec.categories_per_persona,
     )
-    slots, stage = population_stage(session, source, spec.n, spec.seed, spec.min_age, options, lm)
+    slots, stage = population_stage(session, source, spec.n, spec.seed, spec.min_age, options, "persona")
     personas, draws, failures = [], [], []
     for (slot, _), entry in zip(slots, stage.entries, strict=True):
         if entry["ok"]:

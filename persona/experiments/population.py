@@ -7,21 +7,15 @@ same seed and model (and, like every LM call, they are cached in the run dir and
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
-import dspy
 from pydantic import Field
 
 from persona.data.census import CensusSample
 from persona.data.persona import Persona
+from persona.data.population import PROFILE_CATEGORIES, profile_plan
 from persona.lm.roles import Role
-from persona.programs.population import (
-    PROFILE_CATEGORIES,
-    ConsistencyCheck,
-    OpenEndedFiller,
-    PersonaBuilder,
-    profile_plan,
-)
 from persona.runs.executor import StageResult
 from persona.runs.session import Session
 from persona.runs.spec import Section
@@ -55,24 +49,32 @@ def population_stage(
     seed: int,
     min_age: int,
     options: PopulationSection,
-    lm: dspy.LM | None,
+    role: str,
 ) -> tuple[list[tuple[int, tuple[str, ...]]], StageResult]:
-    """Build ``n`` persona slots as the run's ``personas`` stage; a slot whose draws all fail is a failed item."""
-    builder = PersonaBuilder(
-        source,
-        seed,
-        min_age=min_age,
-        max_draws=options.max_draws,
-        checker=ConsistencyCheck(lm) if options.check else None,
-        filler=OpenEndedFiller(lm) if options.fill else None,
-    )
+    """Build ``n`` persona slots as the run's ``personas`` stage, checked and filled by the LM of ``role`` (when the
+    run has one); a slot whose draws all fail is a failed item."""
     slots = list(enumerate(profile_plan(n, seed, options.categories_per_persona if options.fill else 0)))
 
-    def work(slot: tuple[int, tuple[str, ...]]) -> dict[str, Any]:
-        built = builder(slot=slot[0], categories=slot[1])
-        return {"persona": built.persona.model_dump(), "draws": built.draws}
+    def make_work(lms: Mapping[str, Any]) -> Callable[[tuple[int, tuple[str, ...]]], dict[str, Any]]:
+        from persona.programs.population import ConsistencyCheck, OpenEndedFiller, PersonaBuilder
 
-    stage = session.stage("personas", slots, key=lambda slot: f"slot-{slot[0]}", work=work, label="personas")
+        lm = lms.get(role)
+        builder = PersonaBuilder(
+            source,
+            seed,
+            min_age=min_age,
+            max_draws=options.max_draws,
+            checker=ConsistencyCheck(lm) if options.check else None,
+            filler=OpenEndedFiller(lm) if options.fill else None,
+        )
+
+        def work(slot: tuple[int, tuple[str, ...]]) -> dict[str, Any]:
+            built = builder(slot=slot[0], categories=slot[1])
+            return {"persona": built.persona.model_dump(), "draws": built.draws}
+
+        return work
+
+    stage = session.stage("personas", slots, key=lambda slot: f"slot-{slot[0]}", make_work=make_work, label="personas")
     return slots, stage
 
 

@@ -15,21 +15,20 @@ from pydantic import Field, field_validator
 from rich.progress import Progress
 
 from persona.data.io import write_jsonl
+from persona.data.pairs import PAIR_FIELDS
 from persona.data.persona import Persona
+from persona.data.population import sample_personas
 from persona.data.prompts import Prompt, load_embedded_prompts, value_laden
 from persona.data.sources import load_source
 from persona.errors import InputError
-from persona.experiments.inputs import Item
+from persona.experiments.inputs import SAMPLE_FIELDS, Item, dpf_pairs, judged_samples
 from persona.lm.roles import Role
 from persona.metrics import EstimateRecord, pass_rate
-from persona.programs import BenchItem, DPFPair, sample_personas
-from persona.programs.preferences import PAIR_FIELDS, pair_record
 from persona.reports import format_estimate, small_sample_note
 from persona.reports.estimates import markdown
-from persona.runs.cache import CallCounts
 from persona.runs.engine import run_kind
 from persona.runs.kinds import Kind
-from persona.runs.manifest import Manifest, Metrics
+from persona.runs.manifest import CallCounts, Manifest, Metrics
 from persona.runs.session import Session
 from persona.runs.spec import OUTPUTS, RolesSpec, Section
 
@@ -99,30 +98,6 @@ def plan_items(personas: list[Persona], prompts: list[Prompt], per_persona: int,
     ]
 
 
-def _pair_work(program: DPFPair) -> Any:
-    def work(item: Item) -> dict[str, Any]:
-        return pair_record(program(question=item.prompt.text, persona=item.persona.as_prompt()))
-
-    return work
-
-
-BENCH_SAMPLE_FIELDS = ("sample", "answer", "summary", "critique", "passed", "judge_error")
-
-
-def _bench_work(program: BenchItem, spec: RunSpec) -> Any:
-    def work(item: Item) -> dict[str, Any]:
-        result = program(
-            question=item.prompt.text,
-            persona=item.persona.as_prompt(),
-            record=item.persona,
-            samples=spec.bench.samples,
-            temperature=spec.bench.temperature,
-        )
-        return {"samples": result.samples}
-
-    return work
-
-
 def _ids(item: Item) -> dict[str, Any]:
     return {"persona_id": item.persona.id, "prompt_id": item.prompt.id}
 
@@ -169,15 +144,21 @@ def _run(session: Session, spec: RunSpec, inputs: Any) -> RunResult:
     """Pairs, then bench, over the planned items; result files rebuilt in item order."""
     personas, items = inputs
     used_prompts = sorted({item.prompt.id: item.prompt for item in items}.values(), key=lambda p: p.id)
-    lms, run_dir = session.lms, session.run_dir
-    dpf = DPFPair(generator=lms["generator"], critic=lms["persona"])
-    built = session.stage("pairs", items, key=lambda item: item.key, work=_pair_work(dpf), label="preference pairs")
+    run_dir = session.run_dir
+    built = session.stage("pairs", items, key=lambda item: item.key, make_work=dpf_pairs, label="preference pairs")
     if not built.aborted:
-        bench = BenchItem(responder=lms["generator"], judge=lms["judge"])
-        session.stage("bench", items, key=lambda item: item.key, work=_bench_work(bench, spec), label="bench")
+        session.stage(
+            "bench",
+            items,
+            key=lambda item: item.key,
+            make_work=lambda lms: judged_samples(
+                lms, "generator", "no_cot", spec.bench.samples, spec.bench.temperature
+            ),
+            label="bench",
+        )
     pairs = built.rows(items, _ids, (*PAIR_FIELDS, "shorter"))
     bench_records = (
-        session.stages["bench"].rows(items, _ids, BENCH_SAMPLE_FIELDS, expand=lambda record: record["samples"])
+        session.stages["bench"].rows(items, _ids, SAMPLE_FIELDS, expand=lambda record: record["samples"])
         if "bench" in session.stages
         else []
     )

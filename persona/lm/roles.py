@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from persona.lm import local
-from persona.lm.registry import LOCAL_REPEAT_PENALTY, ModelConfig
+from persona.lm.config import LOCAL_REPEAT_PENALTY, ModelConfig
 
 OWN_FIELDS = ("max_tokens", "temperature")  # what a role keeps of its own when it borrows another role's backend
 

@@ -8,7 +8,6 @@ from typing import NamedTuple
 
 import numpy as np
 from pydantic import BaseModel
-from scipy import stats
 
 
 class Estimate(NamedTuple):
@@ -48,6 +47,8 @@ def pass_rate(passed: Sequence[bool], confidence: float = 0.95, resamples: int =
     value = float(data.mean())
     if np.all(data == data[0]):
         return Estimate(value, value, value, int(data.size))
+    from scipy import stats  # loaded when a rate is computed: it costs half a second of startup
+
     result = stats.bootstrap(
         (data,),
         np.mean,

@@ -7,7 +7,6 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import cohen_kappa_score
 
 MIN_SHARED = 2
 
@@ -17,6 +16,8 @@ def kappa(first: pd.Series, second: pd.Series) -> float:
 
     Undefined: fewer than two shared items, or chance agreement of 1 (both gave one and the same label throughout).
     """
+    from sklearn.metrics import cohen_kappa_score  # loaded when agreement is computed: it costs startup
+
     shared = first.index.intersection(second.index)
     if len(shared) < MIN_SHARED:
         return math.nan

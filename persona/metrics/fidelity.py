@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 MISSING = "(not applicable)"
 POOLED = "(pooled small categories)"
@@ -109,5 +108,7 @@ def _chi_square(table: pd.DataFrame, n: int) -> tuple[float, int, float]:
         return math.inf, len(predicted) - 1, 0.0  # the personas hold a value the source never does
     if n == 0 or len(keep) < 2:
         return math.nan, 0, math.nan
+    from scipy import stats
+
     result = stats.chisquare([observed[i] for i in keep], [predicted[i] for i in keep])
     return float(result.statistic), len(keep) - 1, float(result.pvalue)

@@ -1,14 +1,18 @@
-"""PERSONA Bench: a responder in one of four modes, the judges (revision, subtlety, dropped attributes) and a
-role-play annotator for preference questions."""
+"""PERSONA Bench: a responder in one of four modes, the judges (revision, subtlety, dropped attributes), one judged
+bench item, and a role-play annotator for preference questions."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import dspy
 from dspy.utils.exceptions import AdapterParseError
 
-from persona.lm.local import OutputBudgetError
+from persona.data.persona import Persona
+from persona.lm.llama import OutputBudgetError
+from persona.programs.responders import MODES, Ask, Responder, load_responder, respond
 from persona.programs.retrying import ReaskingPredict
 from persona.signatures import (
     AnswerWithoutPersona,
@@ -19,8 +23,6 @@ from persona.signatures import (
     PersonalizedAnswer,
     SummarizeRelevantPersona,
 )
-
-MODES = ("baseline", "no_cot", "cot", "summary")
 
 
 class PersonalizedResponder(dspy.Module):
@@ -150,3 +152,76 @@ class RolePlayAnnotator(dspy.Module):
     def forward(self, persona: str, question: str, answer_a: str, answer_b: str) -> dspy.Prediction:
         verdict = self.choose(persona=persona, question=question, answer_a=answer_a, answer_b=answer_b)
         return dspy.Prediction(choice=verdict.preferred, reasoning=verdict.reasoning)
+
+
+class BenchItem(dspy.Module):
+    """Sample ``samples`` answers for one (persona, question) from one responder and judge each on its own.
+
+    With more than one sample, each draw runs at ``temperature`` with its own rollout id and seed, so draws are
+    distinct and each is cached separately; a single sample uses the responder's configured settings. A judge
+    output that still fails to parse after its re-asks is recorded in ``judge_error`` with ``passed`` None.
+
+    Args:
+        responder: the model under test; judge: the judge model.
+        mode: a built-in mode (one of ``MODES``), a plug-in's import path, or a responder object.
+        lms: every model role of the run, for responders that use more than the model under test.
+
+    Example:
+        >>> BenchItem(mode="cot")(question="Rent or buy?", persona="age: 29", samples=2).samples  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        responder: dspy.LM | None = None,
+        judge: dspy.LM | None = None,
+        mode: str | Responder = "no_cot",
+        lms: Mapping[str, dspy.LM] | None = None,
+    ) -> None:
+        super().__init__()
+        self.respond = load_responder(mode) if isinstance(mode, str) else mode
+        self.lm, self.lms = responder, dict(lms or {})
+        self.judge = RevisionJudge(judge)
+
+    def forward(
+        self,
+        question: str,
+        persona: str,
+        samples: int = 1,
+        temperature: float = 0.7,
+        record: Persona | None = None,
+    ) -> dspy.Prediction:
+        results = []
+        for draw in range(samples):
+            config = {"rollout_id": draw, "temperature": temperature, "seed": draw} if samples > 1 else None
+            ask = Ask(question, record, persona, self.lm, self.lms, config)
+            response = respond(self.respond, ask)
+            result = {"sample": draw, "answer": response.answer, "summary": response.trace.get("summary")}
+            try:
+                verdict = self.judge(question=question, persona=persona, answer=response.answer)
+                result |= {"critique": verdict.critique, "passed": verdict.passed, "judge_error": None}
+            except Exception as exc:
+                if not is_output_failure(exc):
+                    raise
+                result |= {"critique": None, "passed": None, "judge_error": judge_failure(exc)}
+            results.append(result)
+        return dspy.Prediction(samples=results)
+
+
+def load_program(path: Path, mode: str, lm: dspy.LM | None) -> PersonalizedResponder:
+    """A compiled responder saved by ``persona optimize`` (DSPy JSON state), bound to ``lm``."""
+    program = PersonalizedResponder(lm, mode)
+    program.load(str(path))
+    for predictor in program.predictors():
+        predictor.lm = lm
+    return program
+
+
+def judged(call: Callable[[], dspy.Prediction], fields: tuple[str, ...], error_field: str) -> dict[str, Any]:
+    """Run one judge: its ``fields``, or Nones plus a recorded judge failure when its output never parsed."""
+    try:
+        verdict = call()
+    except Exception as exc:
+        if not is_output_failure(exc):
+            raise
+        return dict.fromkeys(fields) | {error_field: judge_failure(exc)}
+    return {name: verdict[name] for name in fields} | {error_field: None}

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
-from typing import Any
-
 import dspy
 import litellm
-import numpy as np
 
+from persona.data.pairs import chosen_goes_first
 from persona.programs.retrying import ReaskingPredict
 from persona.signatures import AnswerWithoutPersona, ChoosePreferred, CritiqueForPersona, ReviseForPersona
 
@@ -88,12 +85,6 @@ class PersonaRefinement(dspy.Module):
         )
 
 
-def chosen_goes_first(seed: int, key: str) -> bool:
-    """The seeded A/B order of one pair: depends on the seed and the pair's key only, never on run order."""
-    digest = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16)
-    return bool(np.random.default_rng([seed, digest]).random() < 0.5)
-
-
 class PreferenceAnnotator(dspy.Module):
     """A role-playing annotator: as this persona, which of two answers would you prefer?
 
@@ -119,11 +110,3 @@ class PreferenceAnnotator(dspy.Module):
             chosen_shown_first=first,
             reasoning=verdict.reasoning,
         )
-
-
-PAIR_FIELDS = ("chosen", "rejected", "critique", "chosen_tokens", "rejected_tokens", "revision_attempts")
-
-
-def pair_record(pair: dspy.Prediction) -> dict[str, Any]:
-    """The stored fields of one DPF pair, ``shorter`` measured in tokens."""
-    return {name: pair[name] for name in PAIR_FIELDS} | {"shorter": pair.chosen_tokens < pair.rejected_tokens}

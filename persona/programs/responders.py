@@ -8,20 +8,27 @@ built-in modes, on the same personas, questions and judge.
 A plug-in is called inside ``dspy.context(lm=ask.lm)``, so DSPy predictors it builds without a model of their own
 run on the model under test, through the run's cache. Its identity (path, and version or source digest) enters the
 run's fingerprint, so that editing it starts a new run instead of mixing its answers with the old version's.
+
+Naming and checking a responder loads no DSPy: a spec is validated and fingerprinted without it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import dspy
 from pydantic import BaseModel, Field
 
 from persona.data.persona import Persona
 from persona.plugins import PluginError, identity, is_import_path, load_object
-from persona.programs.bench import MODES, PersonalizedResponder, RevisionJudge, is_output_failure, judge_failure
+
+if TYPE_CHECKING:
+    import dspy
+
+    from persona.programs.bench import PersonalizedResponder
+
+MODES = ("baseline", "no_cot", "cot", "summary")
 
 
 @dataclass(frozen=True)
@@ -78,6 +85,8 @@ class ModeResponder:
     """A built-in mode (``baseline``, ``no_cot``, ``cot``, ``summary``), or a compiled program of one."""
 
     def __init__(self, mode: str, program: PersonalizedResponder | None = None) -> None:
+        from persona.programs.bench import PersonalizedResponder
+
         self.mode = mode
         self.program = program or PersonalizedResponder(None, mode)
 
@@ -121,6 +130,8 @@ def responder_identity(name: str) -> dict[str, str] | None:
 
 def respond(responder: Responder, ask: Ask) -> Answer:
     """Ask ``responder`` on the model under test and check what it returns."""
+    import dspy
+
     with dspy.context(lm=ask.lm):
         result = responder(ask)
     if isinstance(result, Answer):
@@ -137,56 +148,3 @@ def respond(responder: Responder, ask: Ask) -> Answer:
     if not isinstance(answer, str) or not answer.strip():
         raise ResponderError(f"the responder returned no answer text (got {answer!r})")
     return Answer(answer=answer, trace=fields)
-
-
-class BenchItem(dspy.Module):
-    """Sample ``samples`` answers for one (persona, question) from one responder and judge each on its own.
-
-    With more than one sample, each draw runs at ``temperature`` with its own rollout id and seed, so draws are
-    distinct and each is cached separately; a single sample uses the responder's configured settings. A judge
-    output that still fails to parse after its re-asks is recorded in ``judge_error`` with ``passed`` None.
-
-    Args:
-        responder: the model under test; judge: the judge model.
-        mode: a built-in mode (one of ``MODES``), a plug-in's import path, or a responder object.
-        lms: every model role of the run, for responders that use more than the model under test.
-
-    Example:
-        >>> BenchItem(mode="cot")(question="Rent or buy?", persona="age: 29", samples=2).samples  # doctest: +SKIP
-    """
-
-    def __init__(
-        self,
-        responder: dspy.LM | None = None,
-        judge: dspy.LM | None = None,
-        mode: str | Responder = "no_cot",
-        lms: Mapping[str, dspy.LM] | None = None,
-    ) -> None:
-        super().__init__()
-        self.respond = load_responder(mode) if isinstance(mode, str) else mode
-        self.lm, self.lms = responder, dict(lms or {})
-        self.judge = RevisionJudge(judge)
-
-    def forward(
-        self,
-        question: str,
-        persona: str,
-        samples: int = 1,
-        temperature: float = 0.7,
-        record: Persona | None = None,
-    ) -> dspy.Prediction:
-        results = []
-        for draw in range(samples):
-            config = {"rollout_id": draw, "temperature": temperature, "seed": draw} if samples > 1 else None
-            ask = Ask(question, record, persona, self.lm, self.lms, config)
-            response = respond(self.respond, ask)
-            result = {"sample": draw, "answer": response.answer, "summary": response.trace.get("summary")}
-            try:
-                verdict = self.judge(question=question, persona=persona, answer=response.answer)
-                result |= {"critique": verdict.critique, "passed": verdict.passed, "judge_error": None}
-            except Exception as exc:
-                if not is_output_failure(exc):
-                    raise
-                result |= {"critique": None, "passed": None, "judge_error": judge_failure(exc)}
-            results.append(result)
-        return dspy.Prediction(samples=results)

@@ -1,4 +1,8 @@
-"""Report plots, drawn on bare matplotlib Figures (no pyplot state, safe in threads and without a display)."""
+"""Report plots, drawn on bare matplotlib Figures (no pyplot state, safe in threads and without a display).
+
+matplotlib loads with the first figure drawn, not with this module: a kind's spec and its ``--help`` import the
+module that reports it, and should not pay for plotting they never do.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +10,31 @@ import os
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 
 from persona.data.io import make_folder, temp_sibling
 from persona.metrics.fidelity import BANDS, MISSING, Fidelity
 from persona.metrics.joint import JointFidelity
 
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
 TOP = 12  # attributes with many values (birthplace, ancestry) show their most common ones
+
+
+def _figure(**options: Any) -> Figure:
+    from matplotlib.figure import Figure
+
+    return Figure(**options)
+
+
+def _integer_ticks(**options: Any) -> Any:
+    from matplotlib.ticker import MaxNLocator
+
+    return MaxNLocator(integer=True, **options)
 
 
 def _shown(result: Fidelity, top: int) -> tuple[list[str], np.ndarray, np.ndarray]:
@@ -65,7 +83,7 @@ def save_figure(figure: Figure, path: Path) -> None:
 
 def fidelity_plot(result: Fidelity, path: Path, source_label: str = "census (weighted)", top: int = TOP) -> None:
     """Side-by-side bars of one attribute: the source's weighted shares next to the personas' shares."""
-    figure = Figure(figsize=(7, 0.35 * min(len(result.table), top + 1) + 1.5))
+    figure = _figure(figsize=(7, 0.35 * min(len(result.table), top + 1) + 1.5))
     axes = figure.add_subplot()
     _bars(axes, result, source_label, top)
     axes.legend(fontsize=7)
@@ -76,7 +94,7 @@ def fidelity_overview(results: list[Fidelity], path: Path, source_label: str = "
     """A grid of the attributes' bars, like the paper's census comparison figures."""
     columns = 3
     rows = -(-len(results) // columns)
-    figure = Figure(figsize=(6 * columns, 3.6 * rows))
+    figure = _figure(figsize=(6 * columns, 3.6 * rows))
     for i, result in enumerate(results):
         axes = figure.add_subplot(rows, columns, i + 1)
         _bars(axes, result, source_label, top=8)
@@ -91,14 +109,14 @@ def topic_plot(counts: Counter, path: Path) -> None:
     topics = sorted({topic for topic, _ in counts}, key=lambda t: -(counts[(t, "train")] + counts[(t, "heldout")]))
     train = np.array([counts[(t, "train")] for t in topics])
     heldout = np.array([counts[(t, "heldout")] for t in topics])
-    figure = Figure(figsize=(7, 0.3 * len(topics) + 1.5))
+    figure = _figure(figsize=(7, 0.3 * len(topics) + 1.5))
     axes = figure.add_subplot()
     y = np.arange(len(topics))
     axes.barh(y, train, color="#7a8fa6", label="train")
     axes.barh(y, heldout, left=train, color="#d1813b", label="held out")
     axes.set_yticks(y, topics, fontsize=7)
     axes.invert_yaxis()
-    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.xaxis.set_major_locator(_integer_ticks())
     axes.set_xlabel("prompts")
     axes.set_ylabel("topic")
     axes.legend(fontsize=7)
@@ -137,7 +155,7 @@ def accuracy_plot(models: dict[str, dict[str, dict]], confidence: float) -> Figu
     modes = list(dict.fromkeys(mode for per_mode in models.values() for mode in per_mode))
     width = 0.8 / max(len(models), 1)
     # Wider groups for more models keep every bar wide enough for its value label.
-    figure = Figure(figsize=(max(1.6, 0.4 * len(models)) * len(modes) + 2.5, 3.6))
+    figure = _figure(figsize=(max(1.6, 0.4 * len(models)) * len(modes) + 2.5, 3.6))
     axes = figure.add_subplot()
     x = np.arange(len(modes))
     for i, (model, per_mode) in enumerate(models.items()):
@@ -171,7 +189,7 @@ def accuracy_plot(models: dict[str, dict[str, dict]], confidence: float) -> Figu
 def dropped_plot(rows: list[dict]) -> Figure:
     """Share of summaries that dropped each attribute, by the LLM judge and by exact/synonym match (Figure 11)."""
     rows = sorted(rows, key=lambda r: -(r["dropped_match_share"] or 0))
-    figure = Figure(figsize=(7, 0.3 * len(rows) + 1.5))
+    figure = _figure(figsize=(7, 0.3 * len(rows) + 1.5))
     axes = figure.add_subplot()
     y = np.arange(len(rows))
     for offset, key, label, color in (
@@ -201,7 +219,7 @@ def dropped_comparison_plot(shares: dict[str, dict[str, float | None]]) -> Figur
         key=lambda a: -np.nanmean([np.nan if m.get(a) is None else m[a] for m in shares.values()] or [0]),
     )
     height = 0.8 / max(len(shares), 1)
-    figure = Figure(figsize=(7, 0.25 * len(attributes) * max(len(shares), 2) + 1.5))
+    figure = _figure(figsize=(7, 0.25 * len(attributes) * max(len(shares), 2) + 1.5))
     axes = figure.add_subplot()
     y = np.arange(len(attributes))
     for i, (label, per_model) in enumerate(shares.items()):
@@ -220,7 +238,7 @@ def dropped_comparison_plot(shares: dict[str, dict[str, float | None]]) -> Figur
 
 def passk_plot(curves: Mapping[str, Mapping[int, float | None]]) -> Figure:
     """pass@k against k, one line per model or mode (the paper's Figure 12)."""
-    figure = Figure(figsize=(5.5, 3.6))
+    figure = _figure(figsize=(5.5, 3.6))
     axes = figure.add_subplot()
     for i, (label, curve) in enumerate(curves.items()):
         ks = sorted(curve)
@@ -228,7 +246,7 @@ def passk_plot(curves: Mapping[str, Mapping[int, float | None]]) -> Figure:
         # Unclipped and above the spines, so a curve at 0 or 1 keeps its whole markers.
         values = [np.nan if (v := curve[k]) is None else v for k in ks]  # no estimate: a gap in the line
         axes.plot(ks, values, marker="o", label=label, color=color, zorder=3, clip_on=False)
-    axes.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))  # one k alone still ticks at k
+    axes.xaxis.set_major_locator(_integer_ticks(min_n_ticks=1))  # one k alone still ticks at k
     axes.set_xlabel("k")
     axes.set_ylabel("pass@k")
     axes.set_ylim(0, 1.05)
@@ -243,7 +261,7 @@ def loo_plot(kappas: dict[str, list[float]]) -> Figure:
     attribute's box; attributes whose kappas are all undefined are listed with n=0 and no box.
     """
     names = sorted(kappas, key=lambda a: (np.nanmedian(kappas[a]) if any(np.isfinite(kappas[a])) else 9, a))
-    figure = Figure(figsize=(7, 0.35 * len(names) + 1.5))
+    figure = _figure(figsize=(7, 0.35 * len(names) + 1.5))
     axes = figure.add_subplot()
     data = [[v for v in kappas[name] if np.isfinite(v)] for name in names]
     axes.boxplot(
@@ -267,7 +285,7 @@ def _ink_on(rgba: tuple[float, ...]) -> str:
 
 def joint_gap_plot(results: list[JointFidelity], source_label: str = "census (weighted)") -> Figure:
     """For each pair, personas' share minus the source's share in every cell: where associations break."""
-    figure = Figure(figsize=(5.2 * max(len(results), 1), 4.4))
+    figure = _figure(figsize=(5.2 * max(len(results), 1), 4.4))
     for i, result in enumerate(results):
         axes = figure.add_subplot(1, max(len(results), 1), i + 1)
         gap = (result.table["personas"] - result.table["source"]).unstack(fill_value=0.0)
@@ -290,7 +308,7 @@ def joint_gap_plot(results: list[JointFidelity], source_label: str = "census (we
 def kappa_heatmap(matrix, title: str) -> Figure:
     """Annotator x annotator kappa, cells labelled; undefined cells left blank (Figures 6 and 8)."""
     names = list(matrix.index)
-    figure = Figure(figsize=(1.1 * len(names) + 2.5, 1.0 * len(names) + 1.5))
+    figure = _figure(figsize=(1.1 * len(names) + 2.5, 1.0 * len(names) + 1.5))
     axes = figure.add_subplot()
     image = axes.imshow(matrix.to_numpy(dtype=float), vmin=-1, vmax=1, cmap="RdBu")
     axes.set_xticks(range(len(names)), names, rotation=45, ha="right", fontsize=7)
@@ -311,7 +329,7 @@ def kappa_histograms(distributions: dict[str, list[float]]) -> Figure:
     names = list(distributions)
     columns = min(3, max(len(names), 1))
     rows = -(-max(len(names), 1) // columns)
-    figure = Figure(figsize=(4 * columns, 2.8 * rows))
+    figure = _figure(figsize=(4 * columns, 2.8 * rows))
     for i, name in enumerate(names):
         axes = figure.add_subplot(rows, columns, i + 1)
         values = [v for v in distributions[name] if np.isfinite(v)]
@@ -319,7 +337,7 @@ def kappa_histograms(distributions: dict[str, list[float]]) -> Figure:
         if not values:
             axes.set_ylim(0, 1)  # an empty histogram would otherwise span negative counts
             axes.text(0.5, 0.5, "no defined kappa", ha="center", va="center", fontsize=7, transform=axes.transAxes)
-        axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+        axes.yaxis.set_major_locator(_integer_ticks())
         axes.set_title(f"{name} (n={len(values)})", fontsize=8)
         axes.set_xlabel("kappa per persona", fontsize=7)
         axes.set_ylabel("personas", fontsize=7)

@@ -1,13 +1,14 @@
 """The run engine: specs and their kinds, the run session, run dirs, item logs, the LM cache and manifests.
 
+The LM cache (``persona.runs.cache``) is not imported here: it loads DSPy, which a finished run never needs.
+
 The experiments that plug into it live in ``persona.experiments``; their reports and figures in ``persona.reports``.
 """
 
-from persona.runs.cache import CallCounts, RunCache, run_cache
 from persona.runs.engine import Stopped, run_kind, run_spec
 from persona.runs.executor import ItemLog, LogCorruptError, StageResult, run_items
 from persona.runs.kinds import Kind, get_kind, kind_names
-from persona.runs.manifest import Manifest
+from persona.runs.manifest import CallCounts, Manifest
 from persona.runs.rundir import RunDirError, claim_run_dir
 from persona.runs.session import RunStopped, Session
 from persona.runs.spec import RunSection, SpecError, load_spec, quickstart_spec_path
@@ -18,7 +19,6 @@ __all__ = [
     "Kind",
     "LogCorruptError",
     "Manifest",
-    "RunCache",
     "RunDirError",
     "RunSection",
     "RunStopped",
@@ -31,7 +31,6 @@ __all__ = [
     "kind_names",
     "load_spec",
     "quickstart_spec_path",
-    "run_cache",
     "run_items",
     "run_kind",
     "run_spec",

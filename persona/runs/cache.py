@@ -12,19 +12,12 @@ from typing import Any
 
 import dspy
 from dspy.clients.cache import Cache
-from pydantic import BaseModel
 
-from persona.lm import current_role
+from persona.lm.registry import current_role
 from persona.runs.limits import RateLimiter
+from persona.runs.manifest import CallCounts
 
 UNTAGGED = "untagged"
-
-
-class CallCounts(BaseModel):
-    """Cache hits and misses for one role; every miss is one model invocation."""
-
-    hits: int = 0
-    misses: int = 0
 
 
 class RunCache(Cache):
@@ -77,13 +70,6 @@ class RunCache(Cache):
         # backend delivers; queueing writers on one lock costs each under a millisecond instead.
         with self._write_lock:
             super().put(request, value, ignored_args_for_cache_key, enable_memory_cache)
-
-    def add_counts(self, counts: dict[str, CallCounts]) -> None:
-        """Count lookups made elsewhere into this run's (those of its shard workers)."""
-        with self._counts_lock:
-            for role, more in counts.items():
-                self._counts[role].hits += more.hits
-                self._counts[role].misses += more.misses
 
     def counts(self) -> dict[str, CallCounts]:
         with self._counts_lock:

@@ -136,7 +136,7 @@ def run_items(
     items: Sequence[T],
     *,
     key: Callable[[T], str],
-    work: Callable[[T], dict[str, Any]],
+    make_work: Callable[[], Callable[[T], dict[str, Any]]],
     log: ItemLog,
     concurrency: int = 1,
     label: str = "items",
@@ -145,22 +145,27 @@ def run_items(
     describe_error: Callable[[BaseException], str] = str,
     stop: Callable[[], bool] | None = None,
 ) -> StageResult:
-    """Run ``work`` over ``items`` with at most ``concurrency`` in flight; output order is item order.
+    """Run the work over ``items`` with at most ``concurrency`` in flight; output order is item order.
 
-    Items already finished in ``log`` are skipped (failed ones run again). A raising item becomes a failure
-    record instead of ending the run; once ``max_failures`` items have failed, no new item starts and the stage
-    returns ``aborted``; ``stop`` (asked before each start) ends the stage the same way from outside, as the
-    driver of a sharded run does when all shards together reach the limit. Each item runs in a copy of the caller's
-    context, so DSPy settings reach the threads.
+    Items already finished in ``log`` are skipped (failed ones run again). ``make_work()`` returns the function from
+    an item to its record; it is called once, in the calling thread, and only when some item is left to run. A
+    raising item becomes a failure record instead of ending the run; once ``max_failures`` items have failed, no new
+    item starts and the stage returns ``aborted``; ``stop`` (asked before each start) ends the stage the same way
+    from outside, as the driver of a sharded run does when all shards together reach the limit. Each item runs in a
+    copy of the caller's context, so DSPy settings reach the threads.
     """
     keys = [key(item) for item in items]
     if len(set(keys)) != len(keys):
         raise ValueError(f"{label}: item keys are not unique")
     done = {k: e for k, e in log.load().items() if e.get("ok")}
     resumed = len(done)
-    pending = iter([(k, item) for k, item in zip(keys, items, strict=True) if k not in done])
+    left = [(k, item) for k, item in zip(keys, items, strict=True) if k not in done]
+    pending = iter(left)
     task = progress.add_task(label, total=len(items), completed=resumed, resumed=resumed) if progress else None
-    context = contextvars.copy_context()
+    if not left:
+        return StageResult([done[k] for k in keys], 0, 0, resumed, False)
+    work = make_work()
+    context = contextvars.copy_context()  # after make_work, whose settings (DSPy's) the items must see
     failed = 0
     aborted = False
 

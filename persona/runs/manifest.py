@@ -11,7 +11,6 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, model_validator
 
-from persona.runs.cache import CallCounts
 from persona.runs.kinds import get_kind
 
 logger = logging.getLogger(__name__)
@@ -19,6 +18,23 @@ M = TypeVar("M", bound="Metrics")
 
 MANIFEST_VERSION = 1
 PACKAGES = ("persona-testbed", "dspy", "litellm", "llama-cpp-python", "pydantic", "pandas", "numpy", "scipy")
+
+
+class CallCounts(BaseModel):
+    """Cache hits and misses for one role; every miss is one model invocation."""
+
+    hits: int = 0
+    misses: int = 0
+
+
+def add_calls(*counts: dict[str, CallCounts]) -> dict[str, CallCounts]:
+    """Lookups counted in several places (a process and its shard workers) summed per role, roles in order."""
+    totals: dict[str, CallCounts] = {}
+    for table in counts:
+        for role, more in table.items():
+            total = totals.setdefault(role, CallCounts())
+            totals[role] = CallCounts(hits=total.hits + more.hits, misses=total.misses + more.misses)
+    return dict(sorted(totals.items()))
 
 
 class Metrics(BaseModel):

@@ -5,32 +5,33 @@ A session claims the run dir for one spec (and one process), logs to ``run.log``
 DSPy LM call through the run cache, builds one LM per role, runs stages of items through the executor (logged,
 resumable, bounded by the failure limit across stages) and writes the report, then the manifest, last and
 atomically. No experiment opens a cache, a log or a manifest itself.
+
+The LMs, the cache and DSPy's settings are set up the first time a stage has an item to run (or a kind asks for
+``lms``): a run with nothing left to ask replays from its item logs without importing DSPy, litellm or llama.cpp.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, NoReturn, TypeVar
-
-import dspy
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from persona.data.io import atomic_write_text
-from persona.lm import ModelConfig, RoleLM, lm_secrets, make_lm
-from persona.lm.adapter import DescribedJSONAdapter
-from persona.runs.cache import RunCache, run_cache
+from persona.lm.config import ModelConfig
 from persona.runs.executor import ItemLog, StageResult, run_items
 from persona.runs.limits import RateLimiter
 from persona.runs.logs import redact, run_log
-from persona.runs.manifest import Manifest, Metrics, ModelRecord, file_digest
+from persona.runs.manifest import CallCounts, Manifest, Metrics, ModelRecord, add_calls, file_digest
 from persona.runs.rundir import claim_run_dir
 from persona.runs.shards import (
     SHARD,
@@ -47,7 +48,13 @@ from persona.runs.shards import (
 )
 from persona.runs.spec import ExperimentSpec, run_fingerprint
 
+if TYPE_CHECKING:
+    from persona.lm.registry import RoleLM
+    from persona.runs.cache import RunCache
+
 T = TypeVar("T")
+# What a stage's work is made from: the run's LMs by role -> the function that turns one item into its record.
+WorkMaker = Callable[[Mapping[str, "RoleLM"]], Callable[[T], dict[str, Any]]]
 logger = logging.getLogger(__name__)
 
 
@@ -58,7 +65,8 @@ class Session:
         run_dir: where results, logs and the LM cache go.
         spec: what runs; its fingerprint claims the run dir (a dir of another spec is refused), and it, its seed
             and ``spec_path`` (where it came from) go into the manifest.
-        models: the LM of each role; built before anything is written, so a bad model string leaves no trace.
+        models: the LM of each role; checked (key sources included) before anything is written, so a bad one
+            leaves no trace, and built when first needed.
         concurrency: items in flight per stage.
         progress: a rich ``Progress`` to report on, or None.
         max_failures: failed items (over all stages) after which no new item starts.
@@ -98,25 +106,23 @@ class Session:
             from persona.runs.ray_executor import ray_module
 
             ray_module()  # missing Ray is bad input, found before anything is written
-        self.lms: dict[str, RoleLM] = {role: make_lm(config, role) for role, config in self.models.items()}
-        self.secrets = lm_secrets(self.lms.values())
+        self.secrets = [secret for config in self.models.values() for secret in config.secrets()]
         self.concurrency = concurrency
         self.progress = progress
         self.max_failures = max_failures
         self.stages: dict[str, StageResult] = {}
         self.cache: RunCache | None = None
+        self._lms: dict[str, RoleLM] | None = None
+        self._lms_lock = threading.Lock()
+        self._worker_calls: dict[str, CallCounts] = {}
         self._ray: Any = None
         self._open = contextlib.ExitStack()
 
     def __enter__(self) -> Session:
-        limiters = {role: RateLimiter(config.rpm) for role, config in self.models.items() if config.rpm}
         with contextlib.ExitStack() as stack:
             if self.shard is None:  # a worker's driver holds the claim
                 stack.enter_context(claim_run_dir(self.run_dir, self.fingerprint))
             stack.enter_context(run_log(self.run_dir / "run.log", self.secrets))
-            self.cache = stack.enter_context(run_cache(self.run_dir / "cache", limiters))
-            # Per-call history is for interactive inspection; a batch run keeps its record in the item logs.
-            stack.enter_context(dspy.context(adapter=DescribedJSONAdapter(), disable_history=True))
             self._open = stack.pop_all()
         return self
 
@@ -124,10 +130,43 @@ class Session:
         self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
     ) -> None:
         self._open.__exit__(kind, error, traceback)
-        if self.shard is not None and self.cache is not None:  # the driver adds a worker's calls to the run's
+        if self.shard is not None:  # the driver adds a worker's calls to the run's
             path = calls_file(self.run_dir, self.shard.stage, self.shard.index, os.getpid())
-            counts = {role: c.model_dump() for role, c in self.cache.counts().items()}
+            counts = {role: c.model_dump() for role, c in self.calls().items()}
             atomic_write_text(path, json.dumps(counts))
+
+    @property
+    def lms(self) -> dict[str, RoleLM]:
+        """The LM of each role, built on first use together with the run cache and DSPy's settings for the run.
+
+        Call it from the thread that runs the stages: DSPy's settings are entered in its context, which the items'
+        threads copy.
+        """
+        with self._lms_lock:
+            if self._lms is None:
+                self._lms = self._open_models()
+            return self._lms
+
+    def _open_models(self) -> dict[str, RoleLM]:
+        import dspy
+
+        from persona.lm.adapter import DescribedJSONAdapter
+        from persona.lm.registry import make_lm
+        from persona.runs.cache import run_cache
+
+        lms = {role: make_lm(config, role) for role, config in self.models.items()}
+        limiters = {role: RateLimiter(config.rpm) for role, config in self.models.items() if config.rpm}
+        self.cache = self._open.enter_context(run_cache(self.run_dir / "cache", limiters))
+        # Per-call history is for interactive inspection; a batch run keeps its record in the item logs.
+        self._open.enter_context(dspy.context(adapter=DescribedJSONAdapter(), disable_history=True))
+        return lms
+
+    def _build_work(self, make_work: WorkMaker[T]) -> Callable[[T], dict[str, Any]]:
+        return make_work(self.lms)
+
+    def calls(self) -> dict[str, CallCounts]:
+        """Cache lookups per role so far: this process's and those its shard workers counted."""
+        return add_calls(self._worker_calls, self.cache.counts() if self.cache is not None else {})
 
     def describe_error(self, exc: BaseException | str) -> str:
         """An item's error message as recorded: keys never reach a record."""
@@ -139,12 +178,15 @@ class Session:
         return any(stage.aborted for stage in self.stages.values())
 
     def stage(
-        self, name: str, items: Sequence[T], *, key: Callable[[T], str], work: Callable[[T], dict[str, Any]], label: str
+        self, name: str, items: Sequence[T], *, key: Callable[[T], str], make_work: WorkMaker[T], label: str
     ) -> StageResult:
-        """Run ``work`` over ``items`` as stage ``name`` (its item log is ``log/<name>.jsonl``); resumes a crashed run.
+        """Run the work over ``items`` as stage ``name`` (its item log is ``log/<name>.jsonl``); resumes a crashed run.
 
-        The failure limit counts the failures of every stage so far; after an aborted stage none runs.
+        ``make_work(lms)`` returns the function from one item to its record; it is called once, and only when some
+        item is left to run, so a stage its log already holds builds no program and loads no model. The failure
+        limit counts the failures of every stage so far; after an aborted stage none runs.
         """
+        work = functools.partial(self._build_work, make_work)
         if self.shard is not None:
             result = replica_stage(items, name=name, key=key, task=self.shard, run=self._items_runner(key, work, label))
             self.stages[name] = result
@@ -156,7 +198,7 @@ class Session:
         result = run_items(
             items,
             key=key,
-            work=work,
+            make_work=work,
             log=ItemLog(self.run_dir / "log" / f"{name}.jsonl"),
             concurrency=self.concurrency,
             label=label,
@@ -168,7 +210,7 @@ class Session:
         return result
 
     def _items_runner(
-        self, key: Callable[[T], str], work: Callable[[T], dict[str, Any]], label: str
+        self, key: Callable[[T], str], work: Callable[[], Callable[[T], dict[str, Any]]], label: str
     ) -> Callable[[list[T], ItemLog, Callable[[], bool]], StageResult]:
         """How a worker runs its shard: the threaded executor, its part of the concurrency, stopped by the driver."""
 
@@ -176,7 +218,7 @@ class Session:
             return run_items(
                 items,
                 key=key,
-                work=work,
+                make_work=work,
                 log=log,
                 concurrency=self.concurrency,
                 label=label,
@@ -210,8 +252,7 @@ class Session:
             progress=self.progress,
             max_failures=remaining,
         )
-        assert self.cache is not None
-        self.cache.add_counts(outcome.calls)
+        self._worker_calls = add_calls(self._worker_calls, outcome.calls)
         self.stages[name] = outcome.result
         if outcome.crashed:
             for crash in outcome.crashed:
@@ -279,7 +320,7 @@ class Session:
             "models": {role: ModelRecord(model=c.model, args=c.lm_args()) for role, c in self.models.items()},
             "seed": self.spec.seed,
             "concurrency": self.concurrency,
-            "calls": self.cache.counts() if self.cache is not None else {},
+            "calls": self.calls(),
             "failures": failures
             if failures is not None
             else {f"{n}.jsonl": s.failed + s.not_run for n, s in self.stages.items()},

@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
 from persona.errors import InputError
-from persona.lm import ModelConfig
-from persona.runs.cache import CallCounts
+from persona.lm.config import ModelConfig
 from persona.runs.executor import NOT_RUN, ItemLog, StageResult
+from persona.runs.manifest import CallCounts, add_calls
 
 POLL_S = 0.1  # how often the driver looks at the shard logs: the lag of the progress bar and of the failure limit
 STALE_WAIT_S = 120.0
@@ -141,15 +141,12 @@ def merge_shard_logs(run_dir: Path, stage: str) -> dict[str, dict[str, Any]]:
 
 def collect_calls(run_dir: Path, stage: str) -> dict[str, CallCounts]:
     """The cache lookups the workers of ``stage`` counted (each writes its own file as it ends), summed per role."""
-    totals: dict[str, CallCounts] = {}
+    found: list[dict[str, CallCounts]] = []
     for path in _shard_files(run_dir, stage, "*.calls-*.json"):
         with contextlib.suppress(OSError, ValueError):
-            for role, counts in json.loads(path.read_text()).items():
-                total = totals.setdefault(role, CallCounts())
-                total.hits += counts["hits"]
-                total.misses += counts["misses"]
+            found.append({role: CallCounts(**counts) for role, counts in json.loads(path.read_text()).items()})
         path.unlink(missing_ok=True)
-    return totals
+    return add_calls(*found)
 
 
 @contextlib.contextmanager

@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from persona.errors import InputError, validation_message
-from persona.lm import ModelConfig
+from persona.lm.config import ModelConfig
 from persona.lm.roles import Role, role_fields, role_table
 from persona.runs.kinds import get_kind, kind_identity
 

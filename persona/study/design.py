@@ -135,7 +135,7 @@ def _read_rows(path: Path) -> list[dict]:
 
 def read_source(design: StudyDesign) -> Source:
     """The personas and questions a design names, checked: every failure names the file and record."""
-    from persona.programs.population import load_personas
+    from persona.data.population import load_personas
 
     path = Path(design.items)
     if not path.exists():
