@@ -22,8 +22,16 @@ Since a kind's subcommand makes its flags from the kind's spec (2026-12-04, medi
     persona bench run --help             0.43 s    7.57 s
     persona bench run --no-such-flag     0.30 s    7.77 s
 
-The spec's module imports DSPy and litellm (through the model configuration and the programs); loading them only
-when a stage has work brings these back down.
+and since DSPy, litellm and llama.cpp load only when a stage has work (2026-12-04, median of 5 runs, with
+``--replay`` on a finished quickstart; before: d2e11b6):
+
+    command                              before    after
+    persona --help                       0.33 s    0.36 s
+    persona bench run --help             6.07 s    0.94 s
+    persona bench run --no-such-flag     5.87 s    0.90 s
+    persona quickstart (replay)          7.15 s    0.80 s
+
+    .venv/bin/python benchmarks/startup.py --replay /tmp/qs [--checkout /tmp/before]
 """
 
 from __future__ import annotations
@@ -67,16 +75,31 @@ def time_command(args: list[str], runs: int, checkout: Path | None) -> list[floa
     return times
 
 
+def finished_quickstart(run_dir: Path) -> list[str]:
+    """The quickstart command into ``run_dir``, run once first (minutes, on the embedded model) if it is not done."""
+    command = ["quickstart", "--out", str(run_dir)]
+    if not (run_dir / "manifest.json").exists():
+        print(f"running the quickstart into {run_dir} once, to have a finished run to replay (a few minutes)")
+        subprocess.run([sys.executable, "-m", "persona", *command], check=True, capture_output=True)
+    return command
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--checkout", type=Path, help="time the package in this checkout instead of the installed one")
+    parser.add_argument(
+        "--replay", type=Path, metavar="DIR", help="also time re-running the finished quickstart in DIR (0 model calls)"
+    )
     args = parser.parse_args()
     where = str(args.checkout) if args.checkout else "installed package"
     table = Table(title=f"CLI startup ({where}, {args.runs} runs, {os.cpu_count()} cores)")
     for column in ("command", "median s", "min s", "max s"):
         table.add_column(column)
-    for label, command in COMMANDS.items():
+    commands = dict(COMMANDS)
+    if args.replay is not None:
+        commands["persona quickstart (finished run: replay)"] = finished_quickstart(args.replay.resolve())
+    for label, command in commands.items():
         times = time_command(command, args.runs, args.checkout)
         table.add_row(label, f"{statistics.median(times):.2f}", f"{min(times):.2f}", f"{max(times):.2f}")
     Console().print(table)
