@@ -164,6 +164,15 @@ def question_pool(spec: BenchInputs) -> list[Prompt]:
     return pool
 
 
+def asked_questions(
+    session: Session, spec: BenchInputs, inputs: tuple[PersonasInput, list[Prompt]]
+) -> tuple[list[Persona], list[Item]]:
+    """A bench-like run's personas (built in the run from a census source) and the questions each is asked."""
+    source, pool = inputs
+    personas = experiment_personas(session, spec, source)
+    return personas, plan_questions(spec, personas, pool)
+
+
 def plan_questions(spec: BenchInputs, personas: list[Persona], pool: list[Prompt]) -> list[Item]:
     """Each persona's questions, drawn from the pool independently of who they are."""
     questions = []
@@ -257,10 +266,9 @@ def tested_and_judge(spec: BenchInputs, inputs: tuple[PersonasInput, list[Prompt
 @BENCH.runs
 def _run(session: Session, spec: BenchSpec, inputs: Any) -> BenchResult:
     """Answer every persona x question in each mode, judge each answer, then report and plot."""
-    source, pool = inputs
     run_dir = session.run_dir
-    personas = experiment_personas(session, spec, source)
-    cases = [BenchCase(question, mode) for question in plan_questions(spec, personas, pool) for mode in spec.modes]
+    personas, questions = asked_questions(session, spec, inputs)
+    cases = [BenchCase(question, mode) for question in questions for mode in spec.modes]
     stage = session.stage(
         "bench", cases, key=lambda case: case.key, make_work=lambda lms: _bench_work(spec, lms), label="bench"
     )

@@ -239,12 +239,8 @@ def _run(session: Session, spec: LooSpec, inputs: Any) -> BenchResult:
         loo_plot(kappas_by_attribute(metrics)),
         run_dir / "loo.png",
     )
-    manifest = session.finish(
-        files=[*files, "questions.jsonl", "loo.png"],
-        metrics=metrics,
-        report=render_loo_report,
-    )
-    return BenchResult(run_dir, records, manifest)
+    files += ["questions.jsonl", "loo.png"]
+    return BenchResult(run_dir, records, session.finish(files=files, metrics=metrics, report=render_loo_report))
 
 
 run_loo = LOO.entry("run_loo")

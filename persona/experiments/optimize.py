@@ -99,10 +99,10 @@ OPTIMIZE.reads(read_personas_input)
 
 
 def example(case: Item) -> dspy.Example:
-    import dspy
-
     """What an optimizer sees of one (persona, question): the responder's inputs, plus ids and attributes for the
     metrics and the leakage checks."""
+    import dspy
+
     return dspy.Example(
         question=case.prompt.text,
         persona=case.persona.as_prompt(),

@@ -17,12 +17,12 @@ from persona.data.persona import NullAttributes, Persona, null_attributes
 from persona.experiments.bench import (
     BenchInputs,
     BenchResult,
-    plan_questions,
+    asked_questions,
     read_questions,
     tested_and_judge,
     write_results,
 )
-from persona.experiments.inputs import SAMPLE_FIELDS, experiment_personas, judged_samples
+from persona.experiments.inputs import SAMPLE_FIELDS, judged_samples
 from persona.metrics import pass_at_k_curve
 from persona.programs.responders import load_responder, responder_identity
 from persona.reports.estimates import markdown
@@ -76,10 +76,8 @@ PASSK.needs(tested_and_judge)
 @PASSK.runs
 def _run(session: Session, spec: PassKSpec, inputs: Any) -> BenchResult:
     """Draw n answers per item, judge each, and report the pass@k curve."""
-    source, pool = inputs
     run_dir = session.run_dir
-    personas = experiment_personas(session, spec, source)
-    questions = plan_questions(spec, personas, pool)
+    personas, questions = asked_questions(session, spec, inputs)
     stage = session.stage(
         "passk",
         questions,

@@ -20,7 +20,7 @@ from persona.data.population import PROFILE_CATEGORIES
 from persona.data.sources import SourceError, load_source
 from persona.experiments.population import POPULATION_ROLE, PopulationSection, population_stage
 from persona.lm.config import ModelConfig
-from persona.reports.estimates import markdown
+from persona.reports.estimates import aborted_note, markdown
 from persona.reports.fidelity import FidelityReport, write_fidelity_report
 from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics
@@ -180,8 +180,7 @@ def render_report(manifest: Manifest, source: CensusSample, fidelity: FidelityRe
             f"(pruning rate {rate}; the paper pruned about 8.5%); {m.slots_failed} slots failed.",
             "",
         ]
-    if manifest.aborted:
-        lines += ["**Stopped early at the failure limit.**", ""]
+    lines += aborted_note(manifest.aborted)
     lines += [
         f"Mean TVD over {len(fidelity.marginals)} attributes: {m.fidelity_mean_tvd}; {len(m.joint_flagged)} of "
         f"{m.joint_pairs} pairs of attributes further from the source jointly than sampling explains. "

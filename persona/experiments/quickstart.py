@@ -25,7 +25,7 @@ from persona.experiments.inputs import SAMPLE_FIELDS, Item, dpf_pairs, judged_sa
 from persona.lm.roles import Role
 from persona.metrics import EstimateRecord, pass_rate
 from persona.reports import format_estimate, small_sample_note
-from persona.reports.estimates import markdown
+from persona.reports.estimates import aborted_note, markdown
 from persona.runs.engine import run_kind
 from persona.runs.kinds import Kind
 from persona.runs.manifest import CallCounts, Manifest, Metrics
@@ -208,8 +208,7 @@ def render_report(manifest: Manifest, n_personas: int, n_items: int) -> str:
         f"seed {manifest.seed}.",
         "",
     ]
-    if manifest.aborted:
-        lines += ["**The run stopped early at its failure limit; unstarted items are recorded as NotRun.**", ""]
+    lines += aborted_note(manifest.aborted)
     lines += [
         "## PERSONA Bench (judge: needs no revision = pass)",
         "",

@@ -4,8 +4,9 @@ The names load on first use: a model's configuration (``ModelConfig``, ``Role``)
 which only the LMs themselves (``make_lm``, ``provider``) import.
 """
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from persona.lazy import lazy_names
 
 if TYPE_CHECKING:
     from persona.lm.config import ModelConfig as ModelConfig
@@ -24,34 +25,23 @@ if TYPE_CHECKING:
     from persona.lm.roles import Role as Role
     from persona.lm.roles import model_config as model_config
 
-_PUBLIC = {
-    "DEFAULT_MODEL": "persona.lm.local",
-    "LocalModelError": "persona.lm.local",
-    "ModelConfig": "persona.lm.config",
-    "ModelStringError": "persona.lm.config",
-    "validate_model_string": "persona.lm.config",
-    "Role": "persona.lm.roles",
-    "model_config": "persona.lm.roles",
-    "Backend": "persona.lm.registry",
-    "RoleLM": "persona.lm.registry",
-    "current_role": "persona.lm.registry",
-    "list_backends": "persona.lm.registry",
-    "lm_secrets": "persona.lm.registry",
-    "make_lm": "persona.lm.registry",
-    "role_scope": "persona.lm.registry",
-    "provider": "persona.lm.llama",
+_MODULES = {
+    "persona.lm.local": ("DEFAULT_MODEL", "LocalModelError"),
+    "persona.lm.config": ("ModelConfig", "ModelStringError", "validate_model_string"),
+    "persona.lm.roles": ("Role", "model_config"),
+    "persona.lm.registry": (
+        "Backend",
+        "RoleLM",
+        "current_role",
+        "list_backends",
+        "lm_secrets",
+        "make_lm",
+        "role_scope",
+    ),
+    "persona.lm.llama": ("provider",),
 }
 
-__all__ = sorted(_PUBLIC)
+__all__ = sorted(name for names in _MODULES.values() for name in names)
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _PUBLIC:
-        raise AttributeError(f"module 'persona.lm' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_PUBLIC[name]), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_PUBLIC])
+__getattr__, __dir__ = lazy_names(__name__, _MODULES)

@@ -3,8 +3,9 @@
 The names load on first use, so that naming a responder (``Ask``, ``load_responder``) does not import DSPy.
 """
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from persona.lazy import lazy_names
 
 if TYPE_CHECKING:
     from persona.programs.bench import BenchItem as BenchItem
@@ -23,34 +24,21 @@ if TYPE_CHECKING:
     from persona.programs.responders import Responder as Responder
     from persona.programs.responders import load_responder as load_responder
 
-_PUBLIC = {
-    "BenchItem": "persona.programs.bench",
-    "DroppedAttributes": "persona.programs.bench",
-    "PersonalizedResponder": "persona.programs.bench",
-    "RevisionJudge": "persona.programs.bench",
-    "RolePlayAnnotator": "persona.programs.bench",
-    "SubtletyJudge": "persona.programs.bench",
-    "ConsistencyCheck": "persona.programs.population",
-    "OpenEndedFiller": "persona.programs.population",
-    "PersonaBuilder": "persona.programs.population",
-    "DPFPair": "persona.programs.preferences",
-    "MODES": "persona.programs.responders",
-    "Answer": "persona.programs.responders",
-    "Ask": "persona.programs.responders",
-    "Responder": "persona.programs.responders",
-    "load_responder": "persona.programs.responders",
+_MODULES = {
+    "persona.programs.bench": (
+        "BenchItem",
+        "DroppedAttributes",
+        "PersonalizedResponder",
+        "RevisionJudge",
+        "RolePlayAnnotator",
+        "SubtletyJudge",
+    ),
+    "persona.programs.population": ("ConsistencyCheck", "OpenEndedFiller", "PersonaBuilder"),
+    "persona.programs.preferences": ("DPFPair",),
+    "persona.programs.responders": ("MODES", "Answer", "Ask", "Responder", "load_responder"),
 }
 
-__all__ = sorted(_PUBLIC)
+__all__ = sorted(name for names in _MODULES.values() for name in names)
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _PUBLIC:
-        raise AttributeError(f"module 'persona.programs' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_PUBLIC[name]), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_PUBLIC])
+__getattr__, __dir__ = lazy_names(__name__, _MODULES)

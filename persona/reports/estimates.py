@@ -47,6 +47,15 @@ def estimates_table(title: str, rows: Mapping[str, EstimateRecord]) -> Table:
     return table
 
 
+def aborted_note(aborted: bool) -> list[str]:
+    """The report's warning, when the run stopped starting items at its failure limit."""
+    return (
+        ["**The run stopped early at its failure limit; unstarted items are recorded as NotRun.**", ""]
+        if aborted
+        else []
+    )
+
+
 def markdown(lines: list[str], cost: str) -> str:
     """A report's lines ending with its cost line (``Manifest.cost_line`` or ``calls_line``), as Markdown text."""
     return "\n".join([*lines, cost, ""])
