@@ -66,3 +66,14 @@ def identity(path: str, value: Any) -> dict[str, str]:
             f"{path}: its source cannot be read; give it a `version` string that changes with it"
         ) from None
     return {"path": path, "source_sha256": hashlib.sha256(source.encode()).hexdigest()}
+
+
+def import_path_of(value: Any) -> str:
+    """The import path naming ``value``: a class or function by itself, any other object by its class; refused
+    when the path does not lead back to it (defined inside a function, or replaced since), since a spec, a
+    fingerprint and a resumed run must be able to name it again."""
+    target = value if inspect.isclass(value) or inspect.isfunction(value) else type(value)
+    path = f"{target.__module__}:{target.__qualname__}"
+    if "<locals>" in path or load_object(path) is not target:
+        raise PluginError(f"{path}: cannot be named by import path; define it at the top level of a module")
+    return path

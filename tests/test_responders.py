@@ -14,6 +14,8 @@ from typer.testing import CliRunner
 from persona.cli import app
 from persona.data.persona import Persona
 from persona.experiments.bench import BenchMetrics, BenchSpec, run_bench
+from persona.experiments.optimize import OptimizeSpec, run_optimize
+from persona.plugins import PluginError
 from persona.programs import Ask
 from persona.runs import Kind, RunDirError
 
@@ -155,3 +157,62 @@ def test_a_plugin_kind_missing_its_run_is_refused_by_name(tmp_path):
     spec.write_text(f'kind = "{__name__}:HALF"\n')
     result = CliRunner().invoke(app, ["run", str(spec)])
     assert result.exit_code == 2 and "kind 'half' has nothing to run" in result.stderr, result.output
+
+
+class PrefixedResponder:
+    """A responder with a setting of its own, handed over as an object from Python."""
+
+    def __init__(self, prefix: str = "Default:") -> None:
+        self.prefix = prefix
+
+    def __call__(self, ask: Ask) -> str:
+        return f"{self.prefix} it depends on your budget."
+
+
+def test_a_responder_object_from_python_runs_as_it_is_beside_the_spec_modes(tmp_path, fake_provider):
+    ours = PrefixedResponder("Given:")
+    ours.version = "given-1"
+    result = run_bench(_bench(["no_cot"]), out=tmp_path / "run", responder=ours)
+    path = f"{__name__}:PrefixedResponder"
+    assert set(result.manifest.metrics.modes) == {"no_cot", path}
+    answers = [r["answer"] for r in result.records if r["mode"] == path]
+    assert len(answers) == 6 and all(a.startswith("Given:") for a in answers)  # this object, not a new one
+    assert result.manifest.spec["modes"] == ["no_cot", path]
+
+    again = run_bench(_bench(["no_cot"]), out=tmp_path / "run", responder=ours)
+    assert again.manifest.model_calls == 0  # the same object and version: the run replays
+    other = PrefixedResponder("Other:")
+    other.version = "other-1"  # its identity is its version: another one starts another run
+    with pytest.raises(RunDirError):
+        run_bench(_bench(["no_cot"]), out=tmp_path / "run", responder=other)
+    with pytest.raises(PluginError, match="runs in this process only"):
+        run_bench(_bench(["no_cot"], run={"workers": 2}), out=tmp_path / "sharded", responder=ours)
+
+    def local(ask: Ask) -> str:
+        return "nested"
+
+    with pytest.raises(PluginError, match="define it at the top level of a module"):
+        run_bench(_bench(["no_cot"]), out=tmp_path / "local", responder=local)
+
+
+def test_optimize_compiles_a_plugin_dspy_module_and_bench_runs_the_compiled_copy(tmp_path, fake_provider):
+    path = "examples.retrieval:RetrievalResponder"
+    values = {"n_personas": 6, "train": 3, "val": 1, "eval_items": 2, "seed": 2, "responder": path}
+    spec = OptimizeSpec(**values, models={"responder": JUDGE, "judge": JUDGE})
+    assert spec.mode == path and spec.fingerprint() != OptimizeSpec(**(values | {"responder": "cot"})).fingerprint()
+    result = run_optimize(spec, out=tmp_path / "opt")
+    programs = {r["program"] for r in result.records}
+    assert programs == {"baseline", "optimized"} and all(r["error"] is None for r in result.records)
+    state = json.loads((tmp_path / "opt" / "program.json").read_text())
+    assert "responder.answer" in state  # the plug-in's own predictor, tuned and saved
+    program = str(tmp_path / "opt" / "program.json")
+    bench = _bench(["no_cot"], n_personas=2, questions=1, program=program, models={"responder": JUDGE, "judge": JUDGE})
+    assert bench.program_mode == path
+    compiled = run_bench(bench, out=tmp_path / "bench")
+    assert [r["mode"] for r in compiled.records] == ["no_cot", "program"] * 2
+    assert all(r["error"] is None for r in compiled.records)
+
+
+def test_optimize_refuses_a_plugin_with_nothing_to_compile():
+    with pytest.raises(ValueError, match="no DSPy predictors to tune"):
+        OptimizeSpec(responder=f"{__name__}:EchoResponder", models={"responder": JUDGE, "judge": JUDGE})

@@ -37,14 +37,15 @@ from persona.lm.roles import Role
 from persona.metrics import EstimateRecord, pass_rate
 from persona.metrics.mentions import drop_frequency, dropped_by_match
 from persona.metrics.slices import Predicate, slice_accuracy
-from persona.plugins import is_import_path
-from persona.programs.responders import MODES, load_responder, responder_identity
+from persona.plugins import PluginError, is_import_path
+from persona.programs.responders import MODES, load_responder, offering, responder_identity
 from persona.reports import estimates_table
 from persona.reports.bench import bench_plots
 from persona.reports.estimates import format_estimate, small_sample_note
 from persona.reports.judging import judge_note
 from persona.reports.personas import null_line
 from persona.reports.slices import slices_table
+from persona.runs.engine import run_kind
 from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics, file_digest
 from persona.runs.session import Session
@@ -215,13 +216,24 @@ RECORD_FIELDS = (
 
 def _bench_work(spec: BenchSpec, lms: Mapping[str, Any]) -> Callable[[BenchCase], dict[str, Any]]:
     """Each mode's bench item, and the judges, on the run's models: one answer per case, judged."""
-    from persona.programs.bench import BenchItem, DroppedAttributes, SubtletyJudge, judged, load_program
+    from persona.programs.bench import (
+        BenchItem,
+        DroppedAttributes,
+        ResponderProgram,
+        SubtletyJudge,
+        judged,
+        load_program,
+    )
     from persona.programs.responders import ModeResponder
 
     items = {mode: BenchItem(lms["responder"], lms["judge"], mode, lms) for mode in spec.modes if mode != PROGRAM_MODE}
     if spec.program is not None and spec.program_mode is not None:  # the validator reads the mode with the path
         program = load_program(Path(spec.program), spec.program_mode, lms["responder"])
-        items[PROGRAM_MODE] = BenchItem(lms["responder"], lms["judge"], ModeResponder(spec.program_mode, program))
+        # A compiled plug-in is its own responder again (with its tuned predictors), asked with the whole Ask.
+        compiled = (
+            program.responder if isinstance(program, ResponderProgram) else ModeResponder(spec.program_mode, program)
+        )
+        items[PROGRAM_MODE] = BenchItem(lms["responder"], lms["judge"], compiled, lms)
     subtlety = SubtletyJudge(lms["judge"])
     dropped = DroppedAttributes(lms["judge"])
 
@@ -300,7 +312,32 @@ def _run(session: Session, spec: BenchSpec, inputs: Any) -> BenchResult:
     return BenchResult(run_dir, records, manifest)
 
 
-run_bench = BENCH.entry("run_bench")
+def responder_entry(kind: Kind, name: str, place: Callable[[Any, str], dict[str, Any]]) -> Callable[..., Any]:
+    """``kind``'s Python runner, ``name(spec, out=None, responder=None, **options)`` (``options`` as
+    ``persona.run_kind``'s). ``responder`` is an approach handed over as an object (a ``dspy.Module``, a callable
+    taking an ``Ask``): the spec names it by its import path where ``place(spec, path)`` puts it, and it runs as it
+    is, in this process, with its identity (class path and source digest, or its ``version``) in the fingerprint."""
+
+    def run(spec: Any, out: Path | None = None, responder: Any = None, **options: Any) -> Any:
+        if responder is None:
+            return run_kind(spec, out, **options)
+        if spec.run.workers > 1 or spec.run.executor == "ray":
+            raise PluginError(
+                "a responder handed over as an object runs in this process only: set run.workers = 1, or name it "
+                "by import path in the spec to shard its items"
+            )
+        with offering(responder) as path:
+            return run_kind(type(spec).model_validate(dict(spec) | place(spec, path)), out, **options)
+
+    run.__name__ = run.__qualname__ = name
+    run.__doc__ = (
+        f"Run a `{kind.name}` spec into its run dir (resuming what an earlier run of it finished); ``responder``: "
+        "your approach as an object, named in the spec by its import path and run as it is, in this process."
+    )
+    return kind.exports(run)
+
+
+run_bench = responder_entry(BENCH, "run_bench", lambda spec, path: {"modes": [*spec.modes, path]})
 
 
 def spec_rate(values: list[bool], spec: BenchInputs) -> EstimateRecord:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, NamedTuple
 
 import numpy as np
-from pydantic import BaseModel, Field, model_validator
+from pydantic import AliasChoices, BaseModel, Field, model_validator
 
 from persona.data.io import atomic_write_text
 from persona.data.persona import Persona
@@ -24,6 +24,7 @@ from persona.errors import InputError
 from persona.experiments.bench import (
     BenchInputs,
     BenchResult,
+    responder_entry,
     spec_rate,
     write_results,
 )
@@ -41,14 +42,15 @@ from persona.experiments.population import population_role
 from persona.lm.config import ModelConfig
 from persona.lm.roles import Role
 from persona.metrics import EstimateRecord
-from persona.programs.responders import MODES
+from persona.plugins import is_import_path
+from persona.programs.responders import MODES, load_responder, responder_identity
 from persona.reports import estimates_table, format_estimate, small_sample_note
 from persona.reports.estimates import markdown
 from persona.reports.judging import judge_note
 from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics
 from persona.runs.session import Session
-from persona.runs.spec import model_slug
+from persona.runs.spec import digest, model_slug
 
 if TYPE_CHECKING:
     import dspy
@@ -64,7 +66,12 @@ class OptimizeSpec(BenchInputs):
     kind: Literal["optimize"] = "optimize"
     n_personas: int = Field(default=20, gt=1, description="personas drawn, then split train / held-out")
     heldout_personas: float = Field(default=0.3, gt=0, lt=1, description="share of personas held out")
-    mode: str = Field(default="cot", description="responder mode to optimize")
+    mode: str = Field(
+        default="cot",
+        validation_alias=AliasChoices("mode", "responder"),
+        description="the responder to optimize: a persona-aware built-in mode, or your own dspy.Module as "
+        "'package.module:Name'",
+    )
     optimizer: Literal["bootstrap", "mipro", "gepa"] = Field(
         default="bootstrap", description="bootstrap (BootstrapFewShot), mipro (MIPROv2) or gepa (GEPA)"
     )
@@ -85,13 +92,27 @@ class OptimizeSpec(BenchInputs):
 
     @model_validator(mode="after")
     def _known_mode(self) -> OptimizeSpec:
-        if self.mode not in MODES or self.mode == "baseline":
-            raise ValueError(f"optimize a persona-aware mode: {', '.join(m for m in MODES if m != 'baseline')}")
+        if is_import_path(self.mode):
+            responder = load_responder(self.mode)  # a path that does not import is named here
+            if not hasattr(responder, "named_predictors"):
+                raise ValueError(
+                    f"{self.mode}: a {type(responder).__name__} has no DSPy predictors to tune; optimize compiles a "
+                    "dspy.Module"
+                )
+        elif self.mode not in MODES or self.mode == "baseline":
+            raise ValueError(
+                f"optimize a persona-aware mode ({', '.join(m for m in MODES if m != 'baseline')}) or a "
+                "dspy.Module of your own as 'package.module:Name'"
+            )
         return self
+
+    def fingerprint(self) -> str:
+        plugin = responder_identity(self.mode)
+        return super().fingerprint() if plugin is None else digest({"spec": super().fingerprint(), "responder": plugin})
 
     def default_dir(self) -> Path:
         slug = model_slug(self.models["responder"].model)
-        return Path("outputs") / f"optimize-{self.optimizer}-{self.mode}-{slug}-seed{self.seed}"
+        return Path("outputs") / f"optimize-{self.optimizer}-{model_slug(self.mode)}-{slug}-seed{self.seed}"
 
 
 OPTIMIZE = Kind("optimize", OptimizeSpec, subject="responder")
@@ -168,12 +189,12 @@ def make_optimizer(spec: OptimizeSpec, metric: Any, lms: Mapping[str, dspy.LM]) 
 
 
 def compile_program(spec: OptimizeSpec, plan_: Plan, lms: Mapping[str, dspy.LM]) -> tuple[dspy.Module, dict[str, Any]]:
-    from persona.programs.bench import PersonalizedResponder
+    from persona.programs.bench import responder_program
     from persona.programs.optimize import JudgeMetric, proxy_metric
 
     metric = JudgeMetric(lms["judge"]) if spec.metric == "judge" else proxy_metric
     optimizer = make_optimizer(spec, metric, lms)
-    student = PersonalizedResponder(lms["responder"], spec.mode)
+    student = responder_program(spec.mode, lms["responder"], _records(plan_))
     trainset = [example(case) for case in plan_.train]
     valset = [example(case) for case in plan_.val] or None
     if spec.optimizer == "mipro":
@@ -251,7 +272,7 @@ def _run(session: Session, spec: OptimizeSpec, inputs: Any) -> BenchResult:
         "eval",
         cases,
         key=lambda c: c.key,
-        make_work=lambda lms: _evaluate(spec, program_path, lms),
+        make_work=lambda lms: _evaluate(spec, plan_, program_path, lms),
         label="evaluation",
     )
     records = stage.rows(
@@ -279,16 +300,25 @@ def _run(session: Session, spec: OptimizeSpec, inputs: Any) -> BenchResult:
     return BenchResult(run_dir, records, manifest)
 
 
-run_optimize = OPTIMIZE.entry("run_optimize")
+run_optimize = responder_entry(OPTIMIZE, "run_optimize", lambda spec, path: {"mode": path})
 
 
-def _evaluate(spec: OptimizeSpec, program_path: Path, lms: Mapping[str, Any]) -> Callable[[EvalCase], dict[str, Any]]:
+def _records(plan_: Plan) -> dict[str, Persona]:
+    """Every planned persona by the text a program is shown, for a plug-in responder that reads the record."""
+    cases = [*plan_.train, *plan_.val, *(case for cases in plan_.evaluation.values() for case in cases)]
+    return {case.persona.as_prompt(): case.persona for case in cases}
+
+
+def _evaluate(
+    spec: OptimizeSpec, plan_: Plan, program_path: Path, lms: Mapping[str, Any]
+) -> Callable[[EvalCase], dict[str, Any]]:
     """Baseline and compiled program answer each case; the revision judge grades every answer."""
-    from persona.programs.bench import PersonalizedResponder, RevisionJudge, judged, load_program
+    from persona.programs.bench import RevisionJudge, judged, load_program, responder_program
 
+    records = _records(plan_)
     programs = {
-        "baseline": PersonalizedResponder(lms["responder"], spec.mode),
-        "optimized": load_program(program_path, spec.mode, lms["responder"]),
+        "baseline": responder_program(spec.mode, lms["responder"], records),
+        "optimized": load_program(program_path, spec.mode, lms["responder"], records),
     }
     judge = RevisionJudge(lms["judge"])
 

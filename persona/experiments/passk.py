@@ -19,6 +19,7 @@ from persona.experiments.bench import (
     BenchResult,
     asked_questions,
     read_questions,
+    responder_entry,
     tested_and_judge,
     write_results,
 )
@@ -104,7 +105,7 @@ def _run(session: Session, spec: PassKSpec, inputs: Any) -> BenchResult:
     return BenchResult(run_dir, records, manifest)
 
 
-run_passk = PASSK.entry("run_passk")
+run_passk = responder_entry(PASSK, "run_passk", lambda spec, path: {"mode": path})
 
 
 class ItemCount(BaseModel):

@@ -207,9 +207,42 @@ class BenchItem(dspy.Module):
         return dspy.Prediction(samples=results)
 
 
-def load_program(path: Path, mode: str, lm: dspy.LM | None) -> PersonalizedResponder:
-    """A compiled responder saved by ``persona optimize`` (DSPy JSON state), bound to ``lm``."""
-    program = PersonalizedResponder(lm, mode)
+class ResponderProgram(dspy.Module):
+    """A plug-in responder as a DSPy program over (question, persona text), the inputs an optimizer's examples
+    give: what ``persona optimize`` compiles when its responder is someone's ``dspy.Module``. Its predictors are the
+    responder's own; ``personas`` gives the responder the record behind a persona's text, as the bench does.
+    """
+
+    def __init__(self, responder: Any, lm: dspy.LM | None, personas: Mapping[str, Persona] | None = None) -> None:
+        super().__init__()
+        self.responder = responder
+        self.model = lm
+        self.personas = dict(personas or {})
+
+    def forward(self, question: str, persona: str, config: dict | None = None) -> dspy.Prediction:
+        ask = Ask(question, self.personas.get(persona), persona, self.model, {}, config)
+        answer = respond(self.responder, ask)
+        return dspy.Prediction(answer=answer.answer, **answer.trace)
+
+
+def responder_program(
+    mode: str, lm: dspy.LM | None, personas: Mapping[str, Persona] | None = None
+) -> PersonalizedResponder | ResponderProgram:
+    """The program of a built-in mode, or a fresh copy of a plug-in responder's (a ``dspy.Module``), on ``lm``."""
+    if mode in MODES:
+        return PersonalizedResponder(lm, mode)
+    responder = load_responder(mode)
+    if not isinstance(responder, dspy.Module):
+        raise TypeError(f"{mode}: a {type(responder).__name__} has no DSPy predictors to compile")
+    return ResponderProgram(responder.deepcopy(), lm, personas)
+
+
+def load_program(
+    path: Path, mode: str, lm: dspy.LM | None, personas: Mapping[str, Persona] | None = None
+) -> PersonalizedResponder | ResponderProgram:
+    """A compiled responder saved by ``persona optimize`` (DSPy JSON state) of ``mode`` (a built-in mode or a
+    plug-in's path), bound to ``lm``."""
+    program = responder_program(mode, lm, personas)
     program.load(str(path))
     for predictor in program.predictors():
         predictor.lm = lm

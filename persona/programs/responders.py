@@ -14,14 +14,17 @@ Naming and checking a responder loads no DSPy: a spec is validated and fingerpri
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, Field
 
 from persona.data.persona import Persona
-from persona.plugins import PluginError, identity, is_import_path, load_object
+from persona.plugins import PluginError, identity, import_path_of, is_import_path, load_object
 
 if TYPE_CHECKING:
     import dspy
@@ -29,6 +32,9 @@ if TYPE_CHECKING:
     from persona.programs.bench import PersonalizedResponder
 
 MODES = ("baseline", "no_cot", "cot", "summary")
+
+# Responder objects handed over from Python for the run under way, by the import path that names them in its spec.
+_offered: ContextVar[Mapping[str, Any]] = ContextVar("persona_offered_responders", default=MappingProxyType({}))
 
 
 @dataclass(frozen=True)
@@ -103,6 +109,8 @@ def load_responder(name: str) -> Responder:
     """
     if name in MODES:
         return ModeResponder(name)
+    if name in _offered.get():
+        return _offered.get()[name]
     if not is_import_path(name):
         raise PluginError(
             f"unknown bench mode {name!r}; the modes are {', '.join(MODES)}, or a responder of your own as "
@@ -125,7 +133,20 @@ def responder_identity(name: str) -> dict[str, str] | None:
     """A plug-in responder's identity for the fingerprint; None for a built-in mode."""
     if name in MODES:
         return None
-    return identity(name, load_object(name))
+    return identity(name, _offered.get().get(name) or load_object(name))
+
+
+@contextlib.contextmanager
+def offering(responder: Any) -> Iterator[str]:
+    """Hand a responder object over for the runs in this block: a spec names it by the import path yielded, and
+    it is used as it is (not constructed again). Its identity is its class's path and source digest, or its
+    ``version``: give it a ``version`` naming its settings when they differ between runs."""
+    path = import_path_of(responder)
+    token = _offered.set({**_offered.get(), path: responder})
+    try:
+        yield path
+    finally:
+        _offered.reset(token)
 
 
 def respond(responder: Responder, ask: Ask) -> Answer:
