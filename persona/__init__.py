@@ -31,6 +31,7 @@ _PUBLIC = {
     "PersonaError": "persona.errors",
     "RunDirError": "persona.runs",
     "OneModelSpec": "persona.runs.spec",
+    "Outcome": "persona.runs",
     "OpenEndedFiller": "persona.programs",
     "Persona": "persona.data",
     "PersonaBuilder": "persona.programs",

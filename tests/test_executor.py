@@ -58,7 +58,7 @@ def test_results_come_back_in_item_order_whatever_finishes_first(tmp_path):
     result = run_items(
         list(range(40)), key=str, make_work=lambda: work, log=ItemLog(tmp_path / "l.jsonl"), concurrency=8
     )
-    assert [e["record"]["n"] for e in result.entries] == list(range(40)) and result.failed == 0
+    assert [e.record["n"] for e in result.entries] == list(range(40)) and result.failed == 0
 
 
 def test_resume_skips_finished_items(tmp_path):
@@ -68,7 +68,7 @@ def test_resume_skips_finished_items(tmp_path):
     result = run_items(
         [1, 2, 3], key=str, make_work=lambda: lambda n: seen.append(n) or {"n": n}, log=ItemLog(log_path)
     )
-    assert seen == [3] and result.resumed == 2 and [e["record"]["n"] for e in result.entries] == [1, 2, 3]
+    assert seen == [3] and result.resumed == 2 and [e.record["n"] for e in result.entries] == [1, 2, 3]
     assert len(log_path.read_text().splitlines()) == 3  # nothing written twice
 
 
@@ -87,8 +87,8 @@ def test_failures_are_records_and_max_failures_aborts(tmp_path):
         max_failures=2,
     )
     assert result.aborted and result.failed == 2 and result.not_run == 8
-    assert result.entries[0]["error"] == {"type": "ValueError", "message": "bad item 0", "attempts": 4}
-    assert result.entries[5]["error"]["type"] == "NotRun"
+    assert result.entries[0].error.model_dump() == {"type": "ValueError", "message": "bad item 0", "attempts": 4}
+    assert result.entries[5].error.type == "NotRun"
 
 
 def test_duplicate_keys_are_refused(tmp_path):

@@ -269,9 +269,9 @@ def _run(session: Session, spec: AnnotateSpec, tasks: list[Task]) -> AnnotationR
     stage = session.stage("annotations", tasks, key=lambda task: task.key, make_work=_annotate, label="annotations")
     rows = [
         {"annotator": spec.name or spec.model.model, "persona_id": t.persona.id, "item_id": str(t.item["id"])}
-        | {"choice": e["record"]["choice"], "reasoning": e["record"]["reasoning"]}
+        | {"choice": e.record["choice"], "reasoning": e.record["reasoning"]}
         for t, e in zip(tasks, stage.entries, strict=True)
-        if e["ok"]
+        if e.record is not None
     ]
     write_jsonl(session.run_dir / "annotations.jsonl", rows)
     manifest = session.finish(

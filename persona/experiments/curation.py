@@ -19,6 +19,7 @@ from persona.data.prompts import Prompt, load_embedded_prompts, load_prompts
 from persona.lm.config import ModelConfig
 from persona.lm.roles import Role
 from persona.reports.figures import topic_plot
+from persona.runs.executor import Outcome
 from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics
 from persona.runs.session import Session
@@ -105,7 +106,7 @@ def _run(session: Session, spec: CurationSpec, inputs: Any) -> CurationResult:
     for record in dropped:
         record["step"] = "rules"
     counts = {"read": len(prompts), "after rules and de-duplication": len(ruled)}
-    verdicts: dict[str, dict[str, Any]] = {}
+    verdicts: dict[str, Outcome] = {}
     if spec.classify:
         topics = sorted({p.topic for p in load_embedded_prompts() if p.topic})
         stage = session.stage(
@@ -120,17 +121,17 @@ def _run(session: Session, spec: CurationSpec, inputs: Any) -> CurationResult:
         if entry is None:
             kept.append(prompt)
             notes[prompt.id] = {"reason": None, "topic_by": "source" if prompt.topic else None}
-        elif not entry["ok"]:
-            error = entry["error"]
-            reason = f"classifier failed: {error['type']}: {error['message']}"
+        elif (verdict := entry.record) is None:
+            reason = (
+                f"classifier failed: {entry.error.type}: {entry.error.message}" if entry.error else "classifier failed"
+            )
             dropped.append({"id": prompt.id, "text": prompt.text, "reason": reason, "step": "classifier"})
-        elif not entry["record"]["diverse_opinions"]:
-            reason = f"not controversial: {entry['record']['reason']}"
+        elif not verdict["diverse_opinions"]:
+            reason = f"not controversial: {verdict['reason']}"
             dropped.append({"id": prompt.id, "text": prompt.text, "reason": reason, "step": "classifier"})
         else:
-            record = entry["record"]
-            kept.append(prompt.model_copy(update={"topic": record["topic"]}))
-            notes[prompt.id] = {"reason": record["reason"], "topic_by": record["topic_by"]}
+            kept.append(prompt.model_copy(update={"topic": verdict["topic"]}))
+            notes[prompt.id] = {"reason": verdict["reason"], "topic_by": verdict["topic_by"]}
     if spec.classify:
         counts["after controversiality"] = len(kept)
     split = stratified_split(kept, (spec.train, spec.heldout), spec.seed)
@@ -165,10 +166,12 @@ def _run(session: Session, spec: CurationSpec, inputs: Any) -> CurationResult:
 curate = CURATION.entry("curate")
 
 
-def label_controls(prompts: list[Prompt], verdicts: dict[str, dict[str, Any]]) -> dict[str, int] | None:
+def label_controls(prompts: list[Prompt], verdicts: dict[str, Outcome]) -> dict[str, int] | None:
     """The classifier against the labels a source carries: factual prompts are its negative controls."""
     judged = [
-        (p.kind, verdicts[p.id]["record"]["diverse_opinions"]) for p in prompts if p.kind and verdicts[p.id]["ok"]
+        (p.kind, record["diverse_opinions"])
+        for p in prompts
+        if p.kind and (record := verdicts[p.id].record) is not None
     ]
     if not judged:
         return None

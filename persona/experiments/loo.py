@@ -204,9 +204,9 @@ def _run(session: Session, spec: LooSpec, inputs: Any) -> BenchResult:
             "answers", questions, key=lambda q: q.id, make_work=lambda lms: _two_answers(spec, lms), label="answers"
         )
         questions = [
-            q._replace(answers=(e["record"]["answer_a"], e["record"]["answer_b"]))
+            q._replace(answers=(record["answer_a"], record["answer_b"]))
             for q, e in zip(questions, answered.entries, strict=True)
-            if e["ok"]
+            if (record := e.record) is not None
         ]
     asked = {pair.key: questions for pair in pairs} if spec.method == "blind" else refinements
     annotations = [
@@ -308,9 +308,9 @@ def _refined_answers(
 
     answered = session.stage("answers", questions, key=lambda q: q.id, make_work=make_answer, label="answers")
     baselines = [
-        q._replace(answers=(e["record"]["baseline"], ""))
+        q._replace(answers=(record["baseline"], ""))
         for q, e in zip(questions, answered.entries, strict=True)
-        if e["ok"]
+        if (record := e.record) is not None
     ]
     tasks = [(pair, q) for pair in pairs for q in baselines]
 
@@ -335,8 +335,8 @@ def _refined_answers(
     )
     refinements: dict[tuple[str, int], list[PreferenceQuestion]] = {pair.key: [] for pair in pairs}
     for (pair, question), entry in zip(tasks, stage.entries, strict=True):
-        if entry["ok"]:
-            refined = question._replace(answers=(question.shown[0], entry["record"]["refined"]))
+        if entry.record is not None:
+            refined = question._replace(answers=(question.shown[0], entry.record["refined"]))
             refinements[pair.key].append(refined._replace(id=f"{pair.attribute}|{pair.index}|{question.id}"))
     return baselines, refinements
 

@@ -265,8 +265,8 @@ def _run(session: Session, spec: OptimizeSpec, inputs: Any) -> BenchResult:
         return compile_once
 
     compiled = session.stage("compile", ["compile"], key=str, make_work=make_compile, label="compile")
-    if compiled.failed:
-        session.stop(f"compiling failed: {compiled.entries[0]['error']['message']}")
+    if (error := compiled.entries[0].error) is not None:
+        session.stop(f"compiling failed: {error.message}")
     cases = [EvalCase(p, s, c) for s in EVAL_SETS for c in plan_.evaluation[s] for p in PROGRAMS]
     stage = session.stage(
         "eval",
@@ -290,7 +290,7 @@ def _run(session: Session, spec: OptimizeSpec, inputs: Any) -> BenchResult:
         **{name: sorted({c.key for c in cases_}) for name, cases_ in plan_.evaluation.items()},
     }
     _write_json(run_dir / "splits.json", split_ids)
-    stats_ = CompileStats.model_validate(compiled.entries[0]["record"])
+    stats_ = CompileStats.model_validate(compiled.entries[0].record)
     metrics = optimize_metrics(records, spec, stats_)
     manifest = session.finish(
         files=[*files, "program.json", "splits.json"],

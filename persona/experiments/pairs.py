@@ -139,7 +139,7 @@ def _run(session: Session, spec: PairsSpec, inputs: Any) -> PairsResult:
     personas = experiment_personas(session, spec, source)
     items = plan(personas, prompts, spec)
     built = session.stage("pairs", items, key=lambda item: item.key, make_work=dpf_pairs, label="preference pairs")
-    ready = [(item, e["record"]) for item, e in zip(items, built.entries, strict=True) if e["ok"]]
+    ready = [(item, e.record) for item, e in zip(items, built.entries, strict=True) if e.record is not None]
     checked = None
     if spec.verify:
         checked = session.stage(
@@ -153,11 +153,11 @@ def _run(session: Session, spec: PairsSpec, inputs: Any) -> PairsResult:
     models = {"generator": spec.models["generator"].model, "critic": spec.models["persona"].model}
     pairs = []
     for item, entry in zip(items, built.entries, strict=True):
-        fields = entry["record"] if entry["ok"] else dict.fromkeys((*PAIR_FIELDS, "shorter"))
+        fields = entry.record if entry.record is not None else dict.fromkeys((*PAIR_FIELDS, "shorter"))
         pairs.append(
             {"persona_id": item.persona.id, "prompt_id": item.prompt.id, "split": item.split}
             | {"topic": item.prompt.topic, "prompt": item.prompt.text, **fields, **models}
-            | {"error": None if entry["ok"] else entry["error"]}
+            | {"error": entry.error.model_dump() if entry.error is not None else None}
         )
     verification = (
         checked.rows(

@@ -87,11 +87,11 @@ def _run(session: Session, spec: PopulationSpec, inputs: Any) -> PopulationResul
     slots, stage = population_stage(session, source, spec.n, spec.seed, spec.min_age, options, "persona")
     personas, draws, failures = [], [], []
     for (slot, _), entry in zip(slots, stage.entries, strict=True):
-        if entry["ok"]:
-            personas.append(Persona.model_validate(entry["record"]["persona"]))
-            draws += [{"slot": slot, **draw, "accepted": draw["consistent"]} for draw in entry["record"]["draws"]]
+        if entry.record is not None:
+            personas.append(Persona.model_validate(entry.record["persona"]))
+            draws += [{"slot": slot, **draw, "accepted": draw["consistent"]} for draw in entry.record["draws"]]
         else:
-            failures.append({"slot": slot, **entry["error"]})
+            failures.append({"slot": slot, **(entry.error.model_dump() if entry.error else {})})
     write_jsonl(run_dir / "personas.jsonl", (p.model_dump() for p in personas))
     write_jsonl(run_dir / "draws.jsonl", draws)
     fidelity = write_fidelity_report(run_dir, source, personas, spec.min_age, spec.seed)

@@ -79,4 +79,4 @@ def population_stage(
 
 
 def built_personas(stage: StageResult) -> list[Persona]:
-    return [Persona.model_validate(entry["record"]["persona"]) for entry in stage.entries if entry["ok"]]
+    return [Persona.model_validate(entry.record["persona"]) for entry in stage.entries if entry.record is not None]

@@ -6,7 +6,7 @@ The experiments that plug into it live in ``persona.experiments``; their reports
 """
 
 from persona.runs.engine import Stopped, run_kind, run_spec
-from persona.runs.executor import ItemLog, LogCorruptError, StageResult, run_items
+from persona.runs.executor import ItemError, ItemLog, LogCorruptError, Outcome, StageResult, run_items
 from persona.runs.kinds import Kind, get_kind, kind_names
 from persona.runs.manifest import CallCounts, Manifest
 from persona.runs.rundir import RunDirError, claim_run_dir
@@ -15,10 +15,12 @@ from persona.runs.spec import RunSection, SpecError, load_spec, quickstart_spec_
 
 __all__ = [
     "CallCounts",
+    "ItemError",
     "ItemLog",
     "Kind",
     "LogCorruptError",
     "Manifest",
+    "Outcome",
     "RunDirError",
     "RunSection",
     "RunStopped",

@@ -13,6 +13,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
+from pydantic import BaseModel, ConfigDict
 from rich.progress import Progress
 
 from persona.errors import InputError
@@ -96,14 +97,42 @@ class ItemLog:
                 self._handle = None
 
 
-class ItemFailure(NamedTuple):
+class ItemError(BaseModel):
+    """Why an item has no record: the exception's type and (redacted) message, and how often its request was sent."""
+
     type: str
     message: str
     attempts: int
 
 
+class Outcome(BaseModel):
+    """What became of one item: its record, or the error it ended with; never both, never neither."""
+
+    model_config = ConfigDict(frozen=True)
+
+    record: dict[str, Any] | None = None
+    error: ItemError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @classmethod
+    def logged(cls, entry: dict[str, Any]) -> Outcome:
+        """An item log's entry, ``{"ok": true, "record": ...}`` or ``{"ok": false, "error": ...}``, as an outcome."""
+        return cls(record=entry["record"]) if entry["ok"] else cls(error=ItemError(**entry["error"]))
+
+    def entry(self) -> dict[str, Any]:
+        """The outcome as its item log stores it."""
+        return (
+            {"ok": True, "record": self.record}
+            if self.error is None
+            else {"ok": False, "error": self.error.model_dump()}
+        )
+
+
 class StageResult(NamedTuple):
-    entries: list[dict[str, Any]]  # in item order: {"ok": True, "record": {...}} or {"ok": False, "error": {...}}
+    entries: list[Outcome]  # in item order
     failed: int
     not_run: int  # items left unstarted because the stage aborted
     resumed: int  # items already finished in the log before this run
@@ -120,16 +149,22 @@ class StageResult(NamedTuple):
         record (or each row ``expand`` makes of it), or one row of nulls for ``fields`` carrying a failed item's
         error, so a failure is on record where its result would be, never silently missing."""
         rows: list[dict[str, Any]] = []
-        for item, entry in zip(items, self.entries, strict=True):
-            if entry["ok"]:
-                made = expand(entry["record"]) if expand is not None else [entry["record"]]
+        for item, outcome in zip(items, self.entries, strict=True):
+            if outcome.record is not None:
+                made = expand(outcome.record) if expand is not None else [outcome.record]
                 rows += [base(item) | row | {"error": None} for row in made]
             else:
-                rows.append(base(item) | dict.fromkeys(fields) | {"error": entry["error"]})
+                error = outcome.error.model_dump() if outcome.error is not None else None
+                rows.append(base(item) | dict.fromkeys(fields) | {"error": error})
         return rows
 
 
-NOT_RUN = {"ok": False, "error": ItemFailure("NotRun", "the run stopped at max_failures first", 0)._asdict()}
+NOT_RUN = Outcome(error=ItemError(type="NotRun", message="the run stopped at max_failures first", attempts=0))
+
+
+def outcomes(keys: Sequence[str], done: dict[str, dict[str, Any]]) -> list[Outcome]:
+    """Each key's logged outcome, in key order; an item with none did not run."""
+    return [Outcome.logged(done[key]) if key in done else NOT_RUN for key in keys]
 
 
 def run_items(
@@ -163,7 +198,7 @@ def run_items(
     pending = iter(left)
     task = progress.add_task(label, total=len(items), completed=resumed, resumed=resumed) if progress else None
     if not left:
-        return StageResult([done[k] for k in keys], 0, 0, resumed, False)
+        return StageResult(outcomes(keys, done), 0, 0, resumed, False)
     work = make_work()
     context = contextvars.copy_context()  # after make_work, whose settings (DSPy's) the items must see
     failed = 0
@@ -173,8 +208,10 @@ def run_items(
         try:
             entry: dict[str, Any] = {"ok": True, "record": context.copy().run(work, item)}
         except Exception as exc:
-            failure = ItemFailure(type(exc).__name__, describe_error(exc), getattr(exc, "attempts", 1))
-            entry = {"ok": False, "error": failure._asdict()}
+            failure = ItemError(
+                type=type(exc).__name__, message=describe_error(exc), attempts=getattr(exc, "attempts", 1)
+            )
+            entry = Outcome(error=failure).entry()
             logger.warning(
                 "%s %s failed after %d attempts: %s: %s",
                 label,
@@ -205,5 +242,4 @@ def run_items(
                 aborted = aborted or (max_failures is not None and failed >= max_failures)
     finally:
         log.close()
-    entries = [done.get(k, NOT_RUN) for k in keys]
-    return StageResult(entries, failed, sum(k not in done for k in keys), resumed, aborted)
+    return StageResult(outcomes(keys, done), failed, sum(k not in done for k in keys), resumed, aborted)

@@ -24,7 +24,7 @@ from typing import Any, NamedTuple, Protocol
 
 from persona.errors import InputError
 from persona.lm.config import ModelConfig
-from persona.runs.executor import NOT_RUN, ItemLog, StageResult
+from persona.runs.executor import ItemLog, StageResult, outcomes
 from persona.runs.manifest import CallCounts, add_calls
 
 POLL_S = 0.1  # how often the driver looks at the shard logs: the lag of the progress bar and of the failure limit
@@ -269,7 +269,7 @@ def run_sharded(
     stop.unlink(missing_ok=True)
     done.update(new)
     failed = sum(not entry.get("ok") for entry in new.values())
-    entries = [done.get(k, NOT_RUN) for k in keys]
+    entries = outcomes(keys, done)
     aborted = max_failures is not None and failed >= max_failures
     result = StageResult(entries, failed, sum(k not in done for k in keys), resumed, aborted)
     return ShardedStage(result, collect_calls(run_dir, name), [e for e in exits if e.code != 0])
@@ -290,7 +290,7 @@ def replica_stage(
         counts = task.finished.get(name)
         if counts is None:
             raise ShardError(f"the replica met stage {name!r}, which the driver has not finished before {task.stage!r}")
-        return StageResult([logged.get(key(item), NOT_RUN) for item in items], *counts)
+        return StageResult(outcomes([key(item) for item in items], logged), *counts)
     mine = [item for item in items[task.index :: task.count] if not logged.get(key(item), {}).get("ok")]
     run(mine, ItemLog(shard_log(task.run_dir, name, task.index)), stop_flag(task.run_dir, name).exists)
     raise ShardDone
