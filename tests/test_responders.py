@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import dspy
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -95,6 +96,23 @@ def test_a_plugin_responder_is_judged_beside_the_built_in_modes_on_the_same_item
     assert {ask.persona.id for ask in SEEN} == {r["persona_id"] for r in ours}
     assert all(ask.persona_text == ask.persona.as_prompt() and set(ask.lms) >= {"responder", "judge"} for ask in SEEN)
     assert set(result.manifest.metrics.modes) == {"no_cot", path}
+    # What it kept beside its answer is a column of the results (null for the built-in mode), in JSONL and Parquet.
+    assert [r["trace"] for r in ours] == [{"note": "traced"}] * 6 and all(r["trace"] is None for r in theirs)
+    table = pd.read_parquet(result.run_dir / "bench.parquet")
+    assert table["trace"].notna().sum() == 6 and list(table.columns)[-2:] == ["trace", "error"]
+
+
+class UnserializableTraceResponder:
+    def __call__(self, ask: Ask) -> dict:
+        return {"answer": "Rent.", "handle": object()}
+
+
+def test_a_trace_that_is_not_json_fails_its_items_and_built_in_runs_have_no_trace_column(tmp_path, fake_provider):
+    result = run_bench(_bench([f"{__name__}:UnserializableTraceResponder"]), out=tmp_path / "odd")
+    assert all(r["error"] is not None and r["trace"] is None for r in result.records)
+    assert "not JSON data" in result.records[0]["error"]["message"]
+    built_in = run_bench(_bench(["no_cot"]), out=tmp_path / "built-in")
+    assert all("trace" not in r for r in built_in.records)
 
 
 def test_a_plugin_that_returns_no_answer_fails_its_items_never_guessed(tmp_path, fake_provider):

@@ -30,6 +30,7 @@ from persona.experiments.inputs import (
     load_split_prompts,
     read_personas_input,
     role_models,
+    traced_row,
 )
 from persona.experiments.population import PopulationSection, population_role
 from persona.lm.config import ModelConfig
@@ -128,6 +129,10 @@ class BenchSpec(BenchInputs):
         if PROGRAM_MODE not in self.modes:
             self.modes = [*self.modes, PROGRAM_MODE]
         return self
+
+    def has_plugins(self) -> bool:
+        """A responder of someone else's runs here (itself, or compiled): its trace gets a column of the results."""
+        return any(is_import_path(mode) for mode in [*self.modes, self.program_mode or ""])
 
     def fingerprint(self) -> str:
         own = super().fingerprint()
@@ -298,7 +303,8 @@ def _run(session: Session, spec: BenchSpec, inputs: Any) -> BenchResult:
             }
             | models
         ),
-        RECORD_FIELDS,
+        (*RECORD_FIELDS, "trace") if spec.has_plugins() else RECORD_FIELDS,
+        expand=lambda record: [traced_row(record, spec.has_plugins())],
     )
     write_jsonl(run_dir / "personas.jsonl", (p.model_dump() for p in personas))
     files = ["personas.jsonl", *write_results(run_dir, "bench", records)]

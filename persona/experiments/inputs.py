@@ -103,6 +103,13 @@ class Item(NamedTuple):
 SAMPLE_FIELDS = ("sample", "answer", "summary", "critique", "passed", "judge_error")
 
 
+def traced_row(record: dict[str, Any], traced: bool) -> dict[str, Any]:
+    """An answer's record as a result row. A run with a plug-in responder (``traced``) gets a last column, ``trace``:
+    what the responder kept beside its answer, null where it kept nothing; other runs have no such column."""
+    row = {name: value for name, value in record.items() if name != "trace"}
+    return row | {"trace": record.get("trace")} if traced else row
+
+
 def judged_samples(
     lms: Mapping[str, Any], tested: str, mode: str, samples: int, temperature: float
 ) -> Callable[[Item], dict[str, Any]]:

@@ -23,8 +23,9 @@ from persona.experiments.bench import (
     tested_and_judge,
     write_results,
 )
-from persona.experiments.inputs import SAMPLE_FIELDS, judged_samples
+from persona.experiments.inputs import SAMPLE_FIELDS, judged_samples, traced_row
 from persona.metrics import pass_at_k_curve
+from persona.plugins import is_import_path
 from persona.programs.responders import load_responder, responder_identity
 from persona.reports.estimates import markdown
 from persona.reports.figures import passk_plot, save_figure
@@ -90,8 +91,8 @@ def _run(session: Session, spec: PassKSpec, inputs: Any) -> BenchResult:
     records = stage.rows(
         questions,
         lambda q: {"persona_id": q.persona.id, "prompt_id": q.prompt.id, "question": q.prompt.text} | models,
-        SAMPLE_FIELDS,
-        expand=lambda record: record["samples"],
+        (*SAMPLE_FIELDS, "trace") if is_import_path(spec.mode) else SAMPLE_FIELDS,
+        expand=lambda record: [traced_row(sample, is_import_path(spec.mode)) for sample in record["samples"]],
     )
     write_jsonl(run_dir / "personas.jsonl", (p.model_dump() for p in personas))
     files = ["personas.jsonl", *write_results(run_dir, "passk", records)]

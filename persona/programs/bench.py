@@ -196,6 +196,8 @@ class BenchItem(dspy.Module):
             ask = Ask(question, record, persona, self.lm, self.lms, config)
             response = respond(self.respond, ask)
             result = {"sample": draw, "answer": response.answer, "summary": response.trace.get("summary")}
+            if kept := {name: value for name, value in response.trace.items() if name != "summary"}:
+                result["trace"] = kept  # what a plug-in keeps beside its answer (retrieved facts, reasoning)
             try:
                 verdict = self.judge(question=question, persona=persona, answer=response.answer)
                 result |= {"critique": verdict.critique, "passed": verdict.passed, "judge_error": None}

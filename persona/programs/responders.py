@@ -15,6 +15,7 @@ Naming and checking a responder loads no DSPy: a spec is validated and fingerpri
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -168,4 +169,8 @@ def respond(responder: Responder, ask: Ask) -> Answer:
     answer = fields.pop("answer", None)
     if not isinstance(answer, str) or not answer.strip():
         raise ResponderError(f"the responder returned no answer text (got {answer!r})")
+    try:
+        json.dumps(fields, ensure_ascii=False)
+    except (TypeError, ValueError) as exc:  # kept in the item log and the results, so it must be JSON
+        raise ResponderError(f"the responder's trace fields {sorted(fields)} are not JSON data ({exc})") from None
     return Answer(answer=answer, trace=fields)
