@@ -1,4 +1,4 @@
-"""Wall time of `persona --help` and of a mistyped flag: what a user waits for before the CLI answers.
+"""Wall time of `persona --help`, of a mistyped flag and of re-running a finished run: what a user waits for.
 
 Each command runs in a fresh process, as a user types it, several times; the table shows the median and the
 range. ``--checkout DIR`` times another checkout of the package (a git worktree of an earlier commit, say) through
