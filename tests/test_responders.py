@@ -150,6 +150,7 @@ def test_editing_a_plugin_changes_the_fingerprint_so_its_old_run_dir_is_refused(
     ("modes", "says"),
     [
         ("no_cot,nosuch_pkg.mod:Thing", "nosuch_pkg.mod:Thing: cannot import nosuch_pkg.mod"),
+        ("no_cot,nosuch_pkg:X", "nosuch_pkg:X: cannot import nosuch_pkg"),  # ':X:' is no emoji code here
         (f"{__name__}:Missing", f"{__name__}:Missing: {__name__} has no attribute 'Missing'"),
     ],
 )

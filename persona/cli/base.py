@@ -23,8 +23,9 @@ EXIT_FAILED_ITEMS = 1
 EXIT_ABORTED = 3
 EXECUTION_FLAGS = ("out", "concurrency", "max_failures", "workers", "ray")  # where and how a run goes, never what
 LOCAL_RAY = "local"  # `--ray` alone: start Ray on this machine
-console = Console()
-errors = Console(stderr=True, soft_wrap=True)  # an error message stays one line, whole, for grep and logs
+# Text we print carries import paths and model strings ("pkg:X: ..."): never read ":name:" in it as an emoji code.
+console = Console(emoji=False)
+errors = Console(stderr=True, soft_wrap=True, emoji=False)  # an error message stays one line, whole, for grep and logs
 
 
 def fail(message: str) -> NoReturn:
