@@ -6,65 +6,53 @@ first use, so that the command line starts without DSPy, litellm and pandas. Eac
 (its spec, its metrics, the function that runs it and what its ``Kind`` exports), read from its registration.
 """
 
-import importlib
 import os
 from typing import Any
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
+from persona.lazy import lazy_names  # after the cost-map setting, which must precede any import
+
 __version__ = "0.1.0"
 
-# public name -> the module that defines it (":name" where it is called otherwise there)
-_PUBLIC = {
-    "ATTRIBUTES": "persona.data",
-    "BenchItem": "persona.programs",
-    "ConsistencyCheck": "persona.programs",
-    "DEFAULT_MODEL": "persona.lm",
-    "DPFPair": "persona.programs",
-    "Estimate": "persona.metrics",
-    "EstimateRecord": "persona.metrics",
-    "Kind": "persona.runs",
-    "Manifest": "persona.runs",
-    "Metrics": "persona.runs.manifest",
-    "ModelConfig": "persona.lm",
-    "InputError": "persona.errors",
-    "PersonaError": "persona.errors",
-    "RunDirError": "persona.runs",
-    "OneModelSpec": "persona.runs.spec",
-    "Outcome": "persona.runs",
-    "OpenEndedFiller": "persona.programs",
-    "Persona": "persona.data",
-    "PersonaBuilder": "persona.programs",
-    "PersonalizedResponder": "persona.programs",
-    "Answer": "persona.programs",
-    "Ask": "persona.programs",
-    "Responder": "persona.programs",
-    "Prompt": "persona.data",
-    "RevisionJudge": "persona.programs",
-    "Role": "persona.lm",
-    "RolesSpec": "persona.runs.spec",
-    "RunStopped": "persona.runs",
-    "Session": "persona.runs",
-    "SpecError": "persona.runs",
-    "StudyDesign": "persona.study",
-    "agreement": "persona.experiments.agreement",
-    "create_study": "persona.study",
-    "export_study": "persona.study",
-    "list_backends": "persona.lm",
-    "load_annotations": "persona.experiments.agreement",
-    "load_embedded_prompts": "persona.data",
-    "load_source": "persona.data.sources",
-    "load_spec": "persona.runs",
-    "get_kind": "persona.runs",
-    "kind_names": "persona.runs",
-    "metrics_class": "persona.runs.spec",
-    "make_lm": "persona.lm",
-    "pass_rate": "persona.metrics",
-    "read_personas": "persona.data",
-    "read_pums": "persona.data",
-    "run_spec": "persona.runs",
-    "sample_personas": "persona.data.population",
-    "write_jsonl": "persona.data.io",
+# defining module -> the public names it gives
+_MODULES = {
+    "persona.data": ("ATTRIBUTES", "Persona", "Prompt", "load_embedded_prompts", "read_personas", "read_pums"),
+    "persona.data.io": ("write_jsonl",),
+    "persona.data.population": ("sample_personas",),
+    "persona.data.sources": ("load_source",),
+    "persona.errors": ("InputError", "PersonaError"),
+    "persona.experiments.agreement": ("agreement", "load_annotations"),
+    "persona.lm": ("DEFAULT_MODEL", "ModelConfig", "Role", "list_backends", "make_lm"),
+    "persona.metrics": ("Estimate", "EstimateRecord", "pass_rate"),
+    "persona.programs": (
+        "Answer",
+        "Ask",
+        "BenchItem",
+        "ConsistencyCheck",
+        "DPFPair",
+        "OpenEndedFiller",
+        "PersonaBuilder",
+        "PersonalizedResponder",
+        "Responder",
+        "RevisionJudge",
+    ),
+    "persona.runs": (
+        "Kind",
+        "Manifest",
+        "Outcome",
+        "RunDirError",
+        "RunStopped",
+        "Session",
+        "SpecError",
+        "get_kind",
+        "kind_names",
+        "load_spec",
+        "run_spec",
+    ),
+    "persona.runs.manifest": ("Metrics",),
+    "persona.runs.spec": ("OneModelSpec", "RolesSpec", "metrics_class"),
+    "persona.study": ("StudyDesign", "create_study", "export_study"),
 }
 
 
@@ -74,18 +62,19 @@ def _kinds_public() -> dict[str, Any]:
     return {name: value for kind in kind_names() for name, value in get_kind(kind).public.items()}
 
 
+_module_names, _ = lazy_names(__name__, _MODULES)
+_PUBLIC = [name for names in _MODULES.values() for name in names]
+
+
 def __getattr__(name: str) -> Any:
     if name == "__all__":
         return sorted([*_PUBLIC, *_kinds_public()])
     if name in _PUBLIC:
-        module, _, attribute = _PUBLIC[name].partition(":")
-        value = getattr(importlib.import_module(module), attribute or name)
-    elif not name.startswith("_") and name in (kinds := _kinds_public()):
-        value = kinds[name]
-    else:
-        raise AttributeError(f"module 'persona' has no attribute {name!r}")
-    globals()[name] = value
-    return value
+        return _module_names(name)
+    if not name.startswith("_") and name in (kinds := _kinds_public()):
+        globals()[name] = kinds[name]
+        return kinds[name]
+    raise AttributeError(f"module 'persona' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:

@@ -291,6 +291,7 @@ def _run(session: Session, spec: BenchSpec, inputs: Any) -> BenchResult:
     )
 
     models = {"responder": spec.models["responder"].model, "judge": spec.models["judge"].model}
+    traced = spec.has_plugins()
     records = stage.rows(
         cases,
         lambda case: (
@@ -303,8 +304,8 @@ def _run(session: Session, spec: BenchSpec, inputs: Any) -> BenchResult:
             }
             | models
         ),
-        (*RECORD_FIELDS, "trace") if spec.has_plugins() else RECORD_FIELDS,
-        expand=lambda record: [traced_row(record, spec.has_plugins())],
+        (*RECORD_FIELDS, "trace") if traced else RECORD_FIELDS,
+        expand=lambda record: [traced_row(record, traced)],
     )
     write_jsonl(run_dir / "personas.jsonl", (p.model_dump() for p in personas))
     files = ["personas.jsonl", *write_results(run_dir, "bench", records)]
@@ -316,6 +317,13 @@ def _run(session: Session, spec: BenchSpec, inputs: Any) -> BenchResult:
         report=render_report,
     )
     return BenchResult(run_dir, records, manifest)
+
+
+def responder_fingerprint(own: str, responder: str) -> str:
+    """The fingerprint of a spec with one responder: its own, joined by the responder's identity when it is a
+    plug-in (so editing the plug-in starts a new run), unchanged for a built-in mode."""
+    plugin = responder_identity(responder)
+    return own if plugin is None else digest({"spec": own, "responder": plugin})
 
 
 def responder_entry(kind: Kind, name: str, place: Callable[[Any, str], dict[str, Any]]) -> Callable[..., Any]:

@@ -25,6 +25,7 @@ from persona.experiments.bench import (
     BenchInputs,
     BenchResult,
     responder_entry,
+    responder_fingerprint,
     spec_rate,
     write_results,
 )
@@ -43,14 +44,14 @@ from persona.lm.config import ModelConfig
 from persona.lm.roles import Role
 from persona.metrics import EstimateRecord
 from persona.plugins import is_import_path
-from persona.programs.responders import MODES, load_responder, responder_identity
+from persona.programs.responders import MODES, load_responder
 from persona.reports import estimates_table, format_estimate, small_sample_note
 from persona.reports.estimates import markdown
 from persona.reports.judging import judge_note
 from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics
 from persona.runs.session import Session
-from persona.runs.spec import digest, model_slug
+from persona.runs.spec import model_slug
 
 if TYPE_CHECKING:
     import dspy
@@ -107,8 +108,7 @@ class OptimizeSpec(BenchInputs):
         return self
 
     def fingerprint(self) -> str:
-        plugin = responder_identity(self.mode)
-        return super().fingerprint() if plugin is None else digest({"spec": super().fingerprint(), "responder": plugin})
+        return responder_fingerprint(super().fingerprint(), self.mode)
 
     def default_dir(self) -> Path:
         slug = model_slug(self.models["responder"].model)

@@ -20,13 +20,14 @@ from persona.experiments.bench import (
     asked_questions,
     read_questions,
     responder_entry,
+    responder_fingerprint,
     tested_and_judge,
     write_results,
 )
 from persona.experiments.inputs import SAMPLE_FIELDS, judged_samples, traced_row
 from persona.metrics import pass_at_k_curve
 from persona.plugins import is_import_path
-from persona.programs.responders import load_responder, responder_identity
+from persona.programs.responders import load_responder
 from persona.reports.estimates import markdown
 from persona.reports.figures import passk_plot, save_figure
 from persona.reports.judging import judge_note
@@ -34,7 +35,7 @@ from persona.reports.personas import null_line
 from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics
 from persona.runs.session import Session
-from persona.runs.spec import digest, model_slug
+from persona.runs.spec import model_slug
 
 
 class PassKSpec(BenchInputs):
@@ -61,8 +62,7 @@ class PassKSpec(BenchInputs):
         return self
 
     def fingerprint(self) -> str:
-        plugin = responder_identity(self.mode)
-        return super().fingerprint() if plugin is None else digest({"spec": super().fingerprint(), "responder": plugin})
+        return responder_fingerprint(super().fingerprint(), self.mode)
 
     def default_dir(self) -> Path:
         return Path("outputs") / f"passk-{model_slug(self.models['responder'].model)}-seed{self.seed}"
@@ -88,11 +88,12 @@ def _run(session: Session, spec: PassKSpec, inputs: Any) -> BenchResult:
         label="pass@k samples",
     )
     models = {"mode": spec.mode, "responder": spec.models["responder"].model, "judge": spec.models["judge"].model}
+    traced = is_import_path(spec.mode)  # a plug-in's trace gets a column
     records = stage.rows(
         questions,
         lambda q: {"persona_id": q.persona.id, "prompt_id": q.prompt.id, "question": q.prompt.text} | models,
-        (*SAMPLE_FIELDS, "trace") if is_import_path(spec.mode) else SAMPLE_FIELDS,
-        expand=lambda record: [traced_row(sample, is_import_path(spec.mode)) for sample in record["samples"]],
+        (*SAMPLE_FIELDS, "trace") if traced else SAMPLE_FIELDS,
+        expand=lambda record: [traced_row(sample, traced) for sample in record["samples"]],
     )
     write_jsonl(run_dir / "personas.jsonl", (p.model_dump() for p in personas))
     files = ["personas.jsonl", *write_results(run_dir, "passk", records)]

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_valid
 
 from persona.errors import InputError
 from persona.lm import local
-from persona.lm.secrets import SecretError, redact_arguments, resolve_key, secret_values
+from persona.lm.secrets import SecretError, redact_arguments, resolve_key
 
 
 class ModelStringError(InputError):
@@ -151,10 +151,6 @@ class ModelConfig(BaseModel):
         if key:
             args["api_key"] = key
         return args
-
-    def secrets(self) -> list[str]:
-        """Every credential this backend sends (its key, credential headers), to scrub from logs and errors."""
-        return secret_values(self.call_args())
 
 
 LOCAL_REPEAT_PENALTY = {"presence_penalty": 1.0, "frequency_penalty": 0.5}

@@ -136,8 +136,11 @@ class RoleLM(dspy.LM):
         raise AssertionError("unreachable")
 
 
-def make_lm(config: ModelConfig | str, role: str | None = None) -> RoleLM:
-    """Build the DSPy LM for a backend, always through litellm (the embedded model is a litellm provider)."""
+def make_lm(config: ModelConfig | str, role: str | None = None, call_args: dict[str, Any] | None = None) -> RoleLM:
+    """Build the DSPy LM for a backend, always through litellm (the embedded model is a litellm provider).
+
+    ``call_args``: ``config.call_args()`` when the caller resolved them already, so a key command runs once.
+    """
     if isinstance(config, str):
         config = ModelConfig(model=config)
     if config.model.startswith(f"{local.PROVIDER}/"):
@@ -160,7 +163,7 @@ def make_lm(config: ModelConfig | str, role: str | None = None) -> RoleLM:
         engine="litellm",
         temperature=config.temperature,
         max_tokens=config.max_tokens,
-        **config.call_args(),
+        **(config.call_args() if call_args is None else call_args),
     )
 
 

@@ -113,22 +113,10 @@ class Outcome(BaseModel):
     record: dict[str, Any] | None = None
     error: ItemError | None = None
 
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
     @classmethod
     def logged(cls, entry: dict[str, Any]) -> Outcome:
         """An item log's entry, ``{"ok": true, "record": ...}`` or ``{"ok": false, "error": ...}``, as an outcome."""
         return cls(record=entry["record"]) if entry["ok"] else cls(error=ItemError(**entry["error"]))
-
-    def entry(self) -> dict[str, Any]:
-        """The outcome as its item log stores it."""
-        return (
-            {"ok": True, "record": self.record}
-            if self.error is None
-            else {"ok": False, "error": self.error.model_dump()}
-        )
 
 
 class StageResult(NamedTuple):
@@ -211,7 +199,7 @@ def run_items(
             failure = ItemError(
                 type=type(exc).__name__, message=describe_error(exc), attempts=getattr(exc, "attempts", 1)
             )
-            entry = Outcome(error=failure).entry()
+            entry = {"ok": False, "error": failure.model_dump()}
             logger.warning(
                 "%s %s failed after %d attempts: %s: %s",
                 label,

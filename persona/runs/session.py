@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from persona.data.io import atomic_write_text
 from persona.lm.config import ModelConfig
+from persona.lm.secrets import secret_values
 from persona.runs.executor import ItemLog, StageResult, run_items
 from persona.runs.limits import RateLimiter
 from persona.runs.logs import redact, run_log
@@ -106,7 +107,10 @@ class Session:
             from persona.runs.ray_executor import ray_module
 
             ray_module()  # missing Ray is bad input, found before anything is written
-        self.secrets = [secret for config in self.models.values() for secret in config.secrets()]
+        self._call_args = {
+            role: config.call_args() for role, config in self.models.items()
+        }  # a bad key source fails here
+        self.secrets = [secret for args in self._call_args.values() for secret in secret_values(args)]
         self.concurrency = concurrency
         self.progress = progress
         self.max_failures = max_failures
@@ -154,7 +158,7 @@ class Session:
         from persona.lm.registry import make_lm
         from persona.runs.cache import run_cache
 
-        lms = {role: make_lm(config, role) for role, config in self.models.items()}
+        lms = {role: make_lm(config, role, self._call_args[role]) for role, config in self.models.items()}
         limiters = {role: RateLimiter(config.rpm) for role, config in self.models.items() if config.rpm}
         self.cache = self._open.enter_context(run_cache(self.run_dir / "cache", limiters))
         # Per-call history is for interactive inspection; a batch run keeps its record in the item logs.
