@@ -36,7 +36,7 @@ def make_study(folder: Path, **design: object) -> Path:
     """A study of acs12 personas over a questions file, created in ``folder / "study"``."""
     folder.mkdir(parents=True, exist_ok=True)
     items = questions_file(folder / "questions.jsonl")
-    options = {"items": str(items), "personas": "acs12", "n_personas": 2, "annotators": 2, "majority": 2} | design
+    options = {"items": str(items), "personas": "draw:acs12", "n_personas": 2, "annotators": 2, "majority": 2} | design
     study = create_study(StudyDesign(**options), folder / "study")
     return study.folder
 

@@ -323,7 +323,7 @@ def test_cli_passk_loo_and_slices(tmp_path, fake_provider, bench):
 
 
 def test_a_diff_judge_overrunning_its_budget_is_a_judge_failure_not_a_lost_item(tmp_path, fake_provider):
-    persona = load_personas("acs12", 1, 0, 18)[0]
+    persona = load_personas("draw:acs12", 1, 0, 18)[0]
     marked = Persona.from_attributes({**persona.attributes, "lifestyle": OVERRUN_MARKER})
     (tmp_path / "personas.jsonl").write_text(json.dumps(marked.model_dump()) + "\n")
     spec = _bench(personas=str(tmp_path / "personas.jsonl"), questions=2, modes=["summary"], subtlety=False)

@@ -20,10 +20,10 @@ COMMANDS = {
     "bench": ["bench", "run"],
     "passk": ["bench", "passk"],
     "loo": ["bench", "loo"],
-    "annotate": ["agreement", "annotate", "--items", "items.jsonl", "--personas", "acs12"],
+    "annotate": ["agreement", "annotate", "--items", "items.jsonl", "--personas", "draw:acs12"],
     "optimize": ["optimize"],
 }
-REQUIRED = {"annotate": {"items": "items.jsonl", "personas": "acs12"}}
+REQUIRED = {"annotate": {"items": "items.jsonl", "personas": "draw:acs12"}}
 
 
 class CapturedError(Exception):
@@ -139,3 +139,21 @@ def test_help_shows_what_the_paper_defaults_are_and_refuses_values_out_of_the_sp
 def test_run_help_shows_the_smoke_table_by_name():
     result = CliRunner().invoke(app, ["run", "--help"], env={"COLUMNS": "200"})
     assert "[smoke] table" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["agreement", "annotate", "--items", "items.jsonl"],
+        ["annotate", "create", "--items", "items.jsonl"],
+    ],
+)
+def test_a_bare_census_source_is_refused_where_no_pipeline_builds_personas(args, tmp_path):
+    """``acs12`` means the full pipeline's personas in every kind; where none is built, only ``draw:acs12`` draws."""
+    items = tmp_path / "items.jsonl"
+    items.write_text('{"id": "q1", "question": "Q?", "answer_a": "A", "answer_b": "B"}\n')
+    args = [str(items) if arg == "items.jsonl" else arg for arg in args]
+    result = CliRunner().invoke(app, [*args, "--personas", "acs12", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    assert "ask for a bare procedural draw by name: draw:acs12" in " ".join(result.output.split())
+    assert not (tmp_path / "out").exists()

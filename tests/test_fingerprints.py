@@ -64,8 +64,9 @@ SPECS = {
         'kind = "annotate"\nitems = "items.jsonl"\npersonas = "outputs/personas"\n',
         "6aea4a58af3d324470117985cfb97b2b0e5129da2a065c617b2ac7298b3b1b51",
     ),
+    # Written `personas = "acs12"` before a bare draw was asked for by name; the same run dirs now say draw:acs12.
     "annotate-acs12": (
-        'kind = "annotate"\nitems = "items.jsonl"\npersonas = "acs12"\nn_personas = 2\nname = "m"\n',
+        'kind = "annotate"\nitems = "items.jsonl"\npersonas = "draw:acs12"\nn_personas = 2\nname = "m"\n',
         "2ff95b6721559443b402cb4e6eda7250c2003ad74209de0324c5172b35e89068",
     ),
     "optimize": ('kind = "optimize"\n', "079c9acd61ee5d3719bab93e1f0e1afc79addc89ed4d7dcb52c0e2f1f99f3291"),

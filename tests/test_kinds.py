@@ -65,7 +65,7 @@ def _specs(tmp_path: Path, model: str = FAKE) -> dict[str, str]:
             f"population = {POPULATION}\n"
             f"[models]\nresponder = {model}\nannotator = {model}\n"
         ),
-        "annotate": f'kind = "annotate"\nitems = "{items}"\npersonas = "acs12"\nn_personas = 2\nmodel = {model}\n',
+        "annotate": f'kind = "annotate"\nitems = "{items}"\npersonas = "draw:acs12"\nn_personas = 2\nmodel = {model}\n',
         "optimize": (
             'kind = "optimize"\nn_personas = 10\ntrain = 4\nval = 2\neval_items = 2\nseed = 1\nmetric = "proxy"\n'
             f"population = {POPULATION}\n"

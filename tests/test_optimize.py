@@ -75,7 +75,7 @@ def test_proxy_checks_and_scores():
 
 
 def test_persona_split_is_seeded_by_id_and_disjoint():
-    personas = load_personas("acs12", 20, 1, 18)
+    personas = load_personas("draw:acs12", 20, 1, 18)
     split = split_personas(personas, 0.25, seed=3)
     train, heldout = ({p.id for p in split[side]} for side in ("train", "heldout"))
     assert len(heldout) == 5 and not train & heldout and len(train | heldout) == 20
@@ -96,8 +96,8 @@ def _optimize_spec(**overrides) -> OptimizeSpec:
 
 def test_no_heldout_persona_or_prompt_reaches_the_optimizer(tmp_path, fake_provider):
     spec = _optimize_spec()
-    planned = plan(spec, load_personas("acs12", 10, 1, 18))
-    people = split_personas(load_personas("acs12", 10, 1, 18), 0.3, seed=1)
+    planned = plan(spec, load_personas("draw:acs12", 10, 1, 18))
+    people = split_personas(load_personas("draw:acs12", 10, 1, 18), 0.3, seed=1)
     heldout_people = {p.id for p in people["heldout"]}
     heldout_prompts = {p.id for p in load_split_prompts("embedded", 1)["heldout"]}
     seen = [example(c) for c in planned.train + planned.val]

@@ -89,7 +89,7 @@ def test_persona_card_groups_every_attribute_once_and_skips_unknowns() -> None:
 
 
 def test_plan_is_balanced_seeded_and_as_the_paper_designs(tmp_path: Path) -> None:
-    design = StudyDesign(items=str(questions_file(tmp_path / "q.jsonl", 14)), personas="acs12", n_personas=3)
+    design = StudyDesign(items=str(questions_file(tmp_path / "q.jsonl", 14)), personas="draw:acs12", n_personas=3)
     plan = plan_study(design, read_source(design))
     assert len(plan.assignments) == 12 and Counter(a.persona_id for a in plan.assignments) == dict.fromkeys(
         [p.id for p in plan.personas], 4
@@ -157,10 +157,10 @@ def test_bad_sources_are_named_and_write_nothing(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps({"id": "x", "question": "Q?", "answer_a": "yes"}) + "\n")
     with pytest.raises(InputError, match=r"bad.jsonl: record 1: answer_b is missing"):
-        create_study(StudyDesign(items=str(bad), personas="acs12"), tmp_path / "s1")
+        create_study(StudyDesign(items=str(bad), personas="draw:acs12"), tmp_path / "s1")
     few = questions_file(tmp_path / "few.jsonl", 6)
     with pytest.raises(InputError, match="6 questions, fewer than --questions 10"):
-        create_study(StudyDesign(items=str(few), personas="acs12"), tmp_path / "s2")
+        create_study(StudyDesign(items=str(few), personas="draw:acs12"), tmp_path / "s2")
     assert not (tmp_path / "s1").exists() and not (tmp_path / "s2").exists()
     with pytest.raises(ValueError, match="majority 5 exceeds annotators per persona 4"):
         StudyDesign(items=str(few), majority=5)
@@ -169,7 +169,7 @@ def test_bad_sources_are_named_and_write_nothing(tmp_path: Path) -> None:
     study = make_study(tmp_path / "ok")
     before = (study / "study.db").read_bytes()
     with pytest.raises(InputError, match="a study already exists here"):
-        create_study(StudyDesign(items=str(tmp_path / "ok" / "questions.jsonl"), personas="acs12"), study)
+        create_study(StudyDesign(items=str(tmp_path / "ok" / "questions.jsonl"), personas="draw:acs12"), study)
     assert (study / "study.db").read_bytes() == before
 
 
@@ -371,7 +371,7 @@ def test_cli_creates_and_exports_and_names_bad_input(tmp_path: Path) -> None:
 
     runner = CliRunner()
     items = questions_file(tmp_path / "q.jsonl")
-    args = ["annotate", "create", "--items", str(items), "--personas", "acs12", "--n-personas", "3"]
+    args = ["annotate", "create", "--items", str(items), "--personas", "draw:acs12", "--n-personas", "3"]
     made = runner.invoke(app, [*args, "--questions", "5", "--attention", "0.2", "--out", str(tmp_path / "s")])
     assert made.exit_code == 0, made.output
     assert "3 personas x 4 annotators, 5 questions + 1 attention check each" in " ".join(made.output.split())

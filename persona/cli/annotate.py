@@ -23,7 +23,8 @@ def create(
         ),
     ],
     personas: Annotated[
-        str | None, typer.Option(help="personas.jsonl or its run dir, or acs12 (default: the pairs run's).")
+        str | None,
+        typer.Option(help="personas.jsonl or its run dir, or draw:acs12 for a bare draw (default: the pairs run's)."),
     ] = None,
     n_personas: Annotated[int | None, typer.Option("--n-personas", help="Personas in the study (default 20).")] = None,
     annotators: Annotated[int | None, typer.Option(help="Annotators per persona (default 4).")] = None,

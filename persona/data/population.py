@@ -93,13 +93,24 @@ def profile_plan(
     return [tuple(order[(slot * per_persona + j) % len(order)] for j in range(per_persona)) for slot in range(n)]
 
 
+DRAW = "draw:"  # names a bare procedural draw from a census source: ``draw:acs12``, ``draw:pums:PATH``
+
+
 def is_census_source(personas: str) -> bool:
     return personas == "acs12" or personas.startswith("pums:")
 
 
 def load_personas(personas: str, n: int, seed: int, min_age: int) -> list[Persona]:
-    """``n`` personas drawn from a census source (procedurally, as run specs draw them), or a population run's."""
+    """The personas of a file or population run dir, or ``n`` drawn without an LM when asked for by name
+    (``draw:SOURCE``). A bare census source is refused: everywhere else it means the full pipeline (consistency
+    check and filling), which only a run with a population model can build."""
+    if personas.startswith(DRAW) and is_census_source(personas.removeprefix(DRAW)):
+        return sample_personas(n, seed, min_age, source=load_source(personas.removeprefix(DRAW)))
     if is_census_source(personas):
-        return sample_personas(n, seed, min_age, source=load_source(personas))
+        raise InputError(
+            f"personas {personas!r}: a census source means personas built by the full pipeline, which is not run "
+            f"here; give a `persona personas generate` run dir (or its personas.jsonl), or ask for a bare "
+            f"procedural draw by name: {DRAW}{personas}"
+        )
     path = Path(personas)
     return read_personas(path / "personas.jsonl" if path.is_dir() else path)

@@ -19,7 +19,7 @@ from pydantic import Field
 
 from persona.data.io import atomic_write_text, make_folder, read_jsonl, write_jsonl
 from persona.data.persona import Persona
-from persona.data.population import load_personas
+from persona.data.population import DRAW, load_personas
 from persona.errors import InputError
 from persona.lm.config import ModelConfig
 from persona.lm.roles import Role
@@ -28,7 +28,7 @@ from persona.reports.figures import kappa_heatmap, kappa_histograms, save_figure
 from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics
 from persona.runs.session import Session
-from persona.runs.spec import OneModelSpec, model_slug
+from persona.runs.spec import OneModelSpec, model_slug, spec_fingerprint
 
 COLUMNS = ("annotator", "persona_id", "item_id", "choice")
 CHOICES = ("A", "B")  # exactly as the annotator signature writes them; kappa would count "b" as a third label
@@ -176,8 +176,8 @@ class AnnotateSpec(OneModelSpec):
     MODEL_ROLE = Role(max_tokens=160)  # a choice and a sentence of reasoning
 
     items: str = Field(description="JSONL of id, question, answer_a, answer_b (e.g. a LOO run's questions.jsonl)")
-    personas: str = Field(description="a personas.jsonl or its run dir, or a census source")
-    n_personas: int = Field(default=20, gt=0, description="personas drawn when `personas` is a census source")
+    personas: str = Field(description="a personas.jsonl or its run dir, or draw:SOURCE (a bare procedural draw)")
+    n_personas: int = Field(default=20, gt=0, description="personas drawn when `personas` is draw:SOURCE")
     min_age: int = Field(default=18, ge=0, description="census personas are drawn from people at least this old")
     like: str | None = Field(default=None, description="annotation file whose (persona, item) rows to annotate")
     name: str | None = Field(default=None, description="annotator label in the output (default: the model string)")
@@ -185,6 +185,12 @@ class AnnotateSpec(OneModelSpec):
 
     def default_dir(self) -> Path:
         return Path("outputs") / f"annotations-{model_slug(self.name or self.model.model)}-seed{self.seed}"
+
+    def fingerprint(self) -> str:
+        """A bare draw was named by its source alone (``acs12``) before ``draw:`` existed; it is fingerprinted
+        under that name, so run dirs made then still claim their spec and replay."""
+        old_name = self.personas.removeprefix(DRAW)
+        return spec_fingerprint(self.model_copy(update={"personas": old_name}))
 
 
 ANNOTATE = Kind("annotate", AnnotateSpec)

@@ -66,8 +66,11 @@ class BenchInputs(RolesSpec):
         POPULATION: population_role("judge"),  # checks and fills census personas
     }
 
-    personas: str = Field(default="acs12", description="'acs12', 'pums:PATH', a personas.jsonl or its run dir")
-    n_personas: int = Field(default=20, gt=0, description="personas drawn when `personas` is a census source")
+    personas: str = Field(
+        default="acs12",
+        description="'acs12' or 'pums:PATH' (built by the full pipeline), personas.jsonl or its run dir, draw:SOURCE",
+    )
+    n_personas: int = Field(default=20, gt=0, description="personas made when `personas` is a census source")
     min_age: int = Field(default=18, ge=0, description="census personas are drawn from people at least this old")
     prompts: str = Field(default="embedded", description="'embedded' or a `persona prompts curate` run dir")
     split: Literal["train", "heldout", "all"] = Field(default="heldout", description="which prompts to ask")

@@ -42,7 +42,7 @@ class PassKSpec(BenchInputs):
     """pass@k over ``n_personas`` x ``questions`` items. Acceptance size: 10 items, 8 samples."""
 
     kind: Literal["passk"] = "passk"
-    n_personas: int = Field(default=10, gt=0, description="personas drawn when `personas` is a census source")
+    n_personas: int = Field(default=10, gt=0, description="personas made when `personas` is a census source")
     questions: int = Field(default=1, gt=0, description="questions per persona")
     mode: str = Field(
         default="cot",

@@ -33,7 +33,8 @@ class StudyDesign(BaseModel):
         "answer_b (with persona_id when each persona has its own questions)"
     )
     personas: str | None = Field(
-        default=None, description="a personas.jsonl or its run dir, or a census source (default: the pairs run's)"
+        default=None,
+        description="a personas.jsonl or its run dir, or draw:SOURCE for a bare draw (default: the pairs run's)",
     )
     n_personas: int = Field(default=20, gt=0, description="personas in the study")
     annotators: int = Field(default=4, gt=0, description="annotators per persona; each sees exactly one persona")
@@ -153,7 +154,7 @@ def read_source(design: StudyDesign) -> Source:
     if not rows:
         raise InputError(f"{path}: no questions")
     if personas_from is None:
-        raise InputError(f"{path}: say whose questions these are with --personas (a personas.jsonl or acs12)")
+        raise InputError(f"{path}: say whose questions these are with --personas (a personas run dir or draw:acs12)")
     personas = load_personas(personas_from, design.n_personas, design.seed, design.min_age)
     known = {p.id for p in personas}
     if "chosen" in rows[0] and "prompt" in rows[0]:
