@@ -18,7 +18,7 @@ from typing import Literal, NamedTuple
 import dspy
 from pydantic import Field
 
-from persona import Kind, Manifest, Metrics, OneModelSpec, Persona, Session, sample_personas, write_jsonl
+from persona import Kind, Manifest, Metrics, OneModelSpec, Persona, Record, Session, sample_personas, write_jsonl
 
 
 class Introduce(dspy.Signature):
@@ -56,6 +56,12 @@ def personas(spec: IntroSpec) -> list[Persona]:
     return sample_personas(spec.n, seed=spec.seed, min_age=18)
 
 
+class Introduction(Record):
+    """What the stage stores per persona; a record with any other shape fails its item, by name."""
+
+    introduction: str
+
+
 def introducer(lms):
     """The work of the stage, built only when a persona is left to introduce (a finished run replays without it)."""
     introduce = dspy.Predict(Introduce)
@@ -65,8 +71,10 @@ def introducer(lms):
 
 @INTRODUCTIONS.runs
 def run(session: Session, spec: IntroSpec, personas: list[Persona]) -> IntroResult:
-    stage = session.stage("introductions", personas, key=lambda p: p.id, make_work=introducer, label="introductions")
-    rows = stage.rows(personas, lambda p: {"persona_id": p.id}, ["introduction"])  # a failure: a row of nulls
+    stage = session.stage(
+        "introductions", personas, key=lambda p: p.id, make_work=introducer, record=Introduction, label="introductions"
+    )
+    rows = stage.rows(personas, lambda p: {"persona_id": p.id}, Introduction.fields())  # a failure: a row of nulls
     write_jsonl(session.run_dir / "introductions.jsonl", rows)
     words = [len(r["introduction"].split()) for r in rows if r["error"] is None]
     metrics = IntroMetrics(introduced=len(words), mean_words=sum(words) / len(words) if words else None)

@@ -41,6 +41,7 @@ _MODULES = {
         "Kind",
         "Manifest",
         "Outcome",
+        "Record",
         "RunDirError",
         "RunStopped",
         "Session",

@@ -150,3 +150,28 @@ def test_smoke_applies_its_table_and_puts_every_unnamed_role_on_the_embedded_mod
     _write(spec_path, spec_path.read_text() + "questionz = 1\n")
     result = CliRunner().invoke(app, ["run", str(spec_path), "--smoke"])
     assert result.exit_code == 2 and f"{spec_path}: [smoke] questionz: Extra inputs are not permitted" in result.stderr
+
+
+def test_a_record_its_stage_does_not_declare_fails_its_item_by_name(tmp_path, fake_provider, monkeypatch):
+    """A stage's Record is checked as each item is stored: another shape is that item's error, and no row of the
+    results holds a field its kind never declared."""
+    import examples.introductions as intro
+
+    spec_path = _write(tmp_path / "spec.toml", _specs(tmp_path)[PLUGIN_KIND])
+    wrong = intro.personas(load_spec(spec_path))[0].id  # this persona's record gets a field nobody declared
+
+    def misnamed(lms):
+        return lambda p: {"introduction": "Hello, neighbour."} | ({"mood": "cheerful"} if p.id == wrong else {})
+
+    monkeypatch.setattr(intro, "introducer", misnamed)
+    result = CliRunner().invoke(app, ["run", str(spec_path), "--out", str(tmp_path / "run")])
+    rows = [json.loads(line) for line in (tmp_path / "run" / "introductions.jsonl").read_text().splitlines()]
+    assert all(set(row) == {"persona_id", "introduction", "error"} for row in rows)
+    assert result.exit_code == 1 and "1 items failed" in result.output  # the run goes on, and says so
+    assert [row["introduction"] for row in rows if row["persona_id"] != wrong] == ["Hello, neighbour."]
+    (failed,) = [row for row in rows if row["persona_id"] == wrong]
+    assert failed["introduction"] is None
+    assert (failed["error"]["type"], failed["error"]["message"]) == (
+        "RecordError",
+        "Introduction mood: Extra inputs are not permitted",
+    )

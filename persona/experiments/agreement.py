@@ -27,6 +27,7 @@ from persona.metrics import kappa, kappa_matrix
 from persona.reports.figures import kappa_heatmap, kappa_histograms, save_figure
 from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics
+from persona.runs.records import Record
 from persona.runs.session import Session
 from persona.runs.spec import OneModelSpec, model_slug, spec_fingerprint
 
@@ -211,6 +212,13 @@ class AnnotationResult(NamedTuple):
     manifest: Manifest
 
 
+class AnnotationRecord(Record):
+    """The annotator's pick between a task's two answers (``A`` or ``B``), and why."""
+
+    choice: str
+    reasoning: str
+
+
 class Task(NamedTuple):
     persona: Persona
     item: dict[str, Any]
@@ -272,7 +280,7 @@ def _annotate(lms: Mapping[str, Any]) -> Callable[[Task], dict[str, Any]]:
 @ANNOTATE.runs
 def _run(session: Session, spec: AnnotateSpec, tasks: list[Task]) -> AnnotationResult:
     """Role-play every task and write annotations.jsonl with the model string as annotator."""
-    stage = session.stage("annotations", tasks, key=lambda task: task.key, make_work=_annotate, label="annotations")
+    stage = session.stage("annotations", tasks, key=lambda task: task.key, make_work=_annotate, record=AnnotationRecord)
     rows = [
         {"annotator": spec.name or spec.model.model, "persona_id": t.persona.id, "item_id": str(t.item["id"])}
         | {"choice": e.record["choice"], "reasoning": e.record["reasoning"]}

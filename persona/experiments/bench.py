@@ -25,6 +25,7 @@ from persona.experiments.inputs import (
     PARTS,
     POPULATION,
     Item,
+    JudgeFailure,
     PersonasInput,
     experiment_personas,
     load_split_prompts,
@@ -49,6 +50,7 @@ from persona.reports.slices import slices_table
 from persona.runs.engine import run_kind
 from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics, file_digest
+from persona.runs.records import Record
 from persona.runs.session import Session
 from persona.runs.spec import RolesSpec, digest, model_slug, spec_fingerprint
 
@@ -206,20 +208,27 @@ class BenchCase(NamedTuple):
         return f"{self.question.key}|{self.mode}"
 
 
-RECORD_FIELDS = (
-    "answer",
-    "summary",
-    "critique",
-    "passed",
-    "judge_error",
-    "subtle",
-    "named_attributes",
-    "subtlety_error",
-    "dropped_llm",
-    "dropped_unknown",
-    "dropped_match",
-    "dropped_error",
-)
+class BenchRecord(Record):
+    """One judged answer of one mode: the revision judge's verdict, the subtlety judge's, and for ``summary`` what
+    the summary dropped (by the judge, and by string match). A judge whose verdict never parsed leaves its fields
+    null and says so in its ``*_error``; ``trace`` is what a plug-in responder kept beside its answer."""
+
+    answer: str
+    summary: str | None
+    critique: str | None
+    passed: bool | None
+    judge_error: JudgeFailure | None
+    subtle: bool | None
+    named_attributes: str | None
+    subtlety_error: JudgeFailure | None
+    dropped_llm: list[str] | None
+    dropped_unknown: list[str] | None
+    dropped_match: list[str] | None
+    dropped_error: JudgeFailure | None
+    trace: dict[str, Any] | None = None
+
+
+RECORD_FIELDS = tuple(name for name in BenchRecord.model_fields if name != "trace")  # a plug-in's trace goes last
 
 
 def _bench_work(spec: BenchSpec, lms: Mapping[str, Any]) -> Callable[[BenchCase], dict[str, Any]]:
@@ -290,7 +299,7 @@ def _run(session: Session, spec: BenchSpec, inputs: Any) -> BenchResult:
     personas, questions = asked_questions(session, spec, inputs)
     cases = [BenchCase(question, mode) for question in questions for mode in spec.modes]
     stage = session.stage(
-        "bench", cases, key=lambda case: case.key, make_work=lambda lms: _bench_work(spec, lms), label="bench"
+        "bench", cases, key=lambda case: case.key, make_work=lambda lms: _bench_work(spec, lms), record=BenchRecord
     )
 
     models = {"responder": spec.models["responder"].model, "judge": spec.models["judge"].model}

@@ -22,6 +22,7 @@ from persona.reports.figures import topic_plot
 from persona.runs.executor import Outcome
 from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics
+from persona.runs.records import Record
 from persona.runs.session import Session
 from persona.runs.spec import EXECUTION, OneModelSpec, spec_fingerprint
 
@@ -84,6 +85,15 @@ def _models(spec: CurationSpec, prompts: list[Prompt]) -> dict[str, ModelConfig]
     return {"judge": spec.model} if spec.classify else {}
 
 
+class Classification(Record):
+    """The judge's verdict on one prompt: do people disagree on it, why, and its topic (labelled by whom)."""
+
+    diverse_opinions: bool
+    reason: str
+    topic: str
+    topic_by: str
+
+
 def _classify(topics: list[str], lms: Mapping[str, Any]) -> Callable[[Prompt], dict[str, Any]]:
     """The judge decides whether people disagree on a prompt, and which topic it belongs to."""
     from persona.programs.curation import PromptClassifier
@@ -110,7 +120,7 @@ def _run(session: Session, spec: CurationSpec, inputs: Any) -> CurationResult:
     if spec.classify:
         topics = sorted({p.topic for p in load_embedded_prompts() if p.topic})
         stage = session.stage(
-            "classify", ruled, key=lambda p: p.id, make_work=lambda lms: _classify(topics, lms), label="classify"
+            "classify", ruled, key=lambda p: p.id, make_work=lambda lms: _classify(topics, lms), record=Classification
         )
         verdicts = {p.id: entry for p, entry in zip(ruled, stage.entries, strict=True)}
 

@@ -1,4 +1,5 @@
-"""The inputs runs share: personas from a census source or a population run, prompts from a split."""
+"""What runs share: personas from a census source or a population run, prompts from a split, and the records of
+the stages several kinds run (judged samples, DPF pairs)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,11 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
+from pydantic import BaseModel
 
 from persona.data.census import CensusSample
 from persona.data.filters import PAPER_SPLIT, apply_rules, stratified_split
 from persona.data.io import read_jsonl
-from persona.data.pairs import pair_record
 from persona.data.persona import Persona
 from persona.data.population import is_census_source, load_personas
 from persona.data.prompts import Prompt, load_embedded_prompts, value_laden
@@ -19,6 +20,7 @@ from persona.data.sources import load_source
 from persona.errors import InputError
 from persona.experiments.population import built_personas, population_stage
 from persona.lm.config import ModelConfig
+from persona.runs.records import Record
 from persona.runs.session import Session
 
 PARTS = ("train", "heldout")
@@ -90,17 +92,55 @@ def split_personas(personas: list[Persona], heldout: float, seed: int) -> dict[s
 
 
 class Item(NamedTuple):
-    """One question asked of one persona: what bench-like runs plan and key their stages by."""
+    """One question asked of one persona: what runs plan and key their stages by (pairs also say its split)."""
 
     persona: Persona
     prompt: Prompt
+    split: str | None = None
 
     @property
     def key(self) -> str:
         return f"{self.persona.id}|{self.prompt.id}"
 
 
-SAMPLE_FIELDS = ("sample", "answer", "summary", "critique", "passed", "judge_error")
+class JudgeFailure(BaseModel):
+    """A verdict that never parsed: never a pass or a fail, always counted."""
+
+    type: str
+    attempts: int
+
+
+class Sample(BaseModel):
+    """One judged answer. ``trace`` is what a plug-in responder kept beside its answer; built-in ones keep none."""
+
+    sample: int
+    answer: str
+    summary: str | None
+    trace: dict[str, Any] | None = None
+    critique: str | None
+    passed: bool | None
+    judge_error: JudgeFailure | None
+
+
+class JudgedSamples(Record):
+    """An item's judged answers, one per sample drawn."""
+
+    samples: list[Sample]
+
+
+class PairRecord(Record):
+    """One DPF pair as built: the persona's revision (chosen) of the generic answer (rejected), lengths in tokens."""
+
+    chosen: str
+    rejected: str
+    critique: str
+    chosen_tokens: int
+    rejected_tokens: int
+    revision_attempts: int
+    shorter: bool
+
+
+SAMPLE_FIELDS = tuple(name for name in Sample.model_fields if name != "trace")  # a plug-in's trace goes last
 
 
 def traced_row(record: dict[str, Any], traced: bool) -> dict[str, Any]:
@@ -112,14 +152,14 @@ def traced_row(record: dict[str, Any], traced: bool) -> dict[str, Any]:
 
 def judged_samples(
     lms: Mapping[str, Any], tested: str, mode: str, samples: int, temperature: float
-) -> Callable[[Item], dict[str, Any]]:
+) -> Callable[[Item], JudgedSamples]:
     """The work of a stage that draws ``samples`` answers per item from the model of role ``tested`` in ``mode``
-    (a built-in mode or a plug-in's path) and judges each on its own: one record of ``SAMPLE_FIELDS`` rows."""
+    (a built-in mode or a plug-in's path) and judges each on its own."""
     from persona.programs.bench import BenchItem
 
     program = BenchItem(lms[tested], lms["judge"], mode, lms)
 
-    def work(item: Item) -> dict[str, Any]:
+    def work(item: Item) -> JudgedSamples:
         result = program(
             question=item.prompt.text,
             persona=item.persona.as_prompt(),
@@ -127,15 +167,21 @@ def judged_samples(
             samples=samples,
             temperature=temperature,
         )
-        return {"samples": result.samples}
+        return JudgedSamples(samples=result.samples)
 
     return work
 
 
-def dpf_pairs(lms: Mapping[str, Any]) -> Callable[[Any], dict[str, Any]]:
+def dpf_pairs(lms: Mapping[str, Any]) -> Callable[[Any], PairRecord]:
     """The work of a stage that builds one DPF pair per item (anything with a ``persona`` and a ``prompt``): the
     generator's generic answer, critiqued and revised for the persona by the ``persona`` role."""
     from persona.programs.preferences import DPFPair
 
     program = DPFPair(generator=lms["generator"], critic=lms["persona"])
-    return lambda item: pair_record(program(question=item.prompt.text, persona=item.persona.as_prompt()))
+
+    def work(item: Any) -> PairRecord:
+        pair = program(question=item.prompt.text, persona=item.persona.as_prompt())
+        built = {name: pair[name] for name in PairRecord.fields() if name != "shorter"}
+        return PairRecord(**built, shorter=pair.chosen_tokens < pair.rejected_tokens)
+
+    return work

@@ -46,6 +46,7 @@ from persona.reports.figures import loo_plot, save_figure
 from persona.reports.personas import null_line
 from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics
+from persona.runs.records import Record
 from persona.runs.session import Session
 from persona.runs.spec import model_slug
 
@@ -127,6 +128,36 @@ class Pair(NamedTuple):
         return "\n".join(f"{name}: {self.persona.attributes[name]}" for name in ATTRIBUTES if name in names)
 
 
+class TwoAnswers(Record):
+    """Two distinct persona-blind answers to one question, for the variants of every pair to choose between."""
+
+    answer_a: str
+    answer_b: str
+
+
+class Baseline(Record):
+    """The persona-blind answer to one question that a pair's persona refines."""
+
+    baseline: str
+
+
+class Refinement(Record):
+    """DPF's critique of the baseline for the pair's persona (with its attribute), and the revision it led to."""
+
+    critique: str
+    refined: str
+
+
+class LooChoice(Record):
+    """One variant's pick between a question's two answers: the answer shown first, the letter picked (A/B), and
+    the answer that letter stands for."""
+
+    shown_first: str
+    picked: str
+    choice: str
+    reasoning: str
+
+
 class Annotation(NamedTuple):
     pair: Pair
     variant: str
@@ -201,7 +232,7 @@ def _run(session: Session, spec: LooSpec, inputs: Any) -> BenchResult:
         questions, refinements = _refined_answers(session, spec, questions, pairs)
     elif spec.answers == "generate":
         answered = session.stage(
-            "answers", questions, key=lambda q: q.id, make_work=lambda lms: _two_answers(spec, lms), label="answers"
+            "answers", questions, key=lambda q: q.id, make_work=lambda lms: _two_answers(spec, lms), record=TwoAnswers
         )
         questions = [
             q._replace(answers=(record["answer_a"], record["answer_b"]))
@@ -213,7 +244,12 @@ def _run(session: Session, spec: LooSpec, inputs: Any) -> BenchResult:
         Annotation(pair, variant, q) for pair in pairs for q in asked[pair.key] for variant in ("without", "with")
     ]
     annotated = session.stage(
-        "loo", annotations, key=lambda a: a.key, make_work=lambda lms: _annotate(spec, lms), label="annotations"
+        "loo",
+        annotations,
+        key=lambda a: a.key,
+        make_work=lambda lms: _annotate(spec, lms),
+        record=LooChoice,
+        label="annotations",
     )
     records = annotated.rows(
         annotations,
@@ -306,7 +342,7 @@ def _refined_answers(
         responder = PersonalizedResponder(lms["responder"], "baseline")
         return lambda q: {"baseline": responder(question=q.question, persona="").answer}
 
-    answered = session.stage("answers", questions, key=lambda q: q.id, make_work=make_answer, label="answers")
+    answered = session.stage("answers", questions, key=lambda q: q.id, make_work=make_answer, record=Baseline)
     baselines = [
         q._replace(answers=(record["baseline"], ""))
         for q, e in zip(questions, answered.entries, strict=True)
@@ -331,6 +367,7 @@ def _refined_answers(
         tasks,
         key=lambda t: f"{t[0].attribute}|{t[0].index}|{t[1].id}",
         make_work=make_refine,
+        record=Refinement,
         label="refinements",
     )
     refinements: dict[tuple[str, int], list[PreferenceQuestion]] = {pair.key: [] for pair in pairs}

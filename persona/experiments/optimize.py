@@ -32,6 +32,7 @@ from persona.experiments.bench import (
 from persona.experiments.inputs import (
     POPULATION,
     Item,
+    JudgeFailure,
     PersonasInput,
     experiment_personas,
     load_split_prompts,
@@ -50,6 +51,7 @@ from persona.reports.estimates import markdown
 from persona.reports.judging import judge_note
 from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics
+from persona.runs.records import Record
 from persona.runs.session import Session
 from persona.runs.spec import model_slug
 
@@ -264,7 +266,7 @@ def _run(session: Session, spec: OptimizeSpec, inputs: Any) -> BenchResult:
 
         return compile_once
 
-    compiled = session.stage("compile", ["compile"], key=str, make_work=make_compile, label="compile")
+    compiled = session.stage("compile", ["compile"], key=str, make_work=make_compile, record=CompileStats)
     if (error := compiled.entries[0].error) is not None:
         session.stop(f"compiling failed: {error.message}")
     cases = [EvalCase(p, s, c) for s in EVAL_SETS for c in plan_.evaluation[s] for p in PROGRAMS]
@@ -273,6 +275,7 @@ def _run(session: Session, spec: OptimizeSpec, inputs: Any) -> BenchResult:
         cases,
         key=lambda c: c.key,
         make_work=lambda lms: _evaluate(spec, plan_, program_path, lms),
+        record=Evaluation,
         label="evaluation",
     )
     records = stage.rows(
@@ -281,7 +284,7 @@ def _run(session: Session, spec: OptimizeSpec, inputs: Any) -> BenchResult:
             {"program": item.program, "split": item.split, "persona_id": item.case.persona.id}
             | {"prompt_id": item.case.prompt.id, "question": item.case.prompt.text}
         ),
-        ("answer", "passed", "judge_error"),
+        Evaluation.fields(),
     )
     files = write_results(run_dir, "eval", records)
     split_ids = {
@@ -332,6 +335,14 @@ def _evaluate(
     return work
 
 
+class Evaluation(Record):
+    """One program's answer to one evaluation case, and the revision judge's verdict on it."""
+
+    answer: str
+    passed: bool | None
+    judge_error: JudgeFailure | None
+
+
 class CompileError(Exception):
     """Compiling met model calls that failed; the run records it, and a resumed run compiles again."""
 
@@ -356,7 +367,7 @@ class EvalSet(BaseModel):
     unjudged: int = Field(description="items left out because a judge output of either program never parsed")
 
 
-class CompileStats(BaseModel):
+class CompileStats(Record):
     """What compiling cost and kept."""
 
     metric_calls: int | None

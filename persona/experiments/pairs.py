@@ -15,12 +15,13 @@ import numpy as np
 from pydantic import Field
 
 from persona.data.io import write_jsonl
-from persona.data.pairs import PAIR_FIELDS
 from persona.data.persona import NullAttributes, Persona, null_attributes
 from persona.data.prompts import Prompt
 from persona.errors import InputError
 from persona.experiments.inputs import (
     POPULATION,
+    Item,
+    PairRecord,
     PersonasInput,
     dpf_pairs,
     experiment_personas,
@@ -37,6 +38,7 @@ from persona.reports.estimates import markdown
 from persona.reports.personas import null_line
 from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics
+from persona.runs.records import Record
 from persona.runs.session import Session
 from persona.runs.spec import RolesSpec
 
@@ -79,14 +81,13 @@ class PairsSpec(RolesSpec):
 PAIRS = Kind("pairs", PairsSpec)
 
 
-class Item(NamedTuple):
-    persona: Persona
-    prompt: Prompt
-    split: str
+class Verification(Record):
+    """The judge's pick, role-playing the persona, between a pair's two sides shown in their seeded order."""
 
-    @property
-    def key(self) -> str:
-        return f"{self.persona.id}|{self.prompt.id}"
+    prefers_chosen: bool
+    picked_first: bool
+    chosen_shown_first: bool
+    reasoning: str
 
 
 class PairsResult(NamedTuple):
@@ -141,7 +142,9 @@ def _run(session: Session, spec: PairsSpec, inputs: Any) -> PairsResult:
     run_dir = session.run_dir
     personas = experiment_personas(session, spec, source)
     items = plan(personas, prompts, spec)
-    built = session.stage("pairs", items, key=lambda item: item.key, make_work=dpf_pairs, label="preference pairs")
+    built = session.stage(
+        "pairs", items, key=lambda item: item.key, make_work=dpf_pairs, record=PairRecord, label="preference pairs"
+    )
     ready = [(item, e.record) for item, e in zip(items, built.entries, strict=True) if e.record is not None]
     checked = None
     if spec.verify:
@@ -150,13 +153,13 @@ def _run(session: Session, spec: PairsSpec, inputs: Any) -> PairsResult:
             ready,
             key=lambda pair: pair[0].key,
             make_work=lambda lms: _verify(spec, lms),
-            label="verification",
+            record=Verification,
         )
 
     models = {"generator": spec.models["generator"].model, "critic": spec.models["persona"].model}
     pairs = []
     for item, entry in zip(items, built.entries, strict=True):
-        fields = entry.record if entry.record is not None else dict.fromkeys((*PAIR_FIELDS, "shorter"))
+        fields = entry.record if entry.record is not None else dict.fromkeys(PairRecord.fields())
         pairs.append(
             {"persona_id": item.persona.id, "prompt_id": item.prompt.id, "split": item.split}
             | {"topic": item.prompt.topic, "prompt": item.prompt.text, **fields, **models}

@@ -24,7 +24,7 @@ from persona.experiments.bench import (
     tested_and_judge,
     write_results,
 )
-from persona.experiments.inputs import SAMPLE_FIELDS, judged_samples, traced_row
+from persona.experiments.inputs import SAMPLE_FIELDS, JudgedSamples, judged_samples, traced_row
 from persona.metrics import pass_at_k_curve
 from persona.plugins import is_import_path
 from persona.programs.responders import load_responder
@@ -85,6 +85,7 @@ def _run(session: Session, spec: PassKSpec, inputs: Any) -> BenchResult:
         questions,
         key=lambda question: question.key,
         make_work=lambda lms: judged_samples(lms, "responder", spec.mode, spec.samples, spec.temperature),
+        record=JudgedSamples,
         label="pass@k samples",
     )
     models = {"mode": spec.mode, "responder": spec.models["responder"].model, "judge": spec.models["judge"].model}

@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from persona.data.census import CensusSample
 from persona.data.persona import Persona
 from persona.data.population import PROFILE_CATEGORIES, profile_plan
 from persona.lm.roles import Role
 from persona.runs.executor import StageResult
+from persona.runs.records import Record
 from persona.runs.session import Session
 from persona.runs.spec import Section
 
@@ -40,6 +41,22 @@ class PopulationSection(Section):
 
     def uses_lm(self) -> bool:
         return self.check or self.fill
+
+
+class Draw(BaseModel):
+    """One candidate profile the consistency check judged."""
+
+    draw: int
+    id: str
+    consistent: bool
+    problems: str
+
+
+class PersonaSlot(Record):
+    """A persona slot built: the persona, and every candidate checked before it (for the pruning rate)."""
+
+    persona: Persona
+    draws: list[Draw]
 
 
 def population_stage(
@@ -74,7 +91,9 @@ def population_stage(
 
         return work
 
-    stage = session.stage("personas", slots, key=lambda slot: f"slot-{slot[0]}", make_work=make_work, label="personas")
+    stage = session.stage(
+        "personas", slots, key=lambda slot: f"slot-{slot[0]}", make_work=make_work, record=PersonaSlot
+    )
     return slots, stage
 
 

@@ -15,13 +15,12 @@ from pydantic import Field, field_validator
 from rich.progress import Progress
 
 from persona.data.io import write_jsonl
-from persona.data.pairs import PAIR_FIELDS
 from persona.data.persona import Persona
 from persona.data.population import sample_personas
 from persona.data.prompts import Prompt, load_embedded_prompts, value_laden
 from persona.data.sources import load_source
 from persona.errors import InputError
-from persona.experiments.inputs import SAMPLE_FIELDS, Item, dpf_pairs, judged_samples
+from persona.experiments.inputs import SAMPLE_FIELDS, Item, JudgedSamples, PairRecord, dpf_pairs, judged_samples
 from persona.lm.roles import Role
 from persona.metrics import EstimateRecord, pass_rate
 from persona.reports import format_estimate, small_sample_note
@@ -145,7 +144,9 @@ def _run(session: Session, spec: RunSpec, inputs: Any) -> RunResult:
     personas, items = inputs
     used_prompts = sorted({item.prompt.id: item.prompt for item in items}.values(), key=lambda p: p.id)
     run_dir = session.run_dir
-    built = session.stage("pairs", items, key=lambda item: item.key, make_work=dpf_pairs, label="preference pairs")
+    built = session.stage(
+        "pairs", items, key=lambda item: item.key, make_work=dpf_pairs, record=PairRecord, label="preference pairs"
+    )
     if not built.aborted:
         session.stage(
             "bench",
@@ -154,9 +155,9 @@ def _run(session: Session, spec: RunSpec, inputs: Any) -> RunResult:
             make_work=lambda lms: judged_samples(
                 lms, "generator", "no_cot", spec.bench.samples, spec.bench.temperature
             ),
-            label="bench",
+            record=JudgedSamples,
         )
-    pairs = built.rows(items, _ids, (*PAIR_FIELDS, "shorter"))
+    pairs = built.rows(items, _ids, PairRecord.fields())
     bench_records = (
         session.stages["bench"].rows(items, _ids, SAMPLE_FIELDS, expand=lambda record: record["samples"])
         if "bench" in session.stages

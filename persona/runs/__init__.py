@@ -9,6 +9,7 @@ from persona.runs.engine import Stopped, run_kind, run_spec
 from persona.runs.executor import ItemError, ItemLog, LogCorruptError, Outcome, StageResult, run_items
 from persona.runs.kinds import Kind, get_kind, kind_names
 from persona.runs.manifest import CallCounts, Manifest
+from persona.runs.records import Record, RecordError
 from persona.runs.rundir import RunDirError, claim_run_dir
 from persona.runs.session import RunStopped, Session
 from persona.runs.spec import RunSection, SpecError, load_spec, quickstart_spec_path
@@ -21,6 +22,8 @@ __all__ = [
     "LogCorruptError",
     "Manifest",
     "Outcome",
+    "Record",
+    "RecordError",
     "RunDirError",
     "RunSection",
     "RunStopped",

@@ -33,6 +33,7 @@ from persona.runs.executor import ItemLog, StageResult, run_items
 from persona.runs.limits import RateLimiter
 from persona.runs.logs import redact, run_log
 from persona.runs.manifest import CallCounts, Manifest, Metrics, ModelRecord, add_calls, file_digest
+from persona.runs.records import Record, stored
 from persona.runs.rundir import claim_run_dir
 from persona.runs.shards import (
     SHARD,
@@ -54,8 +55,9 @@ if TYPE_CHECKING:
     from persona.runs.cache import RunCache
 
 T = TypeVar("T")
-# What a stage's work is made from: the run's LMs by role -> the function that turns one item into its record.
-WorkMaker = Callable[[Mapping[str, "RoleLM"]], Callable[[T], dict[str, Any]]]
+# What a stage's work is made from: the run's LMs by role -> the function that turns one item into its record
+# (a dict the stage's Record checks, or that Record).
+WorkMaker = Callable[[Mapping[str, "RoleLM"]], Callable[[T], "dict[str, Any] | Record"]]
 logger = logging.getLogger(__name__)
 
 
@@ -165,8 +167,9 @@ class Session:
         self._open.enter_context(dspy.context(adapter=DescribedJSONAdapter(), disable_history=True))
         return lms
 
-    def _build_work(self, make_work: WorkMaker[T]) -> Callable[[T], dict[str, Any]]:
-        return make_work(self.lms)
+    def _build_work(self, make_work: WorkMaker[T], record: type[Record]) -> Callable[[T], dict[str, Any]]:
+        work = make_work(self.lms)
+        return lambda item: stored(record, work(item))
 
     def calls(self) -> dict[str, CallCounts]:
         """Cache lookups per role so far: this process's and those its shard workers counted."""
@@ -182,15 +185,25 @@ class Session:
         return any(stage.aborted for stage in self.stages.values())
 
     def stage(
-        self, name: str, items: Sequence[T], *, key: Callable[[T], str], make_work: WorkMaker[T], label: str
+        self,
+        name: str,
+        items: Sequence[T],
+        *,
+        key: Callable[[T], str],
+        make_work: WorkMaker[T],
+        record: type[Record],
+        label: str | None = None,
     ) -> StageResult:
         """Run the work over ``items`` as stage ``name`` (its item log is ``log/<name>.jsonl``); resumes a crashed run.
 
         ``make_work(lms)`` returns the function from one item to its record; it is called once, and only when some
-        item is left to run, so a stage its log already holds builds no program and loads no model. The failure
-        limit counts the failures of every stage so far; after an aborted stage none runs.
+        item is left to run, so a stage its log already holds builds no program and loads no model. Each record is
+        checked against ``record`` as it is stored; one it does not describe fails its item. The failure
+        limit counts the failures of every stage so far; after an aborted stage none runs. ``label`` names its progress
+        bar (default: the stage's name).
         """
-        work = functools.partial(self._build_work, make_work)
+        label = label or name
+        work = functools.partial(self._build_work, make_work, record)
         if self.shard is not None:
             result = replica_stage(items, name=name, key=key, task=self.shard, run=self._items_runner(key, work, label))
             self.stages[name] = result
