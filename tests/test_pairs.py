@@ -115,3 +115,19 @@ def test_cli_pairs_generate_and_export(tmp_path, fake_provider):
     assert exported.exit_code == 0 and (out / "export" / "train.jsonl").exists()
     bad = CliRunner().invoke(app, ["pairs", "export", str(out), "--format", "csv"])
     assert bad.exit_code == 2 and "unknown export format" in bad.output
+
+
+def test_a_spec_with_unseen_splits_whole_personas_and_keeps_its_old_fingerprint_without(tmp_path, fake_provider):
+    plain = _spec()
+    assert _spec(unseen=None).fingerprint() == plain.fingerprint()  # old run dirs keep claiming their spec
+    split = _spec(n_personas=3, unseen=1)
+    assert split.fingerprint() != plain.fingerprint()
+    result = generate_pairs(split, out=tmp_path)
+    rows = [json.loads(line) for line in (tmp_path / "pairs.jsonl").read_text().splitlines()]
+    sides = {r["persona_id"]: {x["persona_split"] for x in rows if x["persona_id"] == r["persona_id"]} for r in rows}
+    assert sorted(len(s) for s in sides.values()) == [1, 1, 1]  # each persona on one side only
+    assert sorted(next(iter(s)) for s in sides.values()) == ["test_unseen", "train", "train"]
+    assert list(rows[0])[:4] == ["persona_id", "prompt_id", "split", "persona_split"]
+    counts = result.manifest.metrics.persona_splits
+    assert counts["test_unseen"]["personas"] == 1 and counts["train"]["personas"] == 2
+    assert "Persona split (no persona on both sides): train 2 personas" in (tmp_path / "report.md").read_text()

@@ -14,7 +14,7 @@ from persona.cli.flags import Flag, add_kind_command, model_flags
 personas_app = App(help="Census-grounded persona populations.")
 census_app = App(help="ACS PUMS census files.")
 prompts_app = App(help="Prompt sets: curation and splits.")
-pairs_app = App(help="Per-persona DPF preference pairs: build, verify, export.")
+pairs_app = App(help="Per-persona DPF preference pairs: build, import, split by persona, verify, export.")
 
 ONE_MODEL = model_flags("model", "model", "LM model string")
 
@@ -89,7 +89,7 @@ add_kind_command(
     pairs_app,
     "generate",
     "pairs",
-    "personas n_personas prompts train test_seen heldout seed model critic annotator verify",
+    "personas n_personas prompts train test_seen heldout unseen stratify seed model critic annotator verify",
     {
         "model": Flag("models.generator.model", help="generator model"),
         "critic": Flag("models.persona.model", help="persona critic model"),
@@ -101,14 +101,73 @@ add_kind_command(
 
 @pairs_app.command("export")
 def pairs_export(
-    run_dir: Annotated[Path, typer.Argument(help="A `persona pairs generate` or `persona run` run dir.")],
+    run_dir: Annotated[
+        Path, typer.Argument(help="A `persona pairs generate`/`import`/`split` or `persona run` run dir.")
+    ],
     fmt: Annotated[
-        str | None, typer.Option("--format", help="parquet (default, one file per split), hf or trl.")
+        str | None,
+        typer.Option(
+            "--format", help="parquet (default, one file per split), hf, trl, or persona (the published layout)."
+        ),
     ] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Folder (default: RUN_DIR/export).")] = None,
 ) -> None:
-    """Export the pairs: Parquet per split, a Hugging Face DatasetDict, or TRL DPO JSONL (persona as system)."""
+    """Export the pairs: Parquet per split, a Hugging Face DatasetDict, TRL DPO JSONL (persona as system), or the
+    PERSONA dataset's published layout (persona.parquet)."""
     from persona.data.export import export_pairs
 
     for path in export_pairs(run_dir, **given(fmt=fmt, out=out)):
         console.print(f"[green]written[/] {path}")
+
+
+UnseenOption = Annotated[
+    float | None,
+    typer.Option(
+        "--unseen",
+        help="Whole personas held out as test_unseen: a share (0.36) or a count (568 gives the paper's 1000/568).",
+    ),
+]
+StratifyOption = Annotated[
+    str | None, typer.Option("--stratify", help="Persona attribute whose every value lands on both sides.")
+]
+SplitSeedOption = Annotated[int, typer.Option("--seed", help="Seed of the persona split.")]
+
+
+@pairs_app.command("import")
+def pairs_import(
+    source: Annotated[
+        str,
+        typer.Argument(help="Published-layout Parquet/JSONL/CSV file, a saved datasets folder, or hf:OWNER/NAME."),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="The pairs run dir to write.")],
+    unseen: UnseenOption = None,
+    stratify: StratifyOption = None,
+    seed: SplitSeedOption = 0,
+) -> None:
+    """Import the PERSONA dataset's published layout as a pairs run dir (rows kept out are listed in import.md)."""
+    from persona.data.pairs_dir import import_pairs
+
+    summary = import_pairs(source, out, unseen=unseen, stratify=stratify, seed=seed)
+    console.print(
+        f"[green]imported[/] {summary['pairs']} pairs of {summary['personas']} personas into {out} "
+        f"({len(summary['rejected'])} of {summary['rows']} rows kept out; see {out / 'import.md'})"
+    )
+
+
+@pairs_app.command("split")
+def pairs_split(
+    run_dir: Annotated[Path, typer.Argument(help="A `persona pairs generate` or `persona pairs import` run dir.")],
+    out: Annotated[Path, typer.Option("--out", help="The pairs run dir to write (a copy, with persona_split).")],
+    unseen: Annotated[
+        float,
+        typer.Option("--unseen", help="Whole personas held out as test_unseen: a share (0.36) or a count (568)."),
+    ],
+    stratify: StratifyOption = None,
+    seed: SplitSeedOption = 0,
+) -> None:
+    """Assign whole personas to train and test_unseen, on top of the prompt splits (written to a new run dir)."""
+    from persona.data.pairs_dir import split_pairs
+
+    section = split_pairs(run_dir, out, unseen=unseen, stratify=stratify, seed=seed)
+    counts = ", ".join(f"{side} {c['personas']} personas / {c['pairs']} pairs" for side, c in section["counts"].items())
+    console.print(f"[green]written[/] {out}: {counts}")

@@ -25,20 +25,31 @@ def temp_sibling(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write via a temp file in the same directory and rename, so readers see the old or the new file, never half."""
+def atomic_write_lines(path: Path, lines: Iterable[str]) -> int:
+    """Write ``lines`` (each ending in a newline) via a temp file in the same directory and rename, so readers see
+    the old or the new file, never half; the lines are streamed, so a large file is never held whole in memory.
+    Returns how many were written."""
     make_folder(path.parent)
     tmp = temp_sibling(path)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies, as to any file we create
+    count = 0
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
+            for line in lines:
+                handle.write(line)
+                count += 1
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    return count
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` whole or not at all (see ``atomic_write_lines``)."""
+    atomic_write_lines(path, [text])
 
 
 def dumps_record(record: dict[str, Any]) -> str:
@@ -47,9 +58,7 @@ def dumps_record(record: dict[str, Any]) -> str:
 
 
 def write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> int:
-    lines = [dumps_record(record) for record in records]
-    atomic_write_text(path, "".join(f"{line}\n" for line in lines))
-    return len(lines)
+    return atomic_write_lines(path, (f"{dumps_record(record)}\n" for record in records))
 
 
 def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:

@@ -17,6 +17,7 @@ from pydantic import Field
 from persona.data.io import write_jsonl
 from persona.data.persona import NullAttributes, Persona, null_attributes
 from persona.data.prompts import Prompt
+from persona.data.splits import persona_split_line, persona_splits, split_counts, with_persona_split
 from persona.errors import InputError
 from persona.experiments.inputs import (
     POPULATION,
@@ -69,10 +70,19 @@ class PairsSpec(RolesSpec):
     test_seen: int = Field(default=50, ge=0, description="seen-prompt test pairs per persona (paper: 50)")
     heldout: int = Field(default=50, ge=0, description="held-out-prompt pairs per persona (paper: 50)")
     verify: bool = Field(default=True, description="role-play verification of every pair")
+    unseen: float | None = Field(
+        default=None,
+        gt=0,
+        description="whole personas held out as test_unseen: a share (0.36) or a count (568); none: no persona split",
+    )
+    stratify: str | None = Field(
+        default=None, description="persona attribute whose every value lands on both sides of the persona split"
+    )
     population: PopulationSection = Field(
         default_factory=PopulationSection, description="how census personas are built (the full pipeline)"
     )
     kind: Literal["pairs"] = "pairs"
+    ADDED_LATER = ("unseen", "stratify")
 
     def default_dir(self) -> Path:
         return Path("outputs") / f"pairs-{Path(self.personas).stem or 'personas'}-seed{self.seed}"
@@ -174,12 +184,19 @@ def _run(session: Session, spec: PairsSpec, inputs: Any) -> PairsResult:
         if checked is not None
         else []
     )
+    metrics = pair_metrics(pairs, verification, spec.seed, personas)
+    if spec.unseen is not None:
+        sides = persona_splits(personas, spec.unseen, spec.seed, spec.stratify)
+        pairs = [with_persona_split(row, sides) for row in pairs]
+        metrics.persona_splits = split_counts(
+            ((r["persona_id"], r["split"]) for r in pairs if r["error"] is None), sides
+        )
     write_jsonl(run_dir / "personas.jsonl", (p.model_dump() for p in personas))
     write_jsonl(run_dir / "pairs.jsonl", pairs)
     write_jsonl(run_dir / "verification.jsonl", verification)
     manifest = session.finish(
         files=list(RESULT_FILES),
-        metrics=pair_metrics(pairs, verification, spec.seed, personas),
+        metrics=metrics,
         report=render_report,
         failures={"pairs.jsonl": built.failed, "verification.jsonl": checked.failed if checked else 0},
     )
@@ -225,6 +242,9 @@ class PairsMetrics(Metrics):
     picked_first: EstimateRecord = Field(description="share picking the first-shown answer (0.5: no position bias)")
     verification_failed: int
     personas: NullAttributes = Field(description="the personas, and the attributes each left null")
+    persona_splits: dict[str, dict[str, int]] | None = Field(
+        default=None, description="personas and pairs per persona split, when the spec splits by persona"
+    )
 
 
 def pair_metrics(pairs: list[dict], verification: list[dict], seed: int, personas: list[Persona]) -> PairsMetrics:
@@ -251,6 +271,11 @@ def render_report(manifest: Manifest) -> str:
         null_line(m.personas),
         "",
         "Pairs per split: " + ", ".join(f"{split} {n}" for split, n in m.pairs.items()) + f"; {m.pairs_failed} failed.",
+        *(
+            ["", "Persona split (no persona on both sides): " + persona_split_line(m.persona_splits)]
+            if m.persona_splits
+            else []
+        ),
         "",
         "| measure | value, 95% CI |",
         "|---|---|",

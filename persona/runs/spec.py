@@ -55,8 +55,14 @@ class ExperimentSpec(Section):
     seed: int = Field(default=0, description="everything random in the run derives from it")
     out: Path | None = Field(default=None, description="run dir (default: a name under outputs/ from the spec)")
 
+    # Fields a kind gained after run dirs of it existed: left out of the fingerprint while at their default, so those
+    # run dirs keep claiming their spec and replay.
+    ADDED_LATER: ClassVar[tuple[str, ...]] = ()
+
     def fingerprint(self) -> str:
-        return spec_fingerprint(self)
+        fields = type(self).model_fields
+        unset = {name for name in self.ADDED_LATER if getattr(self, name) == fields[name].default}
+        return spec_fingerprint(self, EXECUTION | unset)
 
     def default_dir(self) -> Path:
         """Where the run goes when neither ``out`` nor ``--out`` says."""
