@@ -77,3 +77,19 @@ def import_path_of(value: Any) -> str:
     if "<locals>" in path or load_object(path) is not target:
         raise PluginError(f"{path}: cannot be named by import path; define it at the top level of a module")
     return path
+
+
+def load_callable(path: str, called_with: str) -> Any:
+    """The callable an import path names, as a spec names a responder or a predictor: a class is made once without
+    arguments, anything else callable is used as it is; one that is neither is named with what it should take."""
+    value = load_object(path)
+    if isinstance(value, type):
+        try:
+            value = value()
+        except Exception as exc:  # the user's constructor: named, not a traceback
+            raise PluginError(
+                f"{path}: cannot be constructed without arguments ({type(exc).__name__}: {exc})"
+            ) from None
+    if not callable(value):
+        raise PluginError(f"{path}: a {type(value).__name__} is not callable with {called_with}")
+    return value

@@ -22,8 +22,14 @@ COMMANDS = {
     "loo": ["bench", "loo"],
     "annotate": ["agreement", "annotate", "--items", "items.jsonl", "--personas", "draw:acs12"],
     "optimize": ["optimize"],
+    "prefs": ["prefs", "run", "--pairs", "pairs"],
+    "diversity": ["agreement", "diversity", "--personas", "p", "--items", "i"],
 }
-REQUIRED = {"annotate": {"items": "items.jsonl", "personas": "draw:acs12"}}
+REQUIRED = {
+    "annotate": {"items": "items.jsonl", "personas": "draw:acs12"},
+    "prefs": {"pairs": "pairs"},
+    "diversity": {"personas": "p", "items": "i"},
+}
 
 
 class CapturedError(Exception):

@@ -90,6 +90,8 @@ PAPER = {
     "paper-passk": "efd199f84352fb08d5c464678c87456cef33b3e25b94cbf4e507dc7aa2e6606d",
     "paper-passk-smoke": "9db9310697ddb30725b74fa2d93d3533785a0aeaf0bfefb1b67ce12f3e8626dc",
     "paper-personas": "b321ae5af0ea6d23b37839d2cb0d37bf0d9f9fd7cbb17a78ec851e3d75423d35",
+    "paper-prefs": "c94f847fc9ec58c4c64f7cd7ce308a8ef4f47273a870f30d3f7b2843ce5ecc40",
+    "paper-prefs-smoke": "070d2a37936964cbd4ae3681dc69657aa3726d0a795ed1359045a5ff06fa1dde",
     "paper-personas-smoke": "b11216f4a6456fc58b83a7ee6111e3f62957a42fad23c6586cae116c301eb1b4",
     "paper-summary": "bee387fefa59a07722cd456551f0fe54d866f1e298b26e7e26da540546615554",
     "paper-summary-smoke": "704ba8dd6922daaf55e7345c9cd52cb24fc7a899d1835bef24b940fa3bbc153c",

@@ -11,9 +11,11 @@ import json
 from pathlib import Path
 
 import pytest
+from published_files import published_frame, write
 from typer.testing import CliRunner
 
 from persona.cli import app
+from persona.data.pairs_dir import import_pairs
 from persona.runs import kind_names, load_spec
 
 FAKE = '{ model = "fake/model", max_tokens = 64 }'
@@ -41,6 +43,9 @@ def _specs(tmp_path: Path, model: str = FAKE) -> dict[str, str]:
             for i in range(2)
         ),
     )
+    pairs = tmp_path / "published-pairs"
+    if not pairs.exists():  # published-layout data, imported and split by persona: what `prefs` evaluates
+        import_pairs(write(published_frame(personas=6, prompts=3), tmp_path / "persona.parquet"), pairs, unseen=3)
     return {
         "quickstart": (
             'name = "k"\n[personas]\nn = 1\n[prompts]\nper_persona = 1\n[bench]\nresamples = 100\n'
@@ -70,6 +75,14 @@ def _specs(tmp_path: Path, model: str = FAKE) -> dict[str, str]:
             'kind = "optimize"\nn_personas = 10\ntrain = 4\nval = 2\neval_items = 2\nseed = 1\nmetric = "proxy"\n'
             f"population = {POPULATION}\n"
             f"[models]\nresponder = {model}\njudge = {model}\n"
+        ),
+        "diversity": (
+            f'kind = "diversity"\npersonas = "{pairs}"\nitems = "{pairs}"\nn_personas = 3\nn_items = 2\n'
+            f"model = {model}\n"
+        ),
+        "prefs": (
+            f'kind = "prefs"\npairs = "{pairs}"\nhistory_k = 1\nmin_group_size = 2\nresamples = 100\n'
+            f"[models]\npredictor = {model}\n"
         ),
         # The examples/ plug-ins, through the same engine with the same guarantees: a kind and a responder of a
         # user's own, named by import path, with no edit to the package.

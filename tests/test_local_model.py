@@ -336,3 +336,39 @@ def test_real_optimization_saves_loads_evaluates_and_replays(tmp_path):
     before = provider.invocations
     second = run_optimize(spec, out=tmp_path)
     assert provider.invocations == before and second.manifest.metrics == first.manifest.metrics
+
+
+def test_real_prefs_on_published_data_profile_blind_history_and_a_plugin(tmp_path):
+    """The published layout in, split by persona, and every kind of predictor on the embedded model: a test of the
+    machinery (choices parse, blind is exactly 0.5 on contrast pairs, replay calls nothing), never of quality."""
+    sys.path.insert(0, os.path.dirname(__file__))
+    from published_files import published_frame, write
+
+    from persona.data.pairs_dir import import_pairs
+    from persona.experiments.prefs import PrefsSpec, run_prefs
+
+    source = write(published_frame(personas=4, prompts=2), tmp_path / "persona.parquet")
+    import_pairs(source, tmp_path / "pairs", unseen=2)
+    spec = PrefsSpec(
+        pairs=str(tmp_path / "pairs"),
+        predictors=["profile", "blind", "history", "examples.predictor:WordOverlap"],
+        history_k=1,
+        min_group_size=1,
+        resamples=200,
+        models={"predictor": model_config(max_tokens=96)},
+    )
+    before = provider.invocations
+    first = run_prefs(spec, out=tmp_path / "run")
+    cold = provider.invocations - before
+    assert cold == first.manifest.model_calls > 0
+    rows = first.records
+    unseen = {r["persona_id"] for r in rows}
+    assert len(unseen) == 2 and all(r["persona_split"] == "test_unseen" for r in rows)
+    assert {r["set"] for r in rows} == {"standard", "contrast"}
+    assert all(r["preferred"] in ("A", "B") or r["error"] is not None for r in rows)
+    scores = first.manifest.metrics.scores
+    if scores["contrast"]["blind"].failed == 0:
+        assert scores["contrast"]["blind"].accuracy.value == 0.5
+    assert (tmp_path / "run" / "groups.png").exists() and (tmp_path / "run" / "calibration.png").exists()
+    second = run_prefs(spec, out=tmp_path / "run")
+    assert provider.invocations - before == cold and second.manifest.model_calls == 0

@@ -18,9 +18,11 @@ from pathlib import Path
 
 import pytest
 from openai_server import FakeOpenAI
+from published_files import published_frame, write
 from typer.testing import CliRunner
 
 from persona.cli import app
+from persona.data.pairs_dir import import_pairs
 
 KEY_ENV = "PERSONA_WORKERS_TEST_KEY"
 PLANTED_KEY = "sk-planted-workers-41c9e7-DO-NOT-LEAK"
@@ -50,6 +52,11 @@ SPECS = {
         'kind = "pairs"\nn_personas = 2\ntrain = 2\ntest_seen = 1\nheldout = 1\n'
         "[models]\ngenerator = {m}\npersona = {m}\njudge = {m}\n"
     ),
+    "prefs": (
+        'kind = "prefs"\npairs = "{pairs}"\n'
+        'predictors = ["profile", "blind", "history", "examples.predictor:WordOverlap"]\n'
+        "history_k = 1\nresamples = 100\n[models]\npredictor = {m}\n"
+    ),
     # The examples/ plug-ins: a user's kind and a user's responder shard like the built-in kinds.
     "plugin-kind": 'kind = "examples.introductions:INTRODUCTIONS"\nn = 4\nmodel = {m}\n',
     "plugin-responder": (
@@ -61,7 +68,10 @@ SPECS = {
 
 def _spec(tmp_path: Path, kind: str, server: FakeOpenAI) -> Path:
     path = tmp_path / f"{kind}-{server.port}.toml"
-    path.write_text(SPECS[kind].format(m=_model(server)))
+    pairs = tmp_path / "published-pairs"
+    if kind == "prefs" and not pairs.exists():
+        import_pairs(write(published_frame(personas=6, prompts=3), tmp_path / "persona.parquet"), pairs, unseen=3)
+    path.write_text(SPECS[kind].format(m=_model(server), pairs=pairs))
     return path
 
 

@@ -25,7 +25,7 @@ from persona.cli.base import (
     execute,
     rate_text,
 )
-from persona.cli.bench import add_optimize_command, agreement_app, bench_app
+from persona.cli.bench import add_optimize_command, agreement_app, bench_app, prefs_app
 from persona.cli.data import census_app, pairs_app, personas_app, prompts_app
 
 app = App(help="persona-testbed: census-grounded personas, DPF preference pairs and PERSONA Bench on any LM.")
@@ -35,6 +35,7 @@ app.add_typer(prompts_app, name="prompts")
 app.add_typer(pairs_app, name="pairs")
 app.add_typer(bench_app, name="bench")
 app.add_typer(agreement_app, name="agreement")
+app.add_typer(prefs_app, name="prefs")
 app.add_typer(annotate_app, name="annotate")
 __all__ = ["app", "rate_text"]
 

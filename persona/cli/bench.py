@@ -13,6 +13,7 @@ from persona.cli.flags import Flag, add_kind_command, csv, model_flags
 
 bench_app = App(help="PERSONA Bench: how well a model personalizes, judged by another.")
 agreement_app = App(help="Human/model agreement: kappa between annotators playing the same personas.")
+prefs_app = App(help="Preference prediction: which answer each persona prefers, and which groups a predictor fails.")
 
 # The model under test and its judge: the judge is the one --judge names, never silently the model under test.
 TESTED_AND_JUDGE = (
@@ -133,3 +134,25 @@ def add_optimize_command(app: typer.Typer) -> None:
         },
         doc="Compile a responder against the bench metric; compare it with the unoptimized one on held-out personas.",
     )
+
+
+add_kind_command(
+    prefs_app,
+    "run",
+    "prefs",
+    "pairs split predictors history_k order sets groups min_group_size max_pairs resamples seed model api_base",
+    model_flags("models.predictor", "model", "model of the built-in predictors (and of plug-ins' DSPy calls)")
+    | {"predictors": csv("predictors"), "sets": csv("sets"), "groups": csv("groups")},
+    doc="Predict each persona's preferred answer (profile, blind, history, or yours) on standard and contrast "
+    "pairs; accuracy per split and census group with persona-clustered CIs.",
+)
+
+add_kind_command(
+    agreement_app,
+    "diversity",
+    "diversity",
+    "personas items n_personas n_items min_split homogeneous_below seed model api_base",
+    model_flags("model", "model", "role-play annotator"),
+    doc="Do the personas disagree? Role-play many personas on the same questions: kappa matrix, pairwise agreement, "
+    "share of questions split 30/70 or closer; flags a homogeneous population.",
+)

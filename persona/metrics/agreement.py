@@ -80,3 +80,34 @@ def majority_labels(annotations: pd.DataFrame, threshold: int) -> tuple[pd.DataF
         reason=np.where(votes["votes_a"][~decided] == votes["votes_b"][~decided], "tie", "below threshold")
     )
     return labels.reset_index(drop=True), unresolved[[*columns, "reason"]].reset_index(drop=True)
+
+
+def preference_diversity(choices: pd.DataFrame, min_split: float, label: str) -> dict:
+    """How much a population disagrees, from rows of ``persona``, ``item``, ``choice`` (one per persona and item):
+
+    - ``shares``: per item, the share of personas choosing ``label``;
+    - ``split_share``: the share of items whose minority answer has at least ``min_split`` of the personas (at 0.3,
+      a 30/70 split or closer);
+    - ``mean_agreement``: over every pair of personas, the share of their common items they answered alike
+      (1.0: a population of one mind).
+    """
+    missing = {"persona", "item", "choice"} - set(choices.columns)
+    if missing:
+        raise ValueError(f"choices need columns persona, item, choice; missing {sorted(missing)}")
+    table = choices.pivot(index="persona", columns="item", values="choice")
+    shares = {
+        str(item): float((column.dropna() == label).mean()) for item, column in table.items() if column.notna().any()
+    }
+    split = [min(share, 1 - share) >= min_split for share in shares.values()]
+    agreements = []
+    rows = table.to_numpy(dtype=object)
+    for i in range(len(rows)):
+        for j in range(i + 1, len(rows)):
+            both = pd.notna(rows[i]) & pd.notna(rows[j])
+            if both.any():
+                agreements.append(float(np.mean(rows[i][both] == rows[j][both])))
+    return {
+        "shares": shares,
+        "split_share": float(np.mean(split)) if split else math.nan,
+        "mean_agreement": float(np.mean(agreements)) if agreements else math.nan,
+    }

@@ -1,6 +1,8 @@
-"""DSPy programs composing the signatures: population, preferences, bench, and the responder interface.
+"""DSPy programs composing the signatures: population, preferences, bench, and the responder and predictor
+interfaces.
 
-The names load on first use, so that naming a responder (``Ask``, ``load_responder``) does not import DSPy.
+The names load on first use, so that naming a responder (``Ask``, ``load_responder``) or a predictor (``PairAsk``)
+does not import DSPy.
 """
 
 from typing import TYPE_CHECKING
@@ -17,6 +19,10 @@ if TYPE_CHECKING:
     from persona.programs.population import ConsistencyCheck as ConsistencyCheck
     from persona.programs.population import OpenEndedFiller as OpenEndedFiller
     from persona.programs.population import PersonaBuilder as PersonaBuilder
+    from persona.programs.predictors import Choice as Choice
+    from persona.programs.predictors import HistoryPair as HistoryPair
+    from persona.programs.predictors import PairAsk as PairAsk
+    from persona.programs.predictors import Predictor as Predictor
     from persona.programs.preferences import DPFPair as DPFPair
     from persona.programs.responders import MODES as MODES
     from persona.programs.responders import Answer as Answer
@@ -34,6 +40,7 @@ _MODULES = {
         "SubtletyJudge",
     ),
     "persona.programs.population": ("ConsistencyCheck", "OpenEndedFiller", "PersonaBuilder"),
+    "persona.programs.predictors": ("Choice", "HistoryPair", "PairAsk", "Predictor"),
     "persona.programs.preferences": ("DPFPair",),
     "persona.programs.responders": ("MODES", "Answer", "Ask", "Responder", "load_responder"),
 }

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from pydantic import BaseModel, Field
 
 from persona.data.persona import Persona
-from persona.plugins import PluginError, identity, import_path_of, is_import_path, load_object
+from persona.plugins import PluginError, identity, import_path_of, is_import_path, load_callable, load_object
 
 if TYPE_CHECKING:
     import dspy
@@ -117,17 +117,7 @@ def load_responder(name: str) -> Responder:
             f"unknown bench mode {name!r}; the modes are {', '.join(MODES)}, or a responder of your own as "
             "'package.module:Name'"
         )
-    value = load_object(name)
-    if isinstance(value, type):
-        try:
-            value = value()
-        except Exception as exc:  # the user's constructor: named, not a traceback
-            raise PluginError(
-                f"{name}: cannot be constructed without arguments ({type(exc).__name__}: {exc})"
-            ) from None
-    if not callable(value):
-        raise PluginError(f"{name}: a {type(value).__name__} is not callable with an Ask")
-    return value
+    return load_callable(name, "an Ask")
 
 
 def responder_identity(name: str) -> dict[str, str] | None:

@@ -306,9 +306,11 @@ def joint_gap_plot(results: list[JointFidelity], source_label: str = "census (we
 
 
 def kappa_heatmap(matrix, title: str) -> Figure:
-    """Annotator x annotator kappa, cells labelled; undefined cells left blank (Figures 6 and 8)."""
+    """Annotator x annotator kappa, cells labelled; undefined cells left blank (Figures 6 and 8). Past 16 rows (a
+    matrix of personas) the figure stops growing and the colour alone tells the value."""
     names = list(matrix.index)
-    figure = _figure(figsize=(1.1 * len(names) + 2.5, 1.0 * len(names) + 1.5))
+    size = min(len(names), 12)
+    figure = _figure(figsize=(1.1 * size + 2.5, 1.0 * size + 1.5))
     axes = figure.add_subplot()
     image = axes.imshow(matrix.to_numpy(dtype=float), vmin=-1, vmax=1, cmap="RdBu")
     axes.set_xticks(range(len(names)), names, rotation=45, ha="right", fontsize=7)
@@ -316,7 +318,7 @@ def kappa_heatmap(matrix, title: str) -> Figure:
     for i in range(len(names)):
         for j in range(len(names)):
             value = matrix.iat[i, j]
-            if np.isfinite(value):
+            if np.isfinite(value) and len(names) <= 16:
                 color = _ink_on(tuple(image.cmap(image.norm(value))))
                 axes.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=7, color=color)
     axes.set_title(title, fontsize=9)
@@ -342,4 +344,67 @@ def kappa_histograms(distributions: dict[str, list[float]]) -> Figure:
         axes.set_xlabel("kappa per persona", fontsize=7)
         axes.set_ylabel("personas", fontsize=7)
     figure.tight_layout()
+    return figure
+
+
+def group_plot(groups: Any, baseline: str | None) -> Figure:
+    """Accuracy per census group with persona-clustered 95% CIs, one panel per attribute, one marker per
+    predictor; ``baseline`` (the blind predictor) is a grey tick on each group's row, a coin the dotted line at 0.5.
+    Only ranked groups (big enough) are drawn; the report's table lists the rest. ``groups`` has attribute, group,
+    predictor, accuracy, low, high, ranked."""
+    shown = groups[groups["ranked"].astype(bool)]
+    attributes = list(dict.fromkeys(shown["attribute"]))
+    predictors = [p for p in dict.fromkeys(groups["predictor"]) if p != baseline]
+    heights = [shown[shown["attribute"] == a]["group"].nunique() for a in attributes] or [1]
+    figure = _figure(figsize=(6.5, 1.0 + 0.3 * sum(heights) + 0.45 * len(heights)), layout="constrained")
+    grid = figure.add_gridspec(len(heights), 1, height_ratios=heights)
+    for row, attribute in enumerate(attributes):
+        axes = figure.add_subplot(grid[row])
+        part = shown[shown["attribute"] == attribute]
+        names = list(dict.fromkeys(part["group"]))
+        if baseline is not None:
+            base = part[part["predictor"] == baseline].set_index("group").reindex(names)["accuracy"]
+            for y, value in enumerate(base):
+                axes.plot([value, value], [y - 0.38, y + 0.38], color="0.45", linewidth=1.6, zorder=2)
+        for i, predictor in enumerate(predictors):
+            mine = part[part["predictor"] == predictor].set_index("group").reindex(names)
+            ys = np.arange(len(names)) + (i - (len(predictors) - 1) / 2) * 0.2
+            color = PALETTE[i % len(PALETTE)]
+            errors = np.vstack([mine["accuracy"] - mine["low"], mine["high"] - mine["accuracy"]])
+            axes.errorbar(mine["accuracy"], ys, xerr=errors, fmt="none", ecolor=color, elinewidth=1, zorder=3)
+            label = predictor if row == 0 else None
+            axes.scatter(mine["accuracy"], ys, color=color, s=16, zorder=4, label=label, clip_on=False)
+        axes.axvline(0.5, color="0.6", linestyle=":", linewidth=1)
+        axes.set_yticks(range(len(names)), names, fontsize=7)
+        axes.set_xlim(0, 1)
+        axes.invert_yaxis()
+        axes.set_title(attribute, fontsize=8, loc="left")
+        axes.tick_params(axis="x", labelsize=7)
+    handles, labels = ([], []) if not figure.axes else figure.axes[0].get_legend_handles_labels()
+    if baseline is not None:
+        from matplotlib.lines import Line2D
+
+        handles.append(Line2D([], [], color="0.45", linewidth=1.6))
+        labels.append(f"{baseline} (baseline)")
+    figure.legend(handles, labels, fontsize=7, loc="outside upper center", ncols=min(3, max(1, len(labels))))
+    figure.supxlabel("accuracy per group, persona-clustered 95% CI", fontsize=7)
+    return figure
+
+
+def calibration_plot(bins: Mapping[str, Any]) -> Figure:
+    """Reliability diagram: observed share against predicted P(A preferred), one line per predictor that gives
+    probabilities, marker size by pairs in the bin; the diagonal is perfect calibration."""
+    figure = _figure(figsize=(4.2, 4.0))
+    axes = figure.add_subplot()
+    axes.plot([0, 1], [0, 1], color="0.6", linestyle=":", linewidth=1)
+    for i, (label, table) in enumerate(bins.items()):
+        color = PALETTE[i % len(PALETTE)]
+        sizes = 12 + 60 * table["n"] / max(1, table["n"].max())
+        axes.plot(table["predicted"], table["observed"], color=color, label=label, zorder=2)
+        axes.scatter(table["predicted"], table["observed"], s=sizes, color=color, zorder=3)
+    axes.set_xlim(0, 1)
+    axes.set_ylim(0, 1)
+    axes.set_xlabel("predicted P(A preferred)")
+    axes.set_ylabel("observed share A preferred")
+    axes.legend(fontsize=7)
     return figure

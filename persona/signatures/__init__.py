@@ -7,6 +7,7 @@ from persona.signatures.dropped import FindDroppedAttributes
 from persona.signatures.filling import DescribeAttribute
 from persona.signatures.judge import JudgeNeedsRevision
 from persona.signatures.personalize import PersonalizedAnswer
+from persona.signatures.prediction import PredictPreference
 from persona.signatures.preference import ChoosePreferred
 from persona.signatures.revision import ReviseForPersona
 from persona.signatures.subtlety import JudgeSubtlety
@@ -22,6 +23,7 @@ __all__ = [
     "JudgeNeedsRevision",
     "JudgeSubtlety",
     "PersonalizedAnswer",
+    "PredictPreference",
     "ReviseForPersona",
     "SummarizeRelevantPersona",
 ]
