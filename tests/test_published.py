@@ -165,3 +165,14 @@ def test_pairs_split_marks_whole_personas_and_exports_carry_both_splits(tmp_path
     published = runner.invoke(app, [*export, "--out", str(tmp_path / "pp")])
     assert published.exit_code == 0
     assert len(pd.read_parquet(tmp_path / "pp" / "persona.parquet")) == 30
+
+
+def test_a_split_that_meets_an_unknown_persona_names_its_line_and_writes_nothing(tmp_path):
+    _import(write(published_frame(personas=4, prompts=2), tmp_path / "p.parquet"), tmp_path / "run")
+    personas = (tmp_path / "run" / "personas.jsonl").read_text().splitlines()
+    (tmp_path / "run" / "personas.jsonl").write_text("\n".join(personas[:-1]) + "\n")  # the last persona is gone
+    split = ["pairs", "split", str(tmp_path / "run"), "--unseen", "1"]
+    result = runner.invoke(app, [*split, "--out", str(tmp_path / "s")])
+    message = " ".join(result.output.split())
+    assert result.exit_code == 2 and "line 7: persona" in message and "is not in personas.jsonl" in message
+    assert not (tmp_path / "s").exists() or not any((tmp_path / "s").iterdir())

@@ -31,10 +31,11 @@ def _fresh(out: Path) -> Path:
 
 
 def _write(out: Path, personas: list[Persona], pairs: Iterable[dict], profiles: dict[str, str]) -> None:
+    # The rows first: they stream, and a bad one found on the way leaves no file at all behind.
+    write_jsonl(out / PAIRS, pairs)
     write_jsonl(out / PERSONAS, [p.model_dump() for p in personas])
     if profiles:
         write_jsonl(out / PROFILES, [{"id": i, "text": text} for i, text in profiles.items()])
-    write_jsonl(out / PAIRS, pairs)  # last: its presence marks a finished run dir
 
 
 def import_pairs(
