@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from persona.cli import app
 from persona.data.io import read_jsonl
-from persona.metrics.agreement import preference_diversity
+from persona.metrics.agreement import kappa_matrix, preference_diversity
 
 runner = CliRunner()
 
@@ -28,6 +28,18 @@ def test_preference_diversity_by_hand():
     assert result["split_share"] == pytest.approx(1 / 3)
     assert result["mean_agreement"] == pytest.approx((3 + 2 + 1 + 2 + 1 + 2) / 3 / 6)
     assert preference_diversity(choices, min_split=0.25, label="a")["split_share"] == pytest.approx(2 / 3)
+
+
+def test_kappa_between_two_personas_by_hand():
+    # p1: a a b b, p2: a b b b. Observed agreement 3/4; chance 0.5 x 0.25 + 0.5 x 0.75 = 0.5; kappa 0.25 / 0.5.
+    choices = pd.DataFrame(
+        [
+            {"annotator": p, "item": f"q{i}", "choice": c}
+            for p, picks in (("p1", "aabb"), ("p2", "abbb"))
+            for i, c in enumerate(picks)
+        ]
+    )
+    assert kappa_matrix(choices).loc["p1", "p2"] == pytest.approx(0.5)
 
 
 def test_diversity_runs_on_an_imported_population_and_flags_one_of_one_mind(tmp_path, fake_provider, monkeypatch):
