@@ -17,8 +17,8 @@ from persona.lm import ModelConfig
 from persona.runs import load_spec, run_spec
 
 PAPER = Path(__file__).resolve().parents[1] / "runs" / "paper"
-# In the order the experiments depend on each other: prefs reads pairs', agreement reads loo's.
-ORDER = ("personas", "curation", "pairs", "prefs", "bench", "summary", "passk", "loo", "agreement")
+# In the order the experiments depend on each other: prefs and history read pairs', agreement reads loo's.
+ORDER = ("personas", "curation", "pairs", "prefs", "history", "bench", "summary", "passk", "loo", "agreement")
 
 
 def _roles(spec) -> dict[str, ModelConfig]:

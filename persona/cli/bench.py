@@ -30,8 +30,10 @@ add_kind_command(
     bench_app,
     "run",
     "bench",
-    f"model judge modes {INPUTS} subtlety summary_analysis slices max_tokens api_base judge_api_base program",
-    TESTED_AND_JUDGE | {"modes": csv("modes"), "slices": Flag("slices", option="--slice")},
+    f"model judge modes {INPUTS} subtlety summary_analysis slices history history_k max_tokens api_base judge_api_base "
+    "program",
+    TESTED_AND_JUDGE
+    | {"modes": csv("modes"), "slices": Flag("slices", option="--slice"), "history_k": csv("history_k")},
     doc="Answer every persona x question in each mode, judge each answer, report accuracy per mode with CIs.",
 )
 

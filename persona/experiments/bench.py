@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from pydantic import AliasChoices, BaseModel, Field, field_validator, model_validator
 
-from persona.data.io import write_jsonl, write_parquet
+from persona.data.io import iter_jsonl, write_jsonl, write_parquet
 from persona.data.persona import ATTRIBUTES, NullAttributes, Persona, null_attributes
 from persona.data.prompts import Prompt
 from persona.errors import InputError
@@ -40,7 +40,8 @@ from persona.metrics import EstimateRecord, pass_rate
 from persona.metrics.mentions import drop_frequency, dropped_by_match
 from persona.metrics.slices import Predicate, slice_accuracy
 from persona.plugins import PluginError, is_import_path
-from persona.programs.responders import MODES, load_responder, offering, responder_identity
+from persona.programs.predictors import HistoryPair
+from persona.programs.responders import MODES, history_k, load_responder, offering, responder_identity
 from persona.reports import estimates_table
 from persona.reports.bench import bench_plots
 from persona.reports.estimates import format_estimate, small_sample_note
@@ -57,6 +58,7 @@ from persona.runs.spec import RolesSpec, digest, model_slug, spec_fingerprint
 SPLITS = (*PARTS, "all")
 DROP_METHODS = ("dropped_llm", "dropped_match")
 PROGRAM_MODE = "program"
+MAX_HISTORY = 16  # train pairs a history@k responder may be shown
 
 
 class BenchInputs(RolesSpec):
@@ -84,7 +86,8 @@ class BenchInputs(RolesSpec):
     )
 
     def fingerprint(self) -> str:
-        return spec_fingerprint(self, ignore={"run", "out"})  # `kind` was always part of a bench fingerprint
+        # `kind` was always part of a bench fingerprint
+        return spec_fingerprint(self, ignore={"run", "out"} | self.unset_later())
 
 
 class BenchSpec(BenchInputs):
@@ -103,13 +106,22 @@ class BenchSpec(BenchInputs):
         default=None, description="a compiled responder (`persona optimize`'s program.json), run as mode 'program'"
     )
     program_mode: str | None = Field(default=None, description="the mode it was compiled from (read from its run)")
+    history: str | None = Field(
+        default=None, description="a pairs run dir whose train pairs are each persona's history (for history_k)"
+    )
+    history_k: list[int] = Field(
+        default_factory=list,
+        description="adds a history@k responder per k: no profile, the persona's k earliest train pairs (0: baseline)",
+    )
+    ADDED_LATER = ("history", "history_k")
 
     @field_validator("modes")
     @classmethod
     def _known_modes(cls, value: list[str]) -> list[str]:
         if value == ["all"]:
             return list(MODES)
-        unknown = [mode for mode in value if mode not in (*MODES, PROGRAM_MODE) and not is_import_path(mode)]
+        built_in = (*MODES, PROGRAM_MODE)
+        unknown = [m for m in value if m not in built_in and not is_import_path(m) and history_k(m) is None]
         if unknown or not value:
             raise ValueError(
                 f"unknown bench modes {unknown}; the modes are {', '.join(MODES)} (or 'all'), or a responder of "
@@ -119,6 +131,16 @@ class BenchSpec(BenchInputs):
             if is_import_path(mode):
                 load_responder(mode)  # a plug-in that does not import is bad input, named before anything runs
         return list(dict.fromkeys(value))
+
+    @model_validator(mode="after")
+    def _history(self) -> BenchSpec:
+        bad = [k for k in self.history_k if not 0 <= k <= MAX_HISTORY]
+        if bad:
+            raise ValueError(f"history_k {bad[0]}: each k must be between 0 and {MAX_HISTORY}")
+        self.modes = list(dict.fromkeys([*self.modes, *(f"history@{k}" for k in self.history_k)]))
+        if self.history is None and any(history_k(mode) is not None for mode in self.modes):
+            raise ValueError("history@k responders need `history`: a pairs run dir with each persona's train pairs")
+        return self
 
     @model_validator(mode="after")
     def _program(self) -> BenchSpec:
@@ -231,7 +253,9 @@ class BenchRecord(Record):
 RECORD_FIELDS = tuple(name for name in BenchRecord.model_fields if name != "trace")  # a plug-in's trace goes last
 
 
-def _bench_work(spec: BenchSpec, lms: Mapping[str, Any]) -> Callable[[BenchCase], dict[str, Any]]:
+def _bench_work(
+    spec: BenchSpec, lms: Mapping[str, Any], histories: Mapping[str, list[HistoryPair]]
+) -> Callable[[BenchCase], dict[str, Any]]:
     """Each mode's bench item, and the judges, on the run's models: one answer per case, judged."""
     from persona.programs.bench import (
         BenchItem,
@@ -258,7 +282,8 @@ def _bench_work(spec: BenchSpec, lms: Mapping[str, Any]) -> Callable[[BenchCase]
         persona, text = case.question.persona, case.question.persona.as_prompt()
         question = case.question.prompt.text
         record = dict.fromkeys(RECORD_FIELDS)
-        sample = items[case.mode](question=question, persona=text, record=persona).samples[0]
+        context = {"history": histories.get(persona.id, [])} if history_k(case.mode) else None
+        sample = items[case.mode](question=question, persona=text, record=persona, context=context).samples[0]
         record |= {key: value for key, value in sample.items() if key != "sample"}
         if spec.subtlety:
             record |= judged(
@@ -280,10 +305,44 @@ def _bench_work(spec: BenchSpec, lms: Mapping[str, Any]) -> Callable[[BenchCase]
     return work
 
 
-@BENCH.reads
 def read_questions(spec: BenchInputs) -> tuple[PersonasInput, list[Prompt]]:
     """What a bench-like run reads before its run dir exists: its personas' source and its question pool."""
     return read_personas_input(spec), question_pool(spec)
+
+
+@BENCH.reads
+def read_bench(spec: BenchSpec) -> tuple[PersonasInput, list[Prompt], dict[str, list[HistoryPair]]]:
+    """A bench run's personas' source and question pool, and for history@k responders each persona's history."""
+    source, pool = read_questions(spec)
+    return source, pool, read_histories(spec, source, pool) if spec.history is not None else {}
+
+
+def read_histories(spec: BenchSpec, source: PersonasInput, pool: list[Prompt]) -> dict[str, list[HistoryPair]]:
+    """Each persona's train pairs, earliest first, from ``spec.history``. Refused: a run whose personas are built
+    here (they have no pairs), a persona with fewer train pairs than the largest k, and any train pair whose prompt
+    the bench may ask, since a history must never show a question under test."""
+    path = Path(str(spec.history))
+    if not (path / "pairs.jsonl").is_file():
+        raise InputError(f"history: {path} has no pairs.jsonl; give a `persona pairs generate` or `import` run dir")
+    if not isinstance(source, list):
+        raise InputError(f"history: the personas must be those of the pairs, e.g. personas = {str(path)!r}")
+    asked = {prompt.text for prompt in pool}
+    histories: dict[str, list[HistoryPair]] = {}
+    for number, row in iter_jsonl(path / "pairs.jsonl"):
+        if row.get("error") is not None or row["split"] != "train":
+            continue
+        if row["prompt"] in asked:
+            raise InputError(
+                f"{path / 'pairs.jsonl'}: line {number}: persona {row['persona_id']}'s train pair asks "
+                f"{row['prompt']!r}, a question this bench asks; a history must never show a question under test"
+            )
+        histories.setdefault(row["persona_id"], []).append(HistoryPair(row["prompt"], row["chosen"], row["rejected"]))
+    needed = max(spec.history_k, default=0)
+    for persona in source:
+        have = len(histories.get(persona.id, []))
+        if have < needed:
+            raise InputError(f"history_k {needed}: persona {persona.id} has {have} train pairs in {path}")
+    return histories
 
 
 @BENCH.needs
@@ -296,10 +355,15 @@ def tested_and_judge(spec: BenchInputs, inputs: tuple[PersonasInput, list[Prompt
 def _run(session: Session, spec: BenchSpec, inputs: Any) -> BenchResult:
     """Answer every persona x question in each mode, judge each answer, then report and plot."""
     run_dir = session.run_dir
-    personas, questions = asked_questions(session, spec, inputs)
+    source, pool, histories = inputs
+    personas, questions = asked_questions(session, spec, (source, pool))
     cases = [BenchCase(question, mode) for question in questions for mode in spec.modes]
     stage = session.stage(
-        "bench", cases, key=lambda case: case.key, make_work=lambda lms: _bench_work(spec, lms), record=BenchRecord
+        "bench",
+        cases,
+        key=lambda case: case.key,
+        make_work=lambda lms: _bench_work(spec, lms, histories),
+        record=BenchRecord,
     )
 
     models = {"responder": spec.models["responder"].model, "judge": spec.models["judge"].model}

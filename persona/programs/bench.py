@@ -15,6 +15,7 @@ from persona.lm.llama import OutputBudgetError
 from persona.programs.responders import MODES, Ask, Responder, load_responder, respond
 from persona.programs.retrying import ReaskingPredict
 from persona.signatures import (
+    AnswerFromChoices,
     AnswerWithoutPersona,
     ChoosePreferred,
     FindDroppedAttributes,
@@ -154,6 +155,22 @@ class RolePlayAnnotator(dspy.Module):
         return dspy.Prediction(choice=verdict.preferred, reasoning=verdict.reasoning)
 
 
+class ChoicesResponder(dspy.Module):
+    """The model under test answers from the person's earlier choices alone (the ``history@k`` responders).
+
+    Example:
+        >>> ChoicesResponder()(choices="Earlier question 1: ...", question="Rent or buy?").answer  # doctest: +SKIP
+    """
+
+    def __init__(self, lm: dspy.LM | None = None) -> None:
+        super().__init__()
+        self.respond = ReaskingPredict(AnswerFromChoices)
+        self.respond.lm = lm
+
+    def forward(self, choices: str, question: str, config: dict | None = None) -> dspy.Prediction:
+        return self.respond(choices=choices, question=question, config=config or {})
+
+
 class BenchItem(dspy.Module):
     """Sample ``samples`` answers for one (persona, question) from one responder and judge each on its own.
 
@@ -189,11 +206,12 @@ class BenchItem(dspy.Module):
         samples: int = 1,
         temperature: float = 0.7,
         record: Persona | None = None,
+        context: Mapping[str, Any] | None = None,
     ) -> dspy.Prediction:
         results = []
         for draw in range(samples):
             config = {"rollout_id": draw, "temperature": temperature, "seed": draw} if samples > 1 else None
-            ask = Ask(question, record, persona, self.lm, self.lms, config)
+            ask = Ask(question, record, persona, self.lm, self.lms, config, context or {})
             response = respond(self.respond, ask)
             result = {"sample": draw, "answer": response.answer, "summary": response.trace.get("summary")}
             if kept := {name: value for name, value in response.trace.items() if name != "summary"}:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -102,6 +103,40 @@ class ModeResponder:
         return Answer(answer=prediction.answer, trace={"summary": prediction.get("summary")})
 
 
+HISTORY = re.compile(r"^history@(\d+)$")  # the history responder shown a persona's k earliest train pairs
+
+
+def history_k(name: str) -> int | None:
+    """The k of a ``history@k`` responder name; None for any other name."""
+    match = HISTORY.match(name)
+    return int(match.group(1)) if match else None
+
+
+class HistoryResponder:
+    """No profile: the persona's own ``k`` earliest train pairs (``ask.context["history"]``, each a ``HistoryPair``)
+    and the side they chose. ``k = 0`` is the baseline mode itself, so its requests are the baseline's: the same
+    cache entries, the same answers."""
+
+    def __init__(self, k: int) -> None:
+        from persona.programs.bench import ChoicesResponder
+
+        self.k = k
+        self.baseline = ModeResponder("baseline")
+        self.program = ChoicesResponder(None)
+
+    def __call__(self, ask: Ask) -> Answer:
+        if self.k == 0:
+            return self.baseline(ask)
+        from persona.programs.predictors import history_text
+
+        history = list(ask.context.get("history", ()))
+        if len(history) < self.k:
+            raise ResponderError(f"history@{self.k}: the persona has {len(history)} train pairs to show")
+        choices = history_text(history[: self.k])
+        prediction = self.program(choices=choices, question=ask.question, config=dict(ask.config or {}))
+        return Answer(answer=prediction.answer)
+
+
 def load_responder(name: str) -> Responder:
     """The responder a spec names: a built-in mode, or an import path to a responder class, factory or object.
 
@@ -110,6 +145,8 @@ def load_responder(name: str) -> Responder:
     """
     if name in MODES:
         return ModeResponder(name)
+    if (k := history_k(name)) is not None:
+        return HistoryResponder(k)
     if name in _offered.get():
         return _offered.get()[name]
     if not is_import_path(name):
@@ -121,8 +158,8 @@ def load_responder(name: str) -> Responder:
 
 
 def responder_identity(name: str) -> dict[str, str] | None:
-    """A plug-in responder's identity for the fingerprint; None for a built-in mode."""
-    if name in MODES:
+    """A plug-in responder's identity for the fingerprint; None for a built-in one."""
+    if name in MODES or history_k(name) is not None:
         return None
     return identity(name, _offered.get().get(name) or load_object(name))
 

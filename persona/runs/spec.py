@@ -60,9 +60,12 @@ class ExperimentSpec(Section):
     ADDED_LATER: ClassVar[tuple[str, ...]] = ()
 
     def fingerprint(self) -> str:
+        return spec_fingerprint(self, EXECUTION | self.unset_later())
+
+    def unset_later(self) -> set[str]:
+        """The fields of ``ADDED_LATER`` this spec leaves at their default: what its fingerprint leaves out."""
         fields = type(self).model_fields
-        unset = {name for name in self.ADDED_LATER if getattr(self, name) == fields[name].default}
-        return spec_fingerprint(self, EXECUTION | unset)
+        return {n for n in self.ADDED_LATER if getattr(self, n) == fields[n].get_default(call_default_factory=True)}
 
     def default_dir(self) -> Path:
         """Where the run goes when neither ``out`` nor ``--out`` says."""

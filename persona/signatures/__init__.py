@@ -5,6 +5,7 @@ from persona.signatures.consistency import CheckProfileConsistency
 from persona.signatures.critique import CritiqueForPersona
 from persona.signatures.dropped import FindDroppedAttributes
 from persona.signatures.filling import DescribeAttribute
+from persona.signatures.history import AnswerFromChoices
 from persona.signatures.judge import JudgeNeedsRevision
 from persona.signatures.personalize import PersonalizedAnswer
 from persona.signatures.prediction import PredictPreference
@@ -14,6 +15,7 @@ from persona.signatures.subtlety import JudgeSubtlety
 from persona.signatures.summary import SummarizeRelevantPersona
 
 __all__ = [
+    "AnswerFromChoices",
     "AnswerWithoutPersona",
     "CheckProfileConsistency",
     "ChoosePreferred",

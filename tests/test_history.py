@@ -1,0 +1,94 @@
+"""The history@k responders of `bench`: no profile, the persona's own k earliest train pairs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from published_files import published_frame, write
+from typer.testing import CliRunner
+
+from persona.cli import app
+from persona.data.pairs_dir import import_pairs
+from persona.experiments.bench import BenchSpec, question_pool, run_bench
+
+runner = CliRunner()
+FAKE = {"model": "fake/model", "max_tokens": 64}
+
+
+@pytest.fixture
+def pairs(tmp_path: Path) -> Path:
+    """3 personas, each with 3 train pairs and 1 test pair (published layout, imported)."""
+    import_pairs(write(published_frame(personas=3, prompts=4), tmp_path / "p.parquet"), tmp_path / "pairs")
+    return tmp_path / "pairs"
+
+
+def _spec(pairs: Path, **extra) -> BenchSpec:
+    values = {
+        "personas": str(pairs),
+        "history": str(pairs),
+        "history_k": [0, 1, 2],
+        "modes": ["baseline"],
+        "questions": 1,
+        "subtlety": False,
+        "resamples": 100,
+        "models": {"responder": FAKE, "judge": FAKE},
+    }
+    return BenchSpec.model_validate(values | extra)
+
+
+def test_history_k_adds_a_responder_per_k_and_k_0_is_the_baseline(tmp_path, pairs, fake_provider):
+    spec = _spec(pairs)
+    assert spec.modes == ["baseline", "history@0", "history@1", "history@2"]
+    result = run_bench(spec, out=tmp_path / "run")
+    by_mode = {}
+    for record in result.records:
+        assert record["error"] is None
+        by_mode.setdefault(record["mode"], {})[record["persona_id"]] = record["answer"]
+    assert by_mode["history@0"] == by_mode["baseline"]  # the same requests, so the same cache entries
+    assert set(result.manifest.metrics.modes) == {"baseline", "history@0", "history@1", "history@2"}
+    shown = [json.dumps(call["messages"]) for call in fake_provider.calls if "earlier questions" in json.dumps(call)]
+    assert len(shown) == 2 * 3  # history@1 and history@2 for 3 personas; history@0 asked nothing new
+    for text in shown:
+        persona = int(text.split("An answer for persona ")[1].split(" ")[0])
+        assert f"An answer for persona {persona} to 0." in text  # its own earliest train pair
+        assert "to 3." not in text  # its test prompt, never
+        assert all(f"persona {other} to" not in text for other in range(3) if other != persona)
+
+
+def test_a_history_that_shows_a_question_under_test_fails_the_run(tmp_path, pairs, fake_provider):
+    asked = question_pool(_spec(pairs))[0].text
+    path = pairs / "pairs.jsonl"
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    rows[4]["prompt"] = asked  # a train pair of persona 1 now shows a held-out question the bench may ask
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    spec = tmp_path / "bench.toml"
+    fake = '{ model = "fake/model", max_tokens = 64 }'
+    spec.write_text(
+        f'kind = "bench"\npersonas = "{pairs}"\nhistory = "{pairs}"\nhistory_k = [1]\nmodes = ["baseline"]\n'
+        f"questions = 1\n[models]\nresponder = {fake}\njudge = {fake}\n"
+    )
+    result = runner.invoke(app, ["run", str(spec), "--out", str(tmp_path / "run")])
+    assert result.exit_code == 2, result.output
+    message = " ".join(result.output.split())
+    assert "line 5" in message and "a history must never show a question under test" in message
+    assert not (tmp_path / "run").exists()
+
+
+def test_too_few_train_pairs_or_no_history_is_refused_by_name(pairs):
+    with pytest.raises(Exception, match="history@k responders need `history`"):
+        BenchSpec.model_validate({"modes": ["history@1"], "models": {"responder": FAKE, "judge": FAKE}})
+    with pytest.raises(Exception, match="each k must be between 0 and 16"):
+        _spec(pairs, history_k=[17])
+    from persona.errors import InputError
+    from persona.experiments.bench import read_bench
+
+    with pytest.raises(InputError, match=r"history_k 4: persona p-\w+ has 3 train pairs"):
+        read_bench(_spec(pairs, history_k=[4]))
+
+
+def test_a_bench_spec_without_history_keeps_its_fingerprint(pairs):
+    plain = BenchSpec.model_validate({"models": {"responder": FAKE, "judge": FAKE}})
+    assert plain.fingerprint() == BenchSpec.model_validate(plain.model_dump() | {"history_k": []}).fingerprint()
+    assert _spec(pairs).fingerprint() != _spec(pairs, history_k=[0, 1]).fingerprint()
