@@ -24,6 +24,7 @@ COMMANDS = {
     "optimize": ["optimize"],
     "prefs": ["prefs", "run", "--pairs", "pairs"],
     "diversity": ["agreement", "diversity", "--personas", "p", "--items", "i"],
+    "elicit": ["bench", "elicit"],
 }
 REQUIRED = {
     "annotate": {"items": "items.jsonl", "personas": "draw:acs12"},

@@ -89,6 +89,8 @@ PAPER = {
     "paper-pairs-smoke": "67078deea83546034f84b3138d2cf13fb8542380ec1f78630c7cf8287c1b11a8",
     "paper-passk": "efd199f84352fb08d5c464678c87456cef33b3e25b94cbf4e507dc7aa2e6606d",
     "paper-passk-smoke": "9db9310697ddb30725b74fa2d93d3533785a0aeaf0bfefb1b67ce12f3e8626dc",
+    "paper-elicit": "f2fd498b931f3b3d1f3b9590298e84069b73e9b076220ee51b800511318918b7",
+    "paper-elicit-smoke": "f9cede1f189feeac55fdc54d8b63016d6a464c71d1d87df378ce2711999af861",
     "paper-history": "ec271441e553a1a7700e9ef0f7e76355f32a63a3fa7546b8f162cd0ccfb3d982",
     "paper-history-smoke": "b4c5fb1c047b9a291b45ab083ac5e47766ec25bbde05ec54cf9e0721d6fb5b68",
     "paper-personas": "b321ae5af0ea6d23b37839d2cb0d37bf0d9f9fd7cbb17a78ec851e3d75423d35",

@@ -76,6 +76,10 @@ def _specs(tmp_path: Path, model: str = FAKE) -> dict[str, str]:
             f"population = {POPULATION}\n"
             f"[models]\nresponder = {model}\njudge = {model}\n"
         ),
+        "elicit": (
+            'kind = "elicit"\npersonas = "draw:acs12"\nn_personas = 2\nquestions = 1\nturns = [0, 1]\n'
+            f"resamples = 100\n[models]\nresponder = {model}\njudge = {model}\nuser = {model}\n"
+        ),
         "diversity": (
             f'kind = "diversity"\npersonas = "{pairs}"\nitems = "{pairs}"\nn_personas = 3\nn_items = 2\n'
             f"model = {model}\n"

@@ -18,7 +18,19 @@ from persona.runs import load_spec, run_spec
 
 PAPER = Path(__file__).resolve().parents[1] / "runs" / "paper"
 # In the order the experiments depend on each other: prefs and history read pairs', agreement reads loo's.
-ORDER = ("personas", "curation", "pairs", "prefs", "history", "bench", "summary", "passk", "loo", "agreement")
+ORDER = (
+    "personas",
+    "curation",
+    "pairs",
+    "prefs",
+    "history",
+    "bench",
+    "elicit",
+    "summary",
+    "passk",
+    "loo",
+    "agreement",
+)
 
 
 def _roles(spec) -> dict[str, ModelConfig]:

@@ -48,6 +48,20 @@ add_kind_command(
 
 add_kind_command(
     bench_app,
+    "elicit",
+    "elicit",
+    f"model judge user turns asker ceiling {INPUTS} max_tokens api_base judge_api_base",
+    TESTED_AND_JUDGE
+    | {
+        "user": Flag("models.user.model", help="simulated person (default: the judge's backend)"),
+        "turns": csv("turns"),
+    },
+    doc="Ask before answering: accuracy per clarifying-question budget between the blind baseline (0) and the "
+    "full-profile ceiling, with the simulated person's leaks per turn.",
+)
+
+add_kind_command(
+    bench_app,
     "loo",
     "loo",
     "annotator model attributes pairs base_size questions method answers pool personas prompts split seed api_base",

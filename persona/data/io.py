@@ -92,19 +92,23 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 
 def write_parquet(path: Path, records: list[dict[str, Any]]) -> None:
-    """The JSONL records as a Parquet table; nested values (dicts, lists of dicts) are stored as JSON text.
+    """The JSONL records as a Parquet table; a column holding nested values (dicts, lists of dicts) is stored as
+    JSON text, every non-null value of it (an empty list too).
 
     Parquet needs one type per column, and an error column that is null on most rows and a struct on a few is
     the common case in result files; JSON text keeps every record readable with pandas alone.
     """
     import pandas as pd
 
-    def flat(value: Any) -> Any:
-        if isinstance(value, dict) or (isinstance(value, list) and any(isinstance(v, dict) for v in value)):
-            return json.dumps(value, ensure_ascii=False)
-        return value
+    def nested(value: Any) -> bool:
+        return isinstance(value, dict) or (isinstance(value, list) and any(isinstance(v, dict) for v in value))
 
-    frame = pd.DataFrame([{key: flat(value) for key, value in record.items()} for record in records])
+    as_json = {key for record in records for key, value in record.items() if nested(value)}
+
+    def flat(key: str, value: Any) -> Any:
+        return json.dumps(value, ensure_ascii=False) if key in as_json and value is not None else value
+
+    frame = pd.DataFrame([{key: flat(key, value) for key, value in record.items()} for record in records])
     make_folder(path.parent)
     tmp = temp_sibling(path)
     try:

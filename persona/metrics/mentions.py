@@ -86,3 +86,40 @@ def drop_frequency(records: Iterable[Mapping[str, Any]], methods: tuple[str, ...
     ]
     columns = ["attribute", *(f"{m}_share" for m in methods), "summaries"]
     return pd.DataFrame(table, columns=columns)
+
+
+# Words by which a question asks about an attribute without naming it ("How old are you?" asks for the age).
+ASKED_BY: dict[str, tuple[str, ...]] = {
+    "age": ("old", "age", "born", "birthday", "young"),
+    "sex": ("gender", "sex", "woman", "man"),
+    "income": ("income", "earn", "salary", "money", "afford", "budget", "paid"),
+    "education": ("school", "degree", "college", "education", "studied", "university"),
+    "employment status": ("work", "job", "employed", "career"),
+    "occupation category": ("work", "job", "occupation", "profession"),
+    "detailed job description": ("work", "job", "occupation", "profession", "do for a living"),
+    "marital status": ("married", "partner", "spouse", "single", "relationship"),
+    "household type": ("household", "live with", "family"),
+    "family presence and age": ("children", "kids", "family"),
+    "political views": ("politic", "vote", "party", "conservative", "liberal"),
+    "ideology": ("politic", "conservative", "liberal", "believe", "values"),
+    "religion": ("religio", "faith", "church", "god", "believe"),
+    "place of birth": ("born", "from", "grew up"),
+    "citizenship": ("citizen", "from"),
+}
+
+
+def leaked(attributes: Mapping[str, str | None], asked: str, reply: str) -> list[str]:
+    """The attributes a reply gives away unasked: those whose value ``reply`` carries (as ``mentioned`` matches it)
+    while the question ``asked`` neither asks about the attribute (its name's distinctive words, or the words in
+    ``ASKED_BY``) nor carries its value. A simulated user who answers "how old are you?" with their age leaks
+    nothing; one who adds their religion does."""
+    question = f" {' '.join(_words(asked))} "
+    leaks = []
+    for name, value in attributes.items():
+        if value is None or not mentioned(value, reply):
+            continue
+        cues = [w for w in _words(name) if w not in _STOP and len(w) >= 3] + list(ASKED_BY.get(name, ()))
+        named = any(f" {cue}" in question for cue in cues)  # a cue may start a word: "politic" in "political"
+        if not named and not mentioned(value, asked):
+            leaks.append(name)
+    return leaks

@@ -408,3 +408,28 @@ def calibration_plot(bins: Mapping[str, Any]) -> Figure:
     axes.set_ylabel("observed share A preferred")
     axes.legend(fontsize=7)
     return figure
+
+
+def elicit_plot(curves: Mapping[str, Mapping[int, Any]], ceiling: Any | None) -> Figure:
+    """Accuracy against the number of questions an asker may ask, with 95% CIs, one line per asking policy; the
+    blind baseline (budget 0) dotted and the full-profile ceiling dashed across the plot."""
+    figure = _figure(figsize=(5.5, 3.6))
+    axes = figure.add_subplot()
+    for i, (label, curve) in enumerate(curves.items()):
+        budgets = sorted(curve)
+        values = np.array([curve[b].value for b in budgets], dtype=float)
+        errors = np.vstack(
+            [values - np.array([curve[b].low for b in budgets]), np.array([curve[b].high for b in budgets]) - values]
+        )
+        color = PALETTE[i % len(PALETTE)]
+        axes.errorbar(budgets, values, yerr=errors, marker="o", color=color, label=label, capsize=3, zorder=3)
+        if 0 in curve:
+            axes.axhline(curve[0].value, color=color, linestyle=":", linewidth=1, label="blind (budget 0)")
+    if ceiling is not None:
+        axes.axhline(ceiling.value, color=INK, linestyle="--", linewidth=1, label="full profile (ceiling)")
+    axes.xaxis.set_major_locator(_integer_ticks(min_n_ticks=1))
+    axes.set_xlabel("clarifying questions allowed")
+    axes.set_ylabel("accuracy (judge with the profile)")
+    axes.set_ylim(0, 1.05)
+    axes.legend(fontsize=7)
+    return figure

@@ -12,7 +12,7 @@ from persona.data.persona import ATTRIBUTES, read_personas
 from persona.errors import InputError
 from persona.metrics.slices import Predicate, slice_accuracy
 from persona.reports.bench import accuracy_by_mode
-from persona.reports.figures import accuracy_plot, dropped_comparison_plot, passk_plot, save_figure
+from persona.reports.figures import accuracy_plot, dropped_comparison_plot, elicit_plot, passk_plot, save_figure
 from persona.reports.slices import slices_table
 from persona.runs.kinds import get_kind
 from persona.runs.manifest import Manifest
@@ -60,7 +60,8 @@ def report_runs(run_dirs: list[Path], out: Path | None = None) -> list[Path]:
 
 
 def compare_runs(runs: list[tuple[Path, Manifest]], out: Path) -> list[Path]:
-    """The model-comparison table and Figure 10 (main runs), and the overlaid pass@k curves (pass@k runs)."""
+    """The model-comparison table and Figure 10 (main runs), the overlaid pass@k curves (pass@k runs), and the
+    accuracy-per-budget curves (elicitation runs)."""
     written = []
     lines = ["# PERSONA Bench: model comparison", ""]
     # Bench and pass@k runs are compared by what their metrics hold (reports know no experiment's classes).
@@ -114,8 +115,42 @@ def compare_runs(runs: list[tuple[Path, Manifest]], out: Path) -> list[Path]:
             for label, c in curves.items()
         ]
         lines += ["", "![pass@k](passk.png)", ""]
+    elicit: list[tuple[Path, Any]] = [(d, m) for d, m in runs if m.kind == "elicit"]
+    if elicit:
+        lines += _elicit_comparison(elicit, out)
+        written.append(out / "elicit.png")
     atomic_write_text(out / "report.md", "\n".join(lines))
     return [out / "report.md", *written]
+
+
+def _elicit_comparison(runs: list[tuple[Path, Any]], out: Path) -> list[str]:
+    """Accuracy per question budget of several elicitation runs (models or asking policies) on one chart."""
+    curves = {
+        f"{_unique_label(m, i, runs)} ({m.spec['asker']})": {
+            int(b): s.accuracy for b, s in m.metrics.budgets.items() if b.isdigit() and s.accuracy.value is not None
+        }
+        for i, (_, m) in enumerate(runs)
+    }
+    save_figure(elicit_plot(curves, None), out / "elicit.png")
+    budgets = sorted({b for curve in curves.values() for b in curve})
+
+    def ceiling(m: Any) -> str:
+        score = m.metrics.budgets.get("profile")
+        return "-" if score is None or score.accuracy.value is None else f"{score.accuracy.value:.3f}"
+
+    return [
+        "## Elicitation: accuracy per question budget",
+        "",
+        "| run | " + " | ".join(f"{b} asked" for b in budgets) + " | full profile |",
+        "|---" * (len(budgets) + 2) + "|",
+        *(
+            f"| {label} | " + " | ".join(f"{c[b].value:.3f}" if b in c else "-" for b in budgets) + f" | {ceiling(m)} |"
+            for (label, c), (_, m) in zip(curves.items(), runs, strict=True)
+        ),
+        "",
+        "![accuracy per budget](elicit.png)",
+        "",
+    ]
 
 
 def _dropped_comparison(dropped: dict[str, list[Any]]) -> list[str]:

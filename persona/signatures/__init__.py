@@ -4,6 +4,7 @@ from persona.signatures.answer import AnswerWithoutPersona
 from persona.signatures.consistency import CheckProfileConsistency
 from persona.signatures.critique import CritiqueForPersona
 from persona.signatures.dropped import FindDroppedAttributes
+from persona.signatures.elicitation import AnswerFromConversation, AskOrAnswer, ReplyAsPersona
 from persona.signatures.filling import DescribeAttribute
 from persona.signatures.history import AnswerFromChoices
 from persona.signatures.judge import JudgeNeedsRevision
@@ -16,7 +17,9 @@ from persona.signatures.summary import SummarizeRelevantPersona
 
 __all__ = [
     "AnswerFromChoices",
+    "AnswerFromConversation",
     "AnswerWithoutPersona",
+    "AskOrAnswer",
     "CheckProfileConsistency",
     "ChoosePreferred",
     "CritiqueForPersona",
@@ -26,6 +29,7 @@ __all__ = [
     "JudgeSubtlety",
     "PersonalizedAnswer",
     "PredictPreference",
+    "ReplyAsPersona",
     "ReviseForPersona",
     "SummarizeRelevantPersona",
 ]
