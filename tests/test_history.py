@@ -92,3 +92,10 @@ def test_a_bench_spec_without_history_keeps_its_fingerprint(pairs):
     plain = BenchSpec.model_validate({"models": {"responder": FAKE, "judge": FAKE}})
     assert plain.fingerprint() == BenchSpec.model_validate(plain.model_dump() | {"history_k": []}).fingerprint()
     assert _spec(pairs).fingerprint() != _spec(pairs, history_k=[0, 1]).fingerprint()
+
+
+def test_pass_at_k_refuses_a_history_responder_by_name():
+    from persona.experiments.passk import PassKSpec
+
+    with pytest.raises(Exception, match="history@k responders run in `bench`"):
+        PassKSpec.model_validate({"mode": "history@2", "models": {"responder": FAKE, "judge": FAKE}})

@@ -27,7 +27,7 @@ from persona.experiments.bench import (
 from persona.experiments.inputs import SAMPLE_FIELDS, JudgedSamples, judged_samples, traced_row
 from persona.metrics import pass_at_k_curve
 from persona.plugins import is_import_path
-from persona.programs.responders import load_responder
+from persona.programs.responders import history_k, load_responder
 from persona.reports.estimates import markdown
 from persona.reports.figures import passk_plot, save_figure
 from persona.reports.judging import judge_note
@@ -56,6 +56,8 @@ class PassKSpec(BenchInputs):
 
     @model_validator(mode="after")
     def _k_within_n(self) -> PassKSpec:
+        if history_k(self.mode) is not None:
+            raise ValueError(f"mode {self.mode}: history@k responders run in `bench`, which reads each persona's pairs")
         load_responder(self.mode)  # an unknown mode or a plug-in that does not import is named here
         if self.k_max > self.samples:
             raise ValueError(f"k_max={self.k_max} needs at least as many samples per item (samples={self.samples})")
