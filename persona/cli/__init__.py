@@ -54,11 +54,13 @@ def run_command(
         typer.Option(help="Apply the spec's \\[smoke] table: small counts, the embedded model in roles it leaves out."),
     ] = False,
 ) -> None:
-    """Execute a run spec of any kind (quickstart, personas, curation, pairs, bench, passk, loo, annotate, optimize).
+    """Execute a run spec of any kind: a built-in one (`persona spec KIND` prints its defaults), or your own.
 
-    The spec's `kind` picks the experiment; every LM call is cached in the run dir, and running it again into the
-    same run dir resumes an interrupted run. Exit code 0: every item succeeded;
-    1: some items failed (each recorded with its error); 2: bad input; 3: stopped at --max-failures.
+    The spec's `kind` picks the experiment: an installed kind's name, or an import path to a Kind.
+
+    Every LM call is cached in the run dir; running again into the same run dir resumes an interrupted run.
+
+    Exit codes: 0 every item succeeded, 1 some failed (each recorded with its error), 2 bad input, 3 --max-failures.
     """
     from persona.runs import load_spec
 
