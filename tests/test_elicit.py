@@ -135,3 +135,16 @@ def test_bench_report_compares_elicitation_runs_on_one_chart(tmp_path, fake_prov
     report = (tmp_path / "cmp" / "report.md").read_text()
     assert "(ask)" in report and "(examples.asker:OneQuestion)" in report and "| run | 0 asked | 1 asked |" in report
     assert (tmp_path / "cmp" / "elicit.png").is_file()
+
+
+def test_accuracy_per_census_group_and_budget(tmp_path, fake_provider):
+    result = run_elicit(_spec(turns=[0, 1], groups=["sex", "age band"], min_group_size=2), out=tmp_path / "run")
+    groups = result.manifest.metrics.groups
+    assert {g.budget for g in groups} == {"0", "1", "profile"} and {g.attribute for g in groups} == {"sex", "age band"}
+    for g in groups:  # each group's accuracy is its members' share passed at that budget
+        members = [r for r in result.records if r["budget"] == g.budget and r["passed"] is not None]
+        personas = {p["id"]: p for p in map(json.loads, (tmp_path / "run" / "personas.jsonl").read_text().splitlines())}
+        if g.attribute == "sex":
+            mine = [r["passed"] for r in members if personas[r["persona_id"]]["attributes"]["sex"] == g.group]
+            assert g.accuracy == sum(mine) / len(mine)
+    assert "## Per census group" in (tmp_path / "run" / "report.md").read_text()

@@ -50,11 +50,12 @@ add_kind_command(
     bench_app,
     "elicit",
     "elicit",
-    f"model judge user turns asker ceiling {INPUTS} max_tokens api_base judge_api_base",
+    f"model judge user turns asker ceiling groups min_group_size {INPUTS} max_tokens api_base judge_api_base",
     TESTED_AND_JUDGE
     | {
         "user": Flag("models.user.model", help="simulated person (default: the judge's backend)"),
         "turns": csv("turns"),
+        "groups": csv("groups"),
     },
     doc="Ask before answering: accuracy per clarifying-question budget between the blind baseline (0) and the "
     "full-profile ceiling, with the simulated person's leaks per turn.",

@@ -27,7 +27,7 @@ from persona.lm.config import ModelConfig
 from persona.lm.roles import Role
 from persona.metrics.accuracy import EstimateRecord
 from persona.metrics.mentions import leaked
-from persona.metrics.prefs import clustered_mean
+from persona.metrics.prefs import DEFAULT_GROUPS, clustered_mean, group_accuracy
 from persona.plugins import is_import_path, load_callable
 from persona.programs.responders import Ask, respond, responder_identity
 from persona.reports.estimates import format_estimate, markdown, small_sample_note
@@ -62,6 +62,8 @@ class ElicitSpec(BenchInputs):
         "(it gets ask_user and turns in Ask.context)",
     )
     ceiling: bool = Field(default=True, description="also answer with the full profile (cot): the ceiling")
+    groups: list[str] = Field(default=list(DEFAULT_GROUPS), description="census attributes accuracy is broken down by")
+    min_group_size: int = Field(default=10, gt=0, description="personas a group needs to be ranked")
 
     @field_validator("turns")
     @classmethod
@@ -204,7 +206,7 @@ def _run(session: Session, spec: ElicitSpec, inputs: Any) -> BenchResult:
     )
     write_jsonl(session.run_dir / "personas.jsonl", (p.model_dump() for p in personas))
     files = ["personas.jsonl", *write_results(session.run_dir, "elicit", records)]
-    metrics = elicit_metrics(records, spec)
+    metrics = elicit_metrics(records, spec, {p.id: p for p in personas})
     files += _draw(metrics, session.run_dir)
     manifest = session.finish(files=files, metrics=metrics, report=render_elicit_report)
     return BenchResult(session.run_dir, records, manifest)
@@ -224,6 +226,17 @@ class BudgetScore(BaseModel):
     judge_failures: int
 
 
+class GroupScore(BaseModel):
+    budget: str
+    attribute: str
+    group: str
+    accuracy: float
+    low: float
+    high: float
+    personas: int
+    ranked: bool = Field(description="the group has min_group_size personas or more")
+
+
 @ELICIT.measures
 class ElicitMetrics(Metrics):
     """Accuracy per question budget, the blind baseline (budget 0) and the full-profile ceiling."""
@@ -232,10 +245,13 @@ class ElicitMetrics(Metrics):
     recovered: dict[str, float | None] = Field(
         description="share of the ceiling's gain over blind each budget recovers (None without both ends)"
     )
+    groups: list[GroupScore] = Field(description="accuracy per census group and budget, persona-clustered CIs")
 
 
-def elicit_metrics(records: list[dict[str, Any]], spec: ElicitSpec) -> ElicitMetrics:
+def elicit_metrics(records: list[dict[str, Any]], spec: ElicitSpec, personas: Mapping[str, Persona]) -> ElicitMetrics:
     frame = pd.DataFrame(records)
+    attributes = {pid: persona.attributes for pid, persona in personas.items()}
+    groups: list[GroupScore] = []
     budgets: dict[str, BudgetScore] = {}
     for label in [*(str(t) for t in spec.turns), *([CEILING] if spec.ceiling else [])]:
         part = frame[frame["budget"] == label]
@@ -245,6 +261,12 @@ def elicit_metrics(records: list[dict[str, Any]], spec: ElicitSpec) -> ElicitMet
             judged["passed"].astype(float).tolist(), judged["persona_id"].tolist(), spec.resamples, spec.seed,
             spec.confidence,
         )  # fmt: skip
+        scores = judged.assign(score=judged["passed"].astype(float))[["persona_id", "score"]]
+        table = group_accuracy(scores, attributes, spec.groups, spec.min_group_size, spec.resamples, spec.seed)
+        groups += [
+            GroupScore(budget=label, **{k: v for k, v in row.items() if k != "pairs"})
+            for row in table.to_dict("records")
+        ]
         turns = sum(int(a) for a in done["asked"]) if len(done) else 0
         leaks = sum(len(turn["leaks"]) for row in done["turns"] for turn in row) if len(done) else 0
         budgets[label] = BudgetScore(
@@ -258,7 +280,7 @@ def elicit_metrics(records: list[dict[str, Any]], spec: ElicitSpec) -> ElicitMet
     low = budgets["0"].accuracy.value if "0" in budgets else None
     high = budgets[CEILING].accuracy.value if CEILING in budgets else None
     recovered = {label: _recovered(low, high, score.accuracy.value) for label, score in budgets.items()}
-    return ElicitMetrics(budgets=budgets, recovered=recovered)
+    return ElicitMetrics(budgets=budgets, recovered=recovered, groups=groups)
 
 
 def _recovered(blind: float | None, ceiling: float | None, value: float | None) -> float | None:
@@ -314,9 +336,37 @@ def render_elicit_report(manifest: Manifest) -> str:
         "",
         "![accuracy per budget](elicit.png)",
         "",
+        *_group_lines(m, spec["min_group_size"]),
         *small_sample_note(s.accuracy for s in m.budgets.values()),
     ]
     return markdown(lines, manifest.calls_line())
+
+
+def _group_lines(m: ElicitMetrics, min_size: int) -> list[str]:
+    """Accuracy per census group, one column per budget: who asking serves, and who it leaves behind."""
+    if not m.groups:
+        return []
+    labels = list(m.budgets)
+    cells: dict[tuple[str, str], dict[str, GroupScore]] = {}
+    for g in m.groups:
+        cells.setdefault((g.attribute, g.group), {})[g.budget] = g
+    lines = [
+        "## Per census group",
+        "",
+        f"Groups of fewer than {min_size} personas are marked (small) and are descriptive only.",
+        "",
+        "| attribute | group | personas | " + " | ".join(labels) + " |",
+        "|---|---|---|" + "---|" * len(labels),
+    ]
+    for (attribute, group), by_budget in cells.items():
+        first = next(iter(by_budget.values()))
+        row = [
+            f"{by_budget[b].accuracy:.3f} ({by_budget[b].low:.3f}-{by_budget[b].high:.3f})" if b in by_budget else "-"
+            for b in labels
+        ]
+        small = "" if first.ranked else " (small)"
+        lines.append(f"| {attribute} | {group}{small} | {first.personas} | " + " | ".join(row) + " |")
+    return [*lines, ""]
 
 
 @ELICIT.summarises
