@@ -257,11 +257,10 @@ def elicit_metrics(records: list[dict[str, Any]], spec: ElicitSpec, personas: Ma
         part = frame[frame["budget"] == label]
         done = part[part["error"].isna()]
         judged = done[done["passed"].notna()]
-        estimate = clustered_mean(
-            judged["passed"].astype(float).tolist(), judged["persona_id"].tolist(), spec.resamples, spec.seed,
-            spec.confidence,
-        )  # fmt: skip
         scores = judged.assign(score=judged["passed"].astype(float))[["persona_id", "score"]]
+        estimate = clustered_mean(
+            scores["score"].tolist(), scores["persona_id"].tolist(), spec.resamples, spec.seed, spec.confidence
+        )
         table = group_accuracy(scores, attributes, spec.groups, spec.min_group_size, spec.resamples, spec.seed)
         groups += [
             GroupScore(budget=label, **{k: v for k, v in row.items() if k != "pairs"})
