@@ -26,7 +26,7 @@ from persona.errors import InputError
 from persona.lm.config import ModelConfig
 from persona.lm.roles import Role
 from persona.metrics.agreement import kappa_matrix, preference_diversity
-from persona.reports.estimates import markdown
+from persona.reports.estimates import format_number, markdown
 from persona.reports.figures import kappa_heatmap, save_figure
 from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics
@@ -222,10 +222,6 @@ def _draw(metrics: DiversityMetrics, out: Path) -> list[str]:
     return ["kappa.png"]
 
 
-def _number(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.3f}"
-
-
 @DIVERSITY.reports
 def render_diversity_report(manifest: Manifest) -> str:
     spec, m = manifest.spec, manifest.results(DiversityMetrics)
@@ -233,7 +229,7 @@ def render_diversity_report(manifest: Manifest) -> str:
         f"**Homogeneous**: fewer than {spec['homogeneous_below']:.0%} of the questions split these personas; a "
         "pluralistic evaluation on them would measure little."
         if m.homogeneous
-        else f"Not homogeneous: {_number(m.split_share)} of the questions split the personas."
+        else f"Not homogeneous: {format_number(m.split_share)} of the questions split the personas."
     )
     lines = [
         f"# Preference diversity: `{manifest.models['annotator'].model}` as {m.personas} personas",
@@ -246,9 +242,9 @@ def render_diversity_report(manifest: Manifest) -> str:
         "| measure | value |",
         "|---|---|",
         f"| questions split at least {spec['min_split']:.0%} / {1 - spec['min_split']:.0%} "
-        f"| {_number(m.split_share)} |",
-        f"| mean pairwise agreement (1: one mind) | {_number(m.mean_agreement)} |",
-        f"| mean pairwise Cohen's kappa | {_number(m.mean_kappa)} |",
+        f"| {format_number(m.split_share)} |",
+        f"| mean pairwise agreement (1: one mind) | {format_number(m.mean_agreement)} |",
+        f"| mean pairwise Cohen's kappa | {format_number(m.mean_kappa)} |",
         "",
         "| question | share choosing answer_a |",
         "|---|---|",
@@ -264,4 +260,5 @@ def render_diversity_report(manifest: Manifest) -> str:
 def _summary(result: DiversityResult) -> list[str]:
     m = result.manifest.results(DiversityMetrics)
     flag = "[red]homogeneous[/]" if m.homogeneous else "diverse"
-    return [f"{flag}: {_number(m.split_share)} of questions split the personas; agreement {_number(m.mean_agreement)}"]
+    split, agreement = format_number(m.split_share), format_number(m.mean_agreement)
+    return [f"{flag}: {split} of questions split the personas; agreement {agreement}"]

@@ -27,10 +27,10 @@ from persona.lm.config import ModelConfig
 from persona.lm.roles import Role
 from persona.metrics.accuracy import EstimateRecord
 from persona.metrics.mentions import leaked
-from persona.metrics.prefs import DEFAULT_GROUPS, clustered_mean, group_accuracy
+from persona.metrics.prefs import DEFAULT_GROUPS, GroupAccuracy, clustered_mean, group_accuracy
 from persona.plugins import is_import_path, load_callable
 from persona.programs.responders import Ask, respond, responder_identity
-from persona.reports.estimates import format_estimate, markdown, small_sample_note
+from persona.reports.estimates import format_estimate, format_number, markdown, small_sample_note
 from persona.reports.figures import elicit_plot, save_figure
 from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics
@@ -226,15 +226,10 @@ class BudgetScore(BaseModel):
     judge_failures: int
 
 
-class GroupScore(BaseModel):
+class GroupScore(GroupAccuracy):
+    """A group's accuracy at one budget (or the profile ceiling)."""
+
     budget: str
-    attribute: str
-    group: str
-    accuracy: float
-    low: float
-    high: float
-    personas: int
-    ranked: bool = Field(description="the group has min_group_size personas or more")
 
 
 @ELICIT.measures
@@ -262,10 +257,7 @@ def elicit_metrics(records: list[dict[str, Any]], spec: ElicitSpec, personas: Ma
             scores["score"].tolist(), scores["persona_id"].tolist(), spec.resamples, spec.seed, spec.confidence
         )
         table = group_accuracy(scores, attributes, spec.groups, spec.min_group_size, spec.resamples, spec.seed)
-        groups += [
-            GroupScore(budget=label, **{k: v for k, v in row.items() if k != "pairs"})
-            for row in table.to_dict("records")
-        ]
+        groups += [GroupScore(budget=label, **row) for row in table.to_dict("records")]
         turns = sum(int(a) for a in done["asked"]) if len(done) else 0
         leaks = sum(len(turn["leaks"]) for row in done["turns"] for turn in row) if len(done) else 0
         budgets[label] = BudgetScore(
@@ -306,10 +298,6 @@ def _draw(metrics: ElicitMetrics, out: Path, label: str = ASKER) -> list[str]:
     return ["elicit.png"]
 
 
-def _number(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.3f}"
-
-
 @ELICIT.reports
 def render_elicit_report(manifest: Manifest) -> str:
     spec, m = manifest.spec, manifest.results(ElicitMetrics)
@@ -325,8 +313,9 @@ def render_elicit_report(manifest: Manifest) -> str:
         "(per turn) | failed | judge failures |",
         "|---|---|---|---|---|---|---|",
         *(
-            f"| {label} | {format_estimate(s.accuracy, with_n=True)} | {_number(m.recovered.get(label))} | "
-            f"{_number(s.asked)} | {s.leaks} ({_number(s.leaks_per_turn)}) | {s.failed} | {s.judge_failures} |"
+            f"| {label} | {format_estimate(s.accuracy, with_n=True)} | {format_number(m.recovered.get(label))} | "
+            f"{format_number(s.asked)} | {s.leaks} ({format_number(s.leaks_per_turn)}) | {s.failed} | "
+            f"{s.judge_failures} |"
             for label, s in m.budgets.items()
         ),
         "",

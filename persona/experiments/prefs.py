@@ -35,6 +35,7 @@ from persona.metrics.accuracy import EstimateRecord
 from persona.metrics.prefs import (
     DEFAULT_GROUPS,
     DERIVED,
+    GroupAccuracy,
     brier,
     calibration_bins,
     clustered_mean,
@@ -52,7 +53,7 @@ from persona.programs.predictors import (
     load_predictor,
     predictor_identity,
 )
-from persona.reports.estimates import format_estimate, markdown, small_sample_note
+from persona.reports.estimates import format_estimate, format_number, markdown, small_sample_note
 from persona.reports.figures import calibration_plot, group_plot, save_figure
 from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics
@@ -380,17 +381,11 @@ class Score(BaseModel):
     gap: float | None = Field(description="best minus worst ranked group accuracy")
 
 
-class GroupRow(BaseModel):
+class GroupRow(GroupAccuracy):
+    """A group's accuracy for one predictor on one set, and its gain over blind in the same group."""
+
     set: str
     predictor: str
-    attribute: str
-    group: str
-    accuracy: float
-    low: float
-    high: float
-    personas: int
-    pairs: int
-    ranked: bool
     gain_over_blind: float | None
 
 
@@ -533,10 +528,6 @@ def _draw(metrics: PrefsMetrics, out: Path) -> list[str]:
     return files
 
 
-def _number(value: float | None, digits: int = 3) -> str:
-    return "n/a" if value is None else f"{value:.{digits}f}"
-
-
 @PREFS.reports
 def render_prefs_report(manifest: Manifest) -> str:
     m = manifest.results(PrefsMetrics)
@@ -565,8 +556,8 @@ def render_prefs_report(manifest: Manifest) -> str:
             )
             lines.append(
                 f"| {name} | {format_estimate(s.accuracy, with_n=True)} | {s.personas} | {s.failed} | "
-                f"{_number(s.position_consistency)} | {_number(s.brier)} | {_number(s.ece)} | {worst} | "
-                f"{_number(s.gap)} |"
+                f"{format_number(s.position_consistency)} | {format_number(s.brier)} | {format_number(s.ece)} | "
+                f"{worst} | {format_number(s.gap)} |"
             )
         splits = sorted({split for s in predictors.values() for split in s.by_split})
         lines += ["", "| predictor | " + " | ".join(splits) + " |", "|---|" + "---|" * len(splits)]

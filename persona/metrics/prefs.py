@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, Field
 
 from persona.metrics.accuracy import Estimate
 
@@ -19,6 +20,19 @@ AGE_BANDS = ((0, 17, "under 18"), (18, 29, "18-29"), (30, 44, "30-44"), (45, 64,
 INCOME_BANDS = ((0, 24_999, "under $25k"), (25_000, 49_999, "$25k-50k"), (50_000, 99_999, "$50k-100k"))
 DERIVED = {"age band": ("age", AGE_BANDS), "income band": ("income", INCOME_BANDS)}
 DEFAULT_GROUPS = ("age band", "sex", "race", "education", "income band", "political views", "religion")
+
+
+class GroupAccuracy(BaseModel):
+    """One census group's accuracy, as ``group_accuracy`` gives it, with its persona-clustered CI."""
+
+    attribute: str
+    group: str
+    accuracy: float
+    low: float
+    high: float
+    personas: int
+    pairs: int
+    ranked: bool = Field(description="the group has enough personas to be ranked (never worst or best otherwise)")
 
 
 def clustered_mean(

@@ -29,6 +29,11 @@ def format_estimate(estimate: EstimateRecord, with_n: bool = False) -> str:
     return text + ("†" if estimate.n < SMALL_SAMPLE else "")
 
 
+def format_number(value: float | None, digits: int = 3) -> str:
+    """A report cell for a measure that may be missing: ``n/a`` rather than a made-up 0."""
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
 def small_sample_note(estimates: Iterable[EstimateRecord]) -> list[str]:
     """The report lines explaining the dagger, when any of ``estimates`` carries one."""
     flagged = any(e.value is not None and e.n < SMALL_SAMPLE for e in estimates)
