@@ -66,25 +66,19 @@ class FakeProvider(CustomLLM):
                 content[name] = prop["enum"][int(digest, 16) % len(prop["enum"])]
             else:
                 content[name] = f"{name} {digest} from {api_base} seed {params.get('seed')}"
+        answer = "no verdict here" if garble else json.dumps(content) if schema else f"text {digest} from {api_base}"
+        # Usage in the rough 4-characters-per-token of English text, so it differs between requests.
+        prompt_tokens, completion_tokens = len(text) // 4, len(answer) // 4
         return ModelResponse(
             id=f"fake-{uuid.uuid4().hex[:8]}",
             created=int(time.time()),
             model=model,
-            choices=[
-                {
-                    "index": 0,
-                    "finish_reason": "stop",
-                    "message": {
-                        "role": "assistant",
-                        "content": "no verdict here"
-                        if garble
-                        else json.dumps(content)
-                        if schema
-                        else f"text {digest} from {api_base}",
-                    },
-                }
-            ],
-            usage={"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
+            choices=[{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": answer}}],
+            usage={
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+            },
         )
 
     async def acompletion(self, model: str, messages: list, *args: Any, **kwargs: Any) -> ModelResponse:

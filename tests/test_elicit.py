@@ -148,3 +148,20 @@ def test_accuracy_per_census_group_and_budget(tmp_path, fake_provider):
             mine = [r["passed"] for r in members if personas[r["persona_id"]]["attributes"]["sex"] == g.group]
             assert g.accuracy == sum(mine) / len(mine)
     assert "## Per census group" in (tmp_path / "run" / "report.md").read_text()
+
+
+def test_tokens_per_role_are_recorded_and_the_same_when_answers_come_from_the_cache(tmp_path, fake_provider):
+    out = tmp_path / "run"
+    first = run_elicit(_spec(turns=[0, 2]), out=out)
+    spent = {(r["persona_id"], r["budget"]): r["tokens"] for r in first.records}
+    assert all(set(tokens) >= {"responder", "judge"} for tokens in spent.values())
+    assert all(("user" in tokens) == (r["asked"] > 0) for r, tokens in zip(first.records, spent.values(), strict=True))
+    assert len({t["responder"]["prompt"] for t in spent.values()}) > 1  # counted per request, not a constant
+    # Forget which items finished: every conversation runs again, its answers all read from the run's cache.
+    (out / "log" / "elicit.jsonl").unlink()
+    calls = len(fake_provider.calls)
+    again = run_elicit(_spec(turns=[0, 2]), out=out)
+    assert len(fake_provider.calls) == calls and again.manifest.model_calls == 0
+    assert {(r["persona_id"], r["budget"]): r["tokens"] for r in again.records} == spent
+    report = (out / "report.md").read_text()
+    assert "tokens per item" in report and "user " in report

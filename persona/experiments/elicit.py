@@ -25,6 +25,7 @@ from persona.experiments.inputs import POPULATION, Item, JudgeFailure, role_mode
 from persona.experiments.population import population_role
 from persona.lm.config import ModelConfig
 from persona.lm.roles import Role
+from persona.lm.usage import Tokens, metered
 from persona.metrics.accuracy import EstimateRecord
 from persona.metrics.mentions import leaked
 from persona.metrics.prefs import DEFAULT_GROUPS, GroupAccuracy, clustered_mean, group_accuracy
@@ -122,7 +123,8 @@ class Turn(BaseModel):
 
 
 class ElicitRecord(Record):
-    """One conversation: the questions asked and replies, the final answer, and the judge's verdict on it."""
+    """One conversation: the questions asked and replies, the final answer, the judge's verdict on it, and the
+    tokens each role spent (the cost of asking; the same on a replay, where the answers come from the cache)."""
 
     asked: int
     turns: list[Turn]
@@ -130,6 +132,7 @@ class ElicitRecord(Record):
     critique: str | None
     passed: bool | None
     judge_error: JudgeFailure | None
+    tokens: dict[str, Tokens]
 
 
 class ElicitError(ValueError):
@@ -162,6 +165,10 @@ def _work(spec: ElicitSpec, lms: Mapping[str, Any]) -> Callable[[Case], ElicitRe
     judge = RevisionJudge(lms["judge"])
 
     def work(case: Case) -> ElicitRecord:
+        with metered() as tokens:
+            return converse(case, tokens)
+
+    def converse(case: Case, tokens: dict[str, Tokens]) -> ElicitRecord:
         persona, question = case.question.persona, case.question.prompt.text
         if case.budget is None:  # the ceiling: the whole profile, as the bench's cot mode sees it
             channel = Channel(user, persona, question, 0)
@@ -176,7 +183,9 @@ def _work(spec: ElicitSpec, lms: Mapping[str, Any]) -> Callable[[Case], ElicitRe
             ("critique", "passed"),
             "judge_error",
         )
-        return ElicitRecord(asked=len(channel.turns), turns=channel.turns, answer=answer, **verdict)
+        return ElicitRecord(
+            asked=len(channel.turns), turns=channel.turns, answer=answer, tokens=dict(sorted(tokens.items())), **verdict
+        )
 
     return work
 
@@ -224,6 +233,9 @@ class BudgetScore(BaseModel):
     leaks_per_turn: float | None
     failed: int = Field(description="items that failed (not judged)")
     judge_failures: int
+    tokens: dict[str, float] = Field(
+        default_factory=dict, description="mean tokens (prompt + completion) per finished item, by role"
+    )
 
 
 class GroupScore(GroupAccuracy):
@@ -267,11 +279,18 @@ def elicit_metrics(records: list[dict[str, Any]], spec: ElicitSpec, personas: Ma
             leaks_per_turn=leaks / turns if turns else None,
             failed=int(part["error"].notna().sum()),
             judge_failures=int(done["passed"].isna().sum()),
+            tokens=_mean_tokens(done["tokens"].tolist()),
         )
     low = budgets["0"].accuracy.value if "0" in budgets else None
     high = budgets[CEILING].accuracy.value if CEILING in budgets else None
     recovered = {label: _recovered(low, high, score.accuracy.value) for label, score in budgets.items()}
     return ElicitMetrics(budgets=budgets, recovered=recovered, groups=groups)
+
+
+def _mean_tokens(spent: list[dict[str, dict[str, int]]]) -> dict[str, float]:
+    """Mean tokens per item by role; an item where a role made no call counts zero for it."""
+    roles = sorted({role for item in spent for role in item})
+    return {role: sum(Tokens(**item.get(role, {})).total for item in spent) / len(spent) for role in roles}
 
 
 def _recovered(blind: float | None, ceiling: float | None, value: float | None) -> float | None:
@@ -310,17 +329,18 @@ def render_elicit_report(manifest: Manifest) -> str:
         "resample personas.",
         "",
         "| budget | accuracy, 95% CI | share of the profile's gain recovered | questions asked per item | leaks "
-        "(per turn) | failed | judge failures |",
-        "|---|---|---|---|---|---|---|",
+        "(per turn) | tokens per item | failed | judge failures |",
+        "|---|---|---|---|---|---|---|---|",
         *(
             f"| {label} | {format_estimate(s.accuracy, with_n=True)} | {format_number(m.recovered.get(label))} | "
-            f"{format_number(s.asked)} | {s.leaks} ({format_number(s.leaks_per_turn)}) | {s.failed} | "
-            f"{s.judge_failures} |"
+            f"{format_number(s.asked)} | {s.leaks} ({format_number(s.leaks_per_turn)}) | {_tokens_cell(s.tokens)} | "
+            f"{s.failed} | {s.judge_failures} |"
             for label, s in m.budgets.items()
         ),
         "",
         "A leak is an attribute value a reply carries that the question did not ask about (exact and synonym "
-        "matches, as in the summary analysis): the simulated person said more than a person would.",
+        "matches, as in the summary analysis): the simulated person said more than a person would. Tokens per "
+        "item are prompt + completion tokens by role, as the backends reported them: the cost of asking.",
         "",
         "![accuracy per budget](elicit.png)",
         "",
@@ -328,6 +348,10 @@ def render_elicit_report(manifest: Manifest) -> str:
         *small_sample_note(s.accuracy for s in m.budgets.values()),
     ]
     return markdown(lines, manifest.calls_line())
+
+
+def _tokens_cell(tokens: dict[str, float]) -> str:
+    return ", ".join(f"{role} {value:,.0f}" for role, value in tokens.items()) or "-"
 
 
 def _group_lines(m: ElicitMetrics, min_size: int) -> list[str]:

@@ -14,10 +14,9 @@ import dspy
 from dspy.clients.cache import Cache
 
 from persona.lm.registry import current_role
+from persona.lm.usage import UNTAGGED, spend
 from persona.runs.limits import RateLimiter
 from persona.runs.manifest import CallCounts
-
-UNTAGGED = "untagged"
 
 
 class RunCache(Cache):
@@ -25,7 +24,8 @@ class RunCache(Cache):
 
     DSPy leaves ``api_base`` out of its key, so two servers behind one model string would share answers; here the
     endpoint joins the key (the key itself is a hash, and credentials never enter it). Lookups are counted per
-    role, which is how a manifest proves that a replay made zero model calls.
+    role, which is how a manifest proves that a replay made zero model calls. Every answer handed out, stored or
+    fresh, reports its usage to ``persona.lm.usage`` (DSPy blanks it on a hit), so a replay records the same cost.
     """
 
     def __init__(self, directory: Path, limiters: dict[str, RateLimiter] | None = None) -> None:
@@ -59,6 +59,10 @@ class RunCache(Cache):
             self._limiters[role].wait()  # the caller sends this request to the backend next
         return result
 
+    def _prepare_cached_response(self, response: Any) -> Any:
+        spend(response)  # before DSPy blanks the usage of a cache hit
+        return super()._prepare_cached_response(response)
+
     def put(
         self,
         request: dict[str, Any],
@@ -66,6 +70,7 @@ class RunCache(Cache):
         ignored_args_for_cache_key: list[str] | None = None,
         enable_memory_cache: bool = True,
     ) -> None:
+        spend(value)  # a fresh answer
         # Many writer threads make SQLite's busy handler sleep-and-retry, which caps throughput far below what the
         # backend delivers; queueing writers on one lock costs each under a millisecond instead.
         with self._write_lock:
