@@ -84,7 +84,7 @@ def test_too_few_train_pairs_or_no_history_is_refused_by_name(pairs):
     from persona.errors import InputError
     from persona.experiments.bench import read_bench
 
-    with pytest.raises(InputError, match=r"history_k 4: persona p-\w+ has 3 train pairs"):
+    with pytest.raises(InputError, match=r"history@4: persona p-\w+ has 3 train pairs"):
         read_bench(_spec(pairs, history_k=[4]))
 
 
@@ -94,8 +94,24 @@ def test_a_bench_spec_without_history_keeps_its_fingerprint(pairs):
     assert _spec(pairs).fingerprint() != _spec(pairs, history_k=[0, 1]).fingerprint()
 
 
-def test_pass_at_k_refuses_a_history_responder_by_name():
-    from persona.experiments.passk import PassKSpec
+def test_pass_at_k_draws_from_a_history_responder_and_needs_the_pairs(tmp_path, pairs, fake_provider):
+    from persona.experiments.passk import PassKSpec, run_passk
 
-    with pytest.raises(Exception, match="history@k responders run in `bench`"):
-        PassKSpec.model_validate({"mode": "history@2", "models": {"responder": FAKE, "judge": FAKE}})
+    models = {"responder": FAKE, "judge": FAKE}
+    with pytest.raises(Exception, match="history@k responders need `history`"):
+        PassKSpec.model_validate({"mode": "history@2", "models": models})
+    with pytest.raises(Exception, match="a history shows at most 16 train pairs"):
+        PassKSpec.model_validate({"mode": "history@17", "history": str(pairs), "models": models})
+    values = {"personas": str(pairs), "history": str(pairs), "mode": "history@2", "samples": 3, "k_max": 2}
+    spec = PassKSpec.model_validate(values | {"n_personas": 3, "resamples": 100, "models": models})
+    result = run_passk(spec, out=tmp_path / "passk")
+    assert len(result.records) == 3 * 3 and all(r["error"] is None for r in result.records)
+    shown = [json.dumps(call["messages"]) for call in fake_provider.calls if "earlier questions" in json.dumps(call)]
+    assert len(shown) == 3 * 3  # every draw of every persona saw its history
+    for text in shown:
+        persona = int(text.split("An answer for persona ")[1].split(" ")[0])
+        assert f"persona {persona} to 1." in text and "to 2." not in text and "to 3." not in text  # k = 2 earliest
+    plain = PassKSpec.model_validate({"models": models})
+    assert plain.fingerprint() == PassKSpec.model_validate(plain.model_dump() | {"history": None}).fingerprint()
+    with pytest.raises(Exception, match=r"history@4: persona p-\w+ has 3 train pairs"):
+        run_passk(PassKSpec.model_validate(values | {"mode": "history@4", "models": models}), out=tmp_path / "four")

@@ -9,7 +9,7 @@ its re-asks is recorded as a judge failure: excluded from the rates and counted 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Literal, NamedTuple
 
@@ -138,8 +138,7 @@ class BenchSpec(BenchInputs):
         if bad:
             raise ValueError(f"history_k {bad[0]}: each k must be between 0 and {MAX_HISTORY}")
         self.modes = list(dict.fromkeys([*self.modes, *(f"history@{k}" for k in self.history_k)]))
-        if self.history is None and any(history_k(mode) is not None for mode in self.modes):
-            raise ValueError("history@k responders need `history`: a pairs run dir with each persona's train pairs")
+        history_shown(self.modes, self.history)
         return self
 
     @model_validator(mode="after")
@@ -253,9 +252,7 @@ class BenchRecord(Record):
 RECORD_FIELDS = tuple(name for name in BenchRecord.model_fields if name != "trace")  # a plug-in's trace goes last
 
 
-def _bench_work(
-    spec: BenchSpec, lms: Mapping[str, Any], histories: Mapping[str, list[HistoryPair]]
-) -> Callable[[BenchCase], dict[str, Any]]:
+def _bench_work(spec: BenchSpec, lms: Mapping[str, Any], histories: Histories) -> Callable[[BenchCase], dict[str, Any]]:
     """Each mode's bench item, and the judges, on the run's models: one answer per case, judged."""
     from persona.programs.bench import (
         BenchItem,
@@ -310,18 +307,41 @@ def read_questions(spec: BenchInputs) -> tuple[PersonasInput, list[Prompt]]:
     return read_personas_input(spec), question_pool(spec)
 
 
-@BENCH.reads
-def read_bench(spec: BenchSpec) -> tuple[PersonasInput, list[Prompt], dict[str, list[HistoryPair]]]:
-    """A bench run's personas' source and question pool, and for history@k responders each persona's history."""
+def history_shown(modes: Iterable[str], history: str | None) -> int:
+    """The most train pairs any ``history@k`` responder among ``modes`` is shown; refused above ``MAX_HISTORY`` and
+    without ``history``, the pairs run dir they come from."""
+    shown = [k for mode in modes if (k := history_k(mode)) is not None]
+    if any(k > MAX_HISTORY for k in shown):
+        raise ValueError(f"history@{max(shown)}: a history shows at most {MAX_HISTORY} train pairs")
+    if shown and history is None:
+        raise ValueError("history@k responders need `history`: a pairs run dir with each persona's train pairs")
+    return max(shown, default=0)
+
+
+Histories = dict[str, list[HistoryPair]]
+
+
+def read_with_histories(
+    spec: BenchInputs, modes: Iterable[str], history: str | None
+) -> tuple[PersonasInput, list[Prompt], Histories]:
+    """A bench-like run's personas' source and question pool, and for its history@k responders each persona's
+    history (empty without any)."""
     source, pool = read_questions(spec)
-    return source, pool, read_histories(spec, source, pool) if spec.history is not None else {}
+    needed = history_shown(modes, history)
+    return source, pool, {} if history is None else read_histories(history, needed, source, pool)
 
 
-def read_histories(spec: BenchSpec, source: PersonasInput, pool: list[Prompt]) -> dict[str, list[HistoryPair]]:
-    """Each persona's train pairs, earliest first, from ``spec.history``. Refused: a run whose personas are built
-    here (they have no pairs), a persona with fewer train pairs than the largest k, and any train pair whose prompt
-    the bench may ask, since a history must never show a question under test."""
-    path = Path(str(spec.history))
+@BENCH.reads
+def read_bench(spec: BenchSpec) -> tuple[PersonasInput, list[Prompt], Histories]:
+    """A bench run's personas' source and question pool, and for history@k responders each persona's history."""
+    return read_with_histories(spec, spec.modes, spec.history)
+
+
+def read_histories(history: str, needed: int, source: PersonasInput, pool: list[Prompt]) -> Histories:
+    """Each persona's train pairs, earliest first, from the pairs run dir ``history``. Refused: a run whose
+    personas are built here (they have no pairs), a persona with fewer than ``needed`` train pairs, and any train
+    pair whose prompt the run may ask, since a history must never show a question under test."""
+    path = Path(history)
     if not (path / "pairs.jsonl").is_file():
         raise InputError(f"history: {path} has no pairs.jsonl; give a `persona pairs generate` or `import` run dir")
     if not isinstance(source, list):
@@ -337,11 +357,10 @@ def read_histories(spec: BenchSpec, source: PersonasInput, pool: list[Prompt]) -
                 f"{row['prompt']!r}, a question this bench asks; a history must never show a question under test"
             )
         histories.setdefault(row["persona_id"], []).append(HistoryPair(row["prompt"], row["chosen"], row["rejected"]))
-    needed = max(spec.history_k, default=0)
     for persona in source:
         have = len(histories.get(persona.id, []))
         if have < needed:
-            raise InputError(f"history_k {needed}: persona {persona.id} has {have} train pairs in {path}")
+            raise InputError(f"history@{needed}: persona {persona.id} has {have} train pairs in {path}")
     return histories
 
 

@@ -20,6 +20,7 @@ from persona.data.sources import load_source
 from persona.errors import InputError
 from persona.experiments.population import built_personas, population_stage
 from persona.lm.config import ModelConfig
+from persona.programs.responders import history_k
 from persona.runs.records import Record
 from persona.runs.session import Session
 
@@ -151,10 +152,16 @@ def traced_row(record: dict[str, Any], traced: bool) -> dict[str, Any]:
 
 
 def judged_samples(
-    lms: Mapping[str, Any], tested: str, mode: str, samples: int, temperature: float
+    lms: Mapping[str, Any],
+    tested: str,
+    mode: str,
+    samples: int,
+    temperature: float,
+    histories: Mapping[str, list[Any]] | None = None,
 ) -> Callable[[Item], JudgedSamples]:
     """The work of a stage that draws ``samples`` answers per item from the model of role ``tested`` in ``mode``
-    (a built-in mode or a plug-in's path) and judges each on its own."""
+    (a built-in mode or a plug-in's path) and judges each on its own. ``histories`` holds each persona's train
+    pairs, for a ``history@k`` mode."""
     from persona.programs.bench import BenchItem
 
     program = BenchItem(lms[tested], lms["judge"], mode, lms)
@@ -166,6 +173,7 @@ def judged_samples(
             record=item.persona,
             samples=samples,
             temperature=temperature,
+            context={"history": histories.get(item.persona.id, [])} if histories and history_k(mode) else None,
         )
         return JudgedSamples(samples=result.samples)
 

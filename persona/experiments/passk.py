@@ -14,20 +14,23 @@ from pydantic import AliasChoices, BaseModel, Field, model_validator
 
 from persona.data.io import write_jsonl
 from persona.data.persona import NullAttributes, Persona, null_attributes
+from persona.data.prompts import Prompt
 from persona.experiments.bench import (
     BenchInputs,
     BenchResult,
+    Histories,
     asked_questions,
-    read_questions,
+    history_shown,
+    read_with_histories,
     responder_entry,
     responder_fingerprint,
     tested_and_judge,
     write_results,
 )
-from persona.experiments.inputs import SAMPLE_FIELDS, JudgedSamples, judged_samples, traced_row
+from persona.experiments.inputs import SAMPLE_FIELDS, JudgedSamples, PersonasInput, judged_samples, traced_row
 from persona.metrics import pass_at_k_curve
 from persona.plugins import is_import_path
-from persona.programs.responders import history_k, load_responder
+from persona.programs.responders import load_responder
 from persona.reports.estimates import markdown
 from persona.reports.figures import passk_plot, save_figure
 from persona.reports.judging import judge_note
@@ -53,11 +56,14 @@ class PassKSpec(BenchInputs):
     samples: int = Field(default=16, gt=0, description="n: independent answers per item")
     k_max: int = Field(default=16, gt=0, description="largest k reported (at most n)")
     temperature: float = Field(default=0.7, gt=0, le=2, description="sampling temperature of the model under test")
+    history: str | None = Field(
+        default=None, description="a pairs run dir whose train pairs are each persona's history (mode history@k)"
+    )
+    ADDED_LATER = ("history",)
 
     @model_validator(mode="after")
     def _k_within_n(self) -> PassKSpec:
-        if history_k(self.mode) is not None:
-            raise ValueError(f"mode {self.mode}: history@k responders run in `bench`, which reads each persona's pairs")
+        history_shown([self.mode], self.history)
         load_responder(self.mode)  # an unknown mode or a plug-in that does not import is named here
         if self.k_max > self.samples:
             raise ValueError(f"k_max={self.k_max} needs at least as many samples per item (samples={self.samples})")
@@ -73,20 +79,25 @@ class PassKSpec(BenchInputs):
 PASSK = Kind("passk", PassKSpec, subject="responder")
 
 
-PASSK.reads(read_questions)
 PASSK.needs(tested_and_judge)
+
+
+@PASSK.reads
+def _read(spec: PassKSpec) -> tuple[PersonasInput, list[Prompt], Histories]:
+    return read_with_histories(spec, [spec.mode], spec.history)
 
 
 @PASSK.runs
 def _run(session: Session, spec: PassKSpec, inputs: Any) -> BenchResult:
     """Draw n answers per item, judge each, and report the pass@k curve."""
     run_dir = session.run_dir
-    personas, questions = asked_questions(session, spec, inputs)
+    source, pool, histories = inputs
+    personas, questions = asked_questions(session, spec, (source, pool))
     stage = session.stage(
         "passk",
         questions,
         key=lambda question: question.key,
-        make_work=lambda lms: judged_samples(lms, "responder", spec.mode, spec.samples, spec.temperature),
+        make_work=lambda lms: judged_samples(lms, "responder", spec.mode, spec.samples, spec.temperature, histories),
         record=JudgedSamples,
         label="pass@k samples",
     )
