@@ -115,3 +115,34 @@ def test_pass_at_k_draws_from_a_history_responder_and_needs_the_pairs(tmp_path, 
     assert plain.fingerprint() == PassKSpec.model_validate(plain.model_dump() | {"history": None}).fingerprint()
     with pytest.raises(Exception, match=r"history@4: persona p-\w+ has 3 train pairs"):
         run_passk(PassKSpec.model_validate(values | {"mode": "history@4", "models": models}), out=tmp_path / "four")
+
+
+def test_optimize_compiles_a_history_responder_and_bench_runs_the_compiled_program(tmp_path, fake_provider):
+    from persona.experiments.optimize import OptimizeSpec, run_optimize
+
+    import_pairs(write(published_frame(personas=10, prompts=4), tmp_path / "p.parquet"), tmp_path / "pairs")
+    pairs = str(tmp_path / "pairs")
+    models = {"responder": FAKE, "judge": FAKE}
+    with pytest.raises(Exception, match=r"history@k \(k >= 1, with `history`\)"):
+        OptimizeSpec.model_validate({"mode": "history@0", "history": pairs, "models": models})
+    values = {"personas": pairs, "history": pairs, "mode": "history@2", "n_personas": 10, "train": 4, "val": 2}
+    result = run_optimize(
+        OptimizeSpec.model_validate(values | {"eval_items": 4, "seed": 1, "models": models}), out=tmp_path / "opt"
+    )
+    assert result.records and all(r["error"] is None for r in result.records)
+    shown = [json.dumps(call["messages"]) for call in fake_provider.calls if "earlier questions" in json.dumps(call)]
+    assert shown and all("to 2." not in text and "to 3." not in text for text in shown)  # k = 2; never a test pair
+    assert all("race:" not in text for text in shown)  # the model under test never sees a profile
+    state = json.loads((tmp_path / "opt" / "program.json").read_text())
+    assert state["program.respond"]["demos"][0]["choices"].startswith("This user's earlier choices")  # tuned demos
+
+    spec = _spec(tmp_path / "pairs", history_k=[], modes=["baseline"], program=str(tmp_path / "opt" / "program.json"))
+    assert spec.program_mode == "history@2"
+    before = len(fake_provider.calls)
+    bench = run_bench(spec, out=tmp_path / "bench")
+    compiled = [r for r in bench.records if r["mode"] == "program"]
+    assert len(compiled) == 10 and all(r["error"] is None for r in compiled)
+    asked = [c["messages"] for c in fake_provider.calls[before:] if "earlier questions" in json.dumps(c["messages"])]
+    assert len(asked) == 10 and all(len(messages) > 2 for messages in asked)  # its bootstrapped demos come along
+    with pytest.raises(Exception, match="history@k responders need `history`"):
+        _spec(tmp_path / "pairs", history=None, history_k=[], program=str(tmp_path / "opt" / "program.json"))

@@ -152,6 +152,7 @@ class BenchSpec(BenchInputs):
         if not path.is_file() or not manifest.is_file():
             raise ValueError(f"{path}: not a compiled program in a finished `persona optimize` run dir")
         self.program_mode = json.loads(manifest.read_text())["spec"]["mode"]
+        history_shown([self.program_mode], self.history)  # compiled from history@k: it needs the same pairs
         if PROGRAM_MODE not in self.modes:
             self.modes = [*self.modes, PROGRAM_MODE]
         return self
@@ -257,20 +258,25 @@ def _bench_work(spec: BenchSpec, lms: Mapping[str, Any], histories: Histories) -
     from persona.programs.bench import (
         BenchItem,
         DroppedAttributes,
+        HistoryProgram,
         ResponderProgram,
         SubtletyJudge,
         judged,
         load_program,
     )
-    from persona.programs.responders import ModeResponder
+    from persona.programs.responders import HistoryResponder, ModeResponder, Responder
 
     items = {mode: BenchItem(lms["responder"], lms["judge"], mode, lms) for mode in spec.modes if mode != PROGRAM_MODE}
     if spec.program is not None and spec.program_mode is not None:  # the validator reads the mode with the path
         program = load_program(Path(spec.program), spec.program_mode, lms["responder"])
         # A compiled plug-in is its own responder again (with its tuned predictors), asked with the whole Ask.
-        compiled = (
-            program.responder if isinstance(program, ResponderProgram) else ModeResponder(spec.program_mode, program)
-        )
+        compiled: Responder
+        if isinstance(program, ResponderProgram):
+            compiled = program.responder
+        elif isinstance(program, HistoryProgram):
+            compiled = HistoryResponder(program.k, program.program)
+        else:
+            compiled = ModeResponder(spec.program_mode, program)
         items[PROGRAM_MODE] = BenchItem(lms["responder"], lms["judge"], compiled, lms)
     subtlety = SubtletyJudge(lms["judge"])
     dropped = DroppedAttributes(lms["judge"])
@@ -279,7 +285,8 @@ def _bench_work(spec: BenchSpec, lms: Mapping[str, Any], histories: Histories) -
         persona, text = case.question.persona, case.question.persona.as_prompt()
         question = case.question.prompt.text
         record = dict.fromkeys(RECORD_FIELDS)
-        context = {"history": histories.get(persona.id, [])} if history_k(case.mode) else None
+        shown = history_k(spec.program_mode or "") if case.mode == PROGRAM_MODE else history_k(case.mode)
+        context = {"history": histories.get(persona.id, [])} if shown else None
         sample = items[case.mode](question=question, persona=text, record=persona, context=context).samples[0]
         record |= {key: value for key, value in sample.items() if key != "sample"}
         if spec.subtlety:
@@ -334,7 +341,8 @@ def read_with_histories(
 @BENCH.reads
 def read_bench(spec: BenchSpec) -> tuple[PersonasInput, list[Prompt], Histories]:
     """A bench run's personas' source and question pool, and for history@k responders each persona's history."""
-    return read_with_histories(spec, spec.modes, spec.history)
+    compiled_from = [spec.program_mode] if spec.program_mode else []
+    return read_with_histories(spec, [*spec.modes, *compiled_from], spec.history)
 
 
 def read_histories(history: str, needed: int, source: PersonasInput, pool: list[Prompt]) -> Histories:

@@ -24,6 +24,9 @@ from persona.errors import InputError
 from persona.experiments.bench import (
     BenchInputs,
     BenchResult,
+    Histories,
+    history_shown,
+    read_histories,
     responder_entry,
     responder_fingerprint,
     spec_rate,
@@ -72,8 +75,8 @@ class OptimizeSpec(BenchInputs):
     mode: str = Field(
         default="cot",
         validation_alias=AliasChoices("mode", "responder"),
-        description="the responder to optimize: a persona-aware built-in mode, or your own dspy.Module as "
-        "'package.module:Name'",
+        description="the responder to optimize: a persona-aware built-in mode, history@k (with `history`), or your "
+        "own dspy.Module as 'package.module:Name'",
     )
     optimizer: Literal["bootstrap", "mipro", "gepa"] = Field(
         default="bootstrap", description="bootstrap (BootstrapFewShot), mipro (MIPROv2) or gepa (GEPA)"
@@ -85,6 +88,10 @@ class OptimizeSpec(BenchInputs):
     max_demos: int = Field(default=2, ge=0, description="bootstrapped demos per predictor")
     max_metric_calls: int = Field(default=40, gt=0, description="GEPA's budget; MIPROv2 trials = this / 10")
     threads: int = Field(default=1, gt=0, description="optimizer threads (MIPROv2, GEPA)")
+    history: str | None = Field(
+        default=None, description="a pairs run dir whose train pairs are each persona's history (mode history@k)"
+    )
+    ADDED_LATER = ("history",)
 
     ROLES: ClassVar[dict[str, Role]] = {
         "responder": Role(max_tokens=200),
@@ -95,6 +102,8 @@ class OptimizeSpec(BenchInputs):
 
     @model_validator(mode="after")
     def _known_mode(self) -> OptimizeSpec:
+        if history_shown([self.mode], self.history):  # history@0 is the baseline: nothing of the person to tune on
+            return self
         if is_import_path(self.mode):
             responder = load_responder(self.mode)  # a path that does not import is named here
             if not hasattr(responder, "named_predictors"):
@@ -104,8 +113,8 @@ class OptimizeSpec(BenchInputs):
                 )
         elif self.mode not in MODES or self.mode == "baseline":
             raise ValueError(
-                f"optimize a persona-aware mode ({', '.join(m for m in MODES if m != 'baseline')}) or a "
-                "dspy.Module of your own as 'package.module:Name'"
+                f"optimize a persona-aware mode ({', '.join(m for m in MODES if m != 'baseline')}), history@k "
+                "(k >= 1, with `history`) or a dspy.Module of your own as 'package.module:Name'"
             )
         return self
 
@@ -118,7 +127,19 @@ class OptimizeSpec(BenchInputs):
 
 
 OPTIMIZE = Kind("optimize", OptimizeSpec, subject="responder")
-OPTIMIZE.reads(read_personas_input)
+
+
+@OPTIMIZE.reads
+def _read(spec: OptimizeSpec) -> tuple[PersonasInput, Histories]:
+    """The personas' source and, for a history@k mode, each persona's train pairs: none may show a prompt the run
+    trains or evaluates on."""
+    source = read_personas_input(spec)
+    if spec.history is None:
+        return source, {}
+    prompts = load_split_prompts(spec.prompts, spec.seed)
+    return source, read_histories(
+        spec.history, history_shown([spec.mode], spec.history), source, prompts["train"] + prompts["heldout"]
+    )
 
 
 def example(case: Item) -> dspy.Example:
@@ -139,6 +160,7 @@ class Plan(NamedTuple):
     train: list[Item]
     val: list[Item]
     evaluation: dict[str, list[Item]]
+    histories: Histories  # each persona's train pairs by the text a program is shown (history@k modes)
 
 
 def _draw(personas: list[Persona], prompts: list[Prompt], size: int, rng: np.random.Generator) -> list[Item]:
@@ -148,8 +170,9 @@ def _draw(personas: list[Persona], prompts: list[Prompt], size: int, rng: np.ran
     return [Item(*grid[i]) for i in sorted(rng.choice(len(grid), size=size, replace=False))]
 
 
-def plan(spec: OptimizeSpec, personas: list[Persona]) -> Plan:
-    """Train/val from train personas x train prompts (disjoint); evaluation from held-out personas only."""
+def plan(spec: OptimizeSpec, personas: list[Persona], histories: Histories | None = None) -> Plan:
+    """Train/val from train personas x train prompts (disjoint); evaluation from held-out personas only.
+    ``histories`` (by persona id) travel with the plan, keyed by the persona text a program is shown."""
     people = split_personas(personas, spec.heldout_personas, spec.seed)
     prompts = load_split_prompts(spec.prompts, spec.seed)
     rng = np.random.default_rng([spec.seed, 9])
@@ -161,7 +184,9 @@ def plan(spec: OptimizeSpec, personas: list[Persona]) -> Plan:
         "heldout_prompts": _draw(people["heldout"], prompts["heldout"], spec.eval_items, rng),
         "seen_prompts": _draw(people["heldout"], prompts["train"], spec.eval_items, rng),
     }
-    return Plan(train, val, evaluation)
+    known = histories or {}
+    shown = {persona.as_prompt(): known[persona.id] for persona in personas if persona.id in known}
+    return Plan(train, val, evaluation, shown)
 
 
 def make_optimizer(spec: OptimizeSpec, metric: Any, lms: Mapping[str, dspy.LM]) -> Any:
@@ -196,7 +221,7 @@ def compile_program(spec: OptimizeSpec, plan_: Plan, lms: Mapping[str, dspy.LM])
 
     metric = JudgeMetric(lms["judge"]) if spec.metric == "judge" else proxy_metric
     optimizer = make_optimizer(spec, metric, lms)
-    student = responder_program(spec.mode, lms["responder"], _records(plan_))
+    student = responder_program(spec.mode, lms["responder"], _records(plan_), plan_.histories)
     trainset = [example(case) for case in plan_.train]
     valset = [example(case) for case in plan_.val] or None
     if spec.optimizer == "mipro":
@@ -240,18 +265,18 @@ class EvalCase(NamedTuple):
 
 
 @OPTIMIZE.needs
-def _models(spec: OptimizeSpec, source: PersonasInput) -> dict[str, ModelConfig]:
+def _models(spec: OptimizeSpec, inputs: tuple[PersonasInput, Histories]) -> dict[str, ModelConfig]:
     # MIPROv2 proposes instructions and GEPA reflects on failures with the reflection model; bootstrapping needs none.
     needed = ["responder", "judge"] if spec.optimizer == "bootstrap" else ["responder", "judge", "reflection"]
-    return role_models(spec, needed, source)
+    return role_models(spec, needed, inputs[0])
 
 
 @OPTIMIZE.runs
 def _run(session: Session, spec: OptimizeSpec, inputs: Any) -> BenchResult:
     """Compile, save, reload and evaluate; the report compares baseline and optimized on the same items."""
-    source = inputs
+    source, histories = inputs
     run_dir = session.run_dir
-    plan_ = plan(spec, experiment_personas(session, spec, source))
+    plan_ = plan(spec, experiment_personas(session, spec, source), histories)
     program_path = run_dir / "program.json"
 
     def make_compile(lms: Mapping[str, Any]) -> Callable[[str], dict[str, Any]]:
@@ -320,8 +345,8 @@ def _evaluate(
 
     records = _records(plan_)
     programs = {
-        "baseline": responder_program(spec.mode, lms["responder"], records),
-        "optimized": load_program(program_path, spec.mode, lms["responder"], records),
+        "baseline": responder_program(spec.mode, lms["responder"], records, plan_.histories),
+        "optimized": load_program(program_path, spec.mode, lms["responder"], records, plan_.histories),
     }
     judge = RevisionJudge(lms["judge"])
 

@@ -12,7 +12,8 @@ from dspy.utils.exceptions import AdapterParseError
 
 from persona.data.persona import Persona
 from persona.lm.llama import OutputBudgetError
-from persona.programs.responders import MODES, Ask, Responder, load_responder, respond
+from persona.programs.predictors import HistoryPair
+from persona.programs.responders import MODES, Ask, Responder, history_k, load_responder, respond, shown_history
 from persona.programs.retrying import ReaskingPredict
 from persona.signatures import (
     AnswerFromChoices,
@@ -245,12 +246,38 @@ class ResponderProgram(dspy.Module):
         return dspy.Prediction(answer=answer.answer, **answer.trace)
 
 
+class HistoryProgram(dspy.Module):
+    """A ``history@k`` responder as a DSPy program over (question, persona text), the inputs an optimizer's
+    examples give: what ``persona optimize`` compiles for a history mode. The persona text only finds the person's
+    train pairs in ``histories``; the model sees their ``k`` earliest choices and the question, never the profile.
+    """
+
+    def __init__(self, k: int, lm: dspy.LM | None, histories: Mapping[str, list[HistoryPair]] | None = None) -> None:
+        super().__init__()
+        self.k = k
+        self.histories = dict(histories or {})
+        self.program = ChoicesResponder(lm)
+
+    def forward(self, question: str, persona: str, config: dict | None = None) -> dspy.Prediction:
+        choices = shown_history(self.k, self.histories.get(persona, []))
+        return self.program(choices=choices, question=question, config=config)
+
+
+Compilable = PersonalizedResponder | ResponderProgram | HistoryProgram
+
+
 def responder_program(
-    mode: str, lm: dspy.LM | None, personas: Mapping[str, Persona] | None = None
-) -> PersonalizedResponder | ResponderProgram:
-    """The program of a built-in mode, or a fresh copy of a plug-in responder's (a ``dspy.Module``), on ``lm``."""
+    mode: str,
+    lm: dspy.LM | None,
+    personas: Mapping[str, Persona] | None = None,
+    histories: Mapping[str, list[HistoryPair]] | None = None,
+) -> Compilable:
+    """The program of a built-in mode, of a ``history@k`` mode (``histories`` by persona text), or a fresh copy of
+    a plug-in responder's (a ``dspy.Module``), on ``lm``."""
     if mode in MODES:
         return PersonalizedResponder(lm, mode)
+    if (k := history_k(mode)) is not None:
+        return HistoryProgram(k, lm, histories)
     responder = load_responder(mode)
     if not isinstance(responder, dspy.Module):
         raise TypeError(f"{mode}: a {type(responder).__name__} has no DSPy predictors to compile")
@@ -258,11 +285,15 @@ def responder_program(
 
 
 def load_program(
-    path: Path, mode: str, lm: dspy.LM | None, personas: Mapping[str, Persona] | None = None
-) -> PersonalizedResponder | ResponderProgram:
-    """A compiled responder saved by ``persona optimize`` (DSPy JSON state) of ``mode`` (a built-in mode or a
-    plug-in's path), bound to ``lm``."""
-    program = responder_program(mode, lm, personas)
+    path: Path,
+    mode: str,
+    lm: dspy.LM | None,
+    personas: Mapping[str, Persona] | None = None,
+    histories: Mapping[str, list[HistoryPair]] | None = None,
+) -> Compilable:
+    """A compiled responder saved by ``persona optimize`` (DSPy JSON state) of ``mode`` (a built-in mode, a
+    history mode or a plug-in's path), bound to ``lm``."""
+    program = responder_program(mode, lm, personas, histories)
     program.load(str(path))
     for predictor in program.predictors():
         predictor.lm = lm

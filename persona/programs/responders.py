@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -31,7 +31,7 @@ from persona.plugins import PluginError, identity, import_path_of, is_import_pat
 if TYPE_CHECKING:
     import dspy
 
-    from persona.programs.bench import PersonalizedResponder
+    from persona.programs.bench import ChoicesResponder, PersonalizedResponder
 
 MODES = ("baseline", "no_cot", "cot", "summary")
 
@@ -117,24 +117,28 @@ class HistoryResponder:
     and the side they chose. ``k = 0`` is the baseline mode itself, so its requests are the baseline's: the same
     cache entries, the same answers."""
 
-    def __init__(self, k: int) -> None:
+    def __init__(self, k: int, program: ChoicesResponder | None = None) -> None:
         from persona.programs.bench import ChoicesResponder
 
         self.k = k
         self.baseline = ModeResponder("baseline")
-        self.program = ChoicesResponder(None)
+        self.program = program or ChoicesResponder(None)
 
     def __call__(self, ask: Ask) -> Answer:
         if self.k == 0:
             return self.baseline(ask)
-        from persona.programs.predictors import history_text
-
-        history = list(ask.context.get("history", ()))
-        if len(history) < self.k:
-            raise ResponderError(f"history@{self.k}: the persona has {len(history)} train pairs to show")
-        choices = history_text(history[: self.k])
+        choices = shown_history(self.k, ask.context.get("history", ()))
         prediction = self.program(choices=choices, question=ask.question, config=dict(ask.config or {}))
         return Answer(answer=prediction.answer)
+
+
+def shown_history(k: int, history: Sequence[Any]) -> str:
+    """The text of a persona's ``k`` earliest train pairs (``HistoryPair``s); too few is an error for the item."""
+    from persona.programs.predictors import history_text
+
+    if len(history) < k:
+        raise ResponderError(f"history@{k}: the persona has {len(history)} train pairs to show")
+    return history_text(list(history)[:k])
 
 
 def load_responder(name: str) -> Responder:
