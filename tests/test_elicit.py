@@ -71,7 +71,7 @@ def test_a_leaking_reply_is_counted_per_turn(tmp_path, fake_provider, monkeypatc
         def __init__(self, lm):
             pass
 
-        def __call__(self, persona, request, asked):
+        def __call__(self, persona, request, asked, config=None):
             facts = dict(line.split(": ", 1) for line in persona.splitlines())
             return type("Reply", (), {"reply": f"Well, I am {facts['race']} and {facts['sex']}."})()
 
@@ -165,3 +165,19 @@ def test_tokens_per_role_are_recorded_and_the_same_when_answers_come_from_the_ca
     assert {(r["persona_id"], r["budget"]): r["tokens"] for r in again.records} == spent
     report = (out / "report.md").read_text()
     assert "tokens per item" in report and "user " in report
+
+
+def test_each_turn_is_its_own_request_so_a_question_asked_again_is_answered_again(tmp_path, fake_provider, monkeypatch):
+    import persona.programs.elicitation as elicitation
+
+    class AskTwice:
+        def __call__(self, ask):
+            replies = [ask.context["ask_user"]("Do you rent?") for _ in range(ask.context["turns"])]
+            return {"answer": " / ".join(replies)}
+
+    monkeypatch.setattr(elicitation, "Asker", AskTwice)
+    result = run_elicit(_spec(turns=[2], ceiling=False, n_personas=1), out=tmp_path / "run")
+    assert [r["asked"] for r in result.records] == [2]
+    replies = [c for c in fake_provider.calls if "Do you rent?" in json.dumps(c["messages"])]
+    assert len(replies) == 2  # turn 2 reached the backend: it is not turn 1's cache entry
+    assert result.manifest.model_calls == 3  # two replies and the judge

@@ -149,7 +149,11 @@ class Channel:
     def __call__(self, question: str) -> str:
         if len(self.turns) >= self.budget:
             raise ElicitError(f"the asker asked more than its {self.budget} questions")
-        reply = self.user(persona=self.persona.as_prompt(), request=self.request, asked=question).reply
+        # Turn t's reply is its own request (rollout id t), so a question asked again is answered again, not
+        # replayed from the first time; the first turn's request carries none.
+        turn = len(self.turns)
+        config = {"rollout_id": turn} if turn else None
+        reply = self.user(persona=self.persona.as_prompt(), request=self.request, asked=question, config=config).reply
         self.turns.append(Turn(question=question, reply=reply, leaks=leaked(self.persona.known(), question, reply)))
         return reply
 

@@ -35,8 +35,8 @@ class SimulatedUser(dspy.Module):
         self.respond = ReaskingPredict(ReplyAsPersona)
         self.respond.lm = lm
 
-    def forward(self, persona: str, request: str, asked: str) -> dspy.Prediction:
-        return self.respond(persona=persona, request=request, asked=asked)
+    def forward(self, persona: str, request: str, asked: str, config: dict | None = None) -> dspy.Prediction:
+        return self.respond(persona=persona, request=request, asked=asked, config=config or {})
 
 
 class Asker:
