@@ -372,3 +372,51 @@ def test_real_prefs_on_published_data_profile_blind_history_and_a_plugin(tmp_pat
     assert (tmp_path / "run" / "groups.png").exists() and (tmp_path / "run" / "calibration.png").exists()
     second = run_prefs(spec, out=tmp_path / "run")
     assert provider.invocations - before == cold and second.manifest.model_calls == 0
+
+
+def _cached_answers(run_dir) -> int:
+    """Answers stored in a run's cache so far (DSPy's disk cache: SQLite shards), read while the run writes."""
+    import sqlite3
+
+    total = 0
+    for db in run_dir.glob("cache/*/cache.db"):
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as connection:
+            total += connection.execute("SELECT COUNT(*) FROM Cache").fetchone()[0]
+    return total
+
+
+def test_real_elicit_resumes_after_kill_9_mid_conversation_without_asking_a_turn_again(tmp_path):
+    """SIGKILL once the conversation's first turn and the second question are stored, before the item finishes:
+    the resumed run asks only what was never answered and writes the bytes of an uninterrupted run."""
+    import signal
+    import time
+
+    spec = tmp_path / "elicit.toml"
+    spec.write_text(
+        'kind = "elicit"\npersonas = "draw:acs12"\nn_personas = 1\nquestions = 1\nturns = [2]\nceiling = false\n'
+        "resamples = 100\nseed = 0\n"
+    )
+    cli = [sys.executable, "-m", "persona", "run", str(spec), "--out"]
+    subprocess.run([*cli, str(tmp_path / "ref")], check=True, capture_output=True, timeout=600)
+    reference = json.loads((tmp_path / "ref" / "manifest.json").read_text())
+    total = reference["model_calls"]
+    assert json.loads((tmp_path / "ref" / "elicit.jsonl").read_text())["asked"] == 2 and total == 6
+
+    run_dir = tmp_path / "run"
+    process = subprocess.Popen([*cli, str(run_dir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 600
+    while _cached_answers(run_dir) < 3 and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    assert process.wait(timeout=60) == -9
+    stored = _cached_answers(run_dir)  # the asker's 1st question, its reply, the asker's 2nd question (at least)
+    log = run_dir / "log" / "elicit.jsonl"
+    assert 3 <= stored < total and not (log.exists() and log.read_text().strip())  # killed inside the conversation
+
+    subprocess.run([*cli, str(run_dir)], check=True, capture_output=True, timeout=600)
+    resumed = json.loads((run_dir / "manifest.json").read_text())
+    assert resumed["model_calls"] == total - stored  # nothing answered before the kill was asked again
+    for name in ("elicit.jsonl", "elicit.parquet"):
+        assert (run_dir / name).read_bytes() == (tmp_path / "ref" / name).read_bytes()
+    subprocess.run([*cli, str(run_dir)], check=True, capture_output=True, timeout=600)
+    assert json.loads((run_dir / "manifest.json").read_text())["model_calls"] == 0  # and it replays for free
