@@ -146,3 +146,17 @@ def test_optimize_compiles_a_history_responder_and_bench_runs_the_compiled_progr
     assert len(asked) == 10 and all(len(messages) > 2 for messages in asked)  # its bootstrapped demos come along
     with pytest.raises(Exception, match="history@k responders need `history`"):
         _spec(tmp_path / "pairs", history=None, history_k=[], program=str(tmp_path / "opt" / "program.json"))
+
+
+def test_passk_and_optimize_take_history_on_the_command_line(tmp_path, pairs, fake_provider):
+    fake = ["--model", "fake/model", "--judge", "fake/model"]
+    common = ["--personas", str(pairs), "--history", str(pairs), "--mode", "history@1", *fake]
+    result = runner.invoke(
+        app, ["bench", "passk", *common, "--samples", "2", "--k-max", "2", "--out", str(tmp_path / "p")]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "p" / "manifest.json").read_text())["spec"]["history"] == str(pairs)
+    result = runner.invoke(
+        app, ["optimize", "--mode", "history@1", *fake, "--personas", str(pairs), "--out", str(tmp_path / "o")]
+    )
+    assert result.exit_code == 2 and "history@k responders need `history`" in result.output

@@ -41,7 +41,7 @@ add_kind_command(
     bench_app,
     "passk",
     "passk",
-    f"model judge mode {INPUTS} samples k_max temperature max_tokens api_base judge_api_base",
+    f"model judge mode history {INPUTS} samples k_max temperature max_tokens api_base judge_api_base",
     TESTED_AND_JUDGE,
     doc="pass@k for k = 1..k_max: n independent answers per item, each judged on its own, unbiased estimator.",
 )
@@ -141,7 +141,7 @@ def add_optimize_command(app: typer.Typer) -> None:
         "optimize",
         "optimize",
         "mode optimizer model judge reflection metric budget train val eval_items max_demos n heldout_personas "
-        "personas prompts seed threads",
+        "personas prompts history seed threads",
         {
             "model": Flag("models.responder.model", help="model being optimized"),
             "judge": Flag("models.judge.model", help="judge behind the metric"),
