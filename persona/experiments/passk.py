@@ -50,8 +50,8 @@ class PassKSpec(BenchInputs):
     mode: str = Field(
         default="cot",
         validation_alias=AliasChoices("mode", "responder"),
-        description="the responder: a built-in mode (the paper's: cot, chain of thought with the persona), "
-        "history@k (with `history`), or your own as 'package.module:Name'",
+        description="the responder: a built-in mode (the paper's: cot), history@k (with `history`), or yours as "
+        "'package.module:Name'",
     )
     samples: int = Field(default=16, gt=0, description="n: independent answers per item")
     k_max: int = Field(default=16, gt=0, description="largest k reported (at most n)")
