@@ -380,8 +380,11 @@ def _cached_answers(run_dir) -> int:
 
     total = 0
     for db in run_dir.glob("cache/*/cache.db"):
-        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as connection:
-            total += connection.execute("SELECT COUNT(*) FROM Cache").fetchone()[0]
+        try:
+            with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as connection:
+                total += connection.execute("SELECT COUNT(*) FROM Cache").fetchone()[0]
+        except sqlite3.OperationalError:  # a shard being created: its table is not there yet
+            continue
     return total
 
 
