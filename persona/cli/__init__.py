@@ -27,6 +27,7 @@ from persona.cli.base import (
 )
 from persona.cli.bench import add_optimize_command, agreement_app, bench_app, prefs_app
 from persona.cli.data import census_app, pairs_app, personas_app, prompts_app
+from persona.cli.survey import survey_app
 
 app = App(help="persona-testbed: census-grounded personas, DPF preference pairs and PERSONA Bench on any LM.")
 app.add_typer(personas_app, name="personas")
@@ -37,6 +38,7 @@ app.add_typer(bench_app, name="bench")
 app.add_typer(agreement_app, name="agreement")
 app.add_typer(prefs_app, name="prefs")
 app.add_typer(annotate_app, name="annotate")
+app.add_typer(survey_app, name="survey")
 __all__ = ["app", "rate_text"]
 
 
