@@ -33,14 +33,16 @@ def _reference(name: str) -> pd.DataFrame:
         return pd.read_csv(handle)
 
 
+@lru_cache(maxsize=1)
 def big_five_correlation() -> np.ndarray:
-    """The 5x5 BFI-2 domain correlation matrix (Soto & John 2017, Table 2)."""
+    """The 5x5 BFI-2 domain correlation matrix (Soto & John 2017, Table 2); read once, and read-only."""
     table = _reference("bfi2_intercorrelations.csv")
     index = {name: i for i, name in enumerate(BIG_FIVE_ORDER)}
     corr = np.eye(len(BIG_FIVE_ORDER))
     for row in table.itertuples():
         i, j = index[row.domain_1], index[row.domain_2]
         corr[i, j] = corr[j, i] = row.r
+    corr.setflags(write=False)
     return corr
 
 
@@ -62,10 +64,15 @@ def sample_big_five(rng: np.random.Generator, n: int) -> list[str]:
 
 def sample_religion(rng: np.random.Generator, n: int) -> list[str]:
     """Religious affiliation drawn from Pew's 2023-24 shares (renormalised; they sum to 99.2% after rounding)."""
+    labels, shares = _religions()
+    return [str(label) for label in rng.choice(labels, size=n, p=shares)]
+
+
+@lru_cache(maxsize=1)
+def _religions() -> tuple[list[str], np.ndarray]:
     table = _reference("religion_2023.csv")
-    labels = [label.split(" (")[0] for label in table["category"]]
     shares = table["percent"].to_numpy(dtype=float)
-    return [str(label) for label in rng.choice(labels, size=n, p=shares / shares.sum())]
+    return [label.split(" (")[0] for label in table["category"]], shares / shares.sum()
 
 
 AGE_GROUPS: tuple[tuple[int, str], ...] = ((13, "child"), (18, "teen"), (65, "adult"), (200, "senior"))
