@@ -14,10 +14,13 @@ from persona.signatures.preference import ChoosePreferred
 from persona.signatures.revision import ReviseForPersona
 from persona.signatures.subtlety import JudgeSubtlety
 from persona.signatures.summary import SummarizeRelevantPersona
+from persona.signatures.survey import AnswerSurvey, AnswerSurveyAsPersona
 
 __all__ = [
     "AnswerFromChoices",
     "AnswerFromConversation",
+    "AnswerSurvey",
+    "AnswerSurveyAsPersona",
     "AnswerWithoutPersona",
     "AskOrAnswer",
     "CheckProfileConsistency",
