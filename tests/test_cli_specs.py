@@ -25,6 +25,7 @@ COMMANDS = {
     "prefs": ["prefs", "run", "--pairs", "pairs"],
     "diversity": ["agreement", "diversity", "--personas", "p", "--items", "i"],
     "elicit": ["bench", "elicit"],
+    "realism": ["survey", "realism"],
 }
 REQUIRED = {
     "annotate": {"items": "items.jsonl", "personas": "draw:acs12"},

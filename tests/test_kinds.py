@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from published_files import published_frame, write
+from survey_files import write_survey
 from typer.testing import CliRunner
 
 from persona.cli import app
@@ -43,6 +44,9 @@ def _specs(tmp_path: Path, model: str = FAKE) -> dict[str, str]:
             for i in range(2)
         ),
     )
+    survey = tmp_path / "survey" / "town.toml"
+    if not survey.exists():  # a survey of the tests' own, its card beside its CSV: what `realism` reads
+        write_survey(survey.parent)
     pairs = tmp_path / "published-pairs"
     if not pairs.exists():  # published-layout data, imported and split by persona: what `prefs` evaluates
         import_pairs(write(published_frame(personas=6, prompts=3), tmp_path / "persona.parquet"), pairs, unseen=3)
@@ -83,6 +87,10 @@ def _specs(tmp_path: Path, model: str = FAKE) -> dict[str, str]:
         "diversity": (
             f'kind = "diversity"\npersonas = "{pairs}"\nitems = "{pairs}"\nn_personas = 3\nn_items = 2\n'
             f"model = {model}\n"
+        ),
+        "realism": (
+            f'kind = "realism"\nsurvey = "{survey}"\nrespondents = 6\nmin_group_size = 2\nresamples = 100\n'
+            f"[models]\nresponder = {model}\n"
         ),
         "prefs": (
             f'kind = "prefs"\npairs = "{pairs}"\nhistory_k = 1\nmin_group_size = 2\nresamples = 100\n'

@@ -30,6 +30,7 @@ ORDER = (
     "passk",
     "loo",
     "agreement",
+    "realism",
 )
 
 

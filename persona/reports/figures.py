@@ -433,3 +433,67 @@ def elicit_plot(curves: Mapping[str, Mapping[int, Any]], ceiling: Any | None) ->
     axes.set_ylim(0, 1.05)
     axes.legend(fontsize=7)
     return figure
+
+
+def realism_plot(
+    records: Any, groups: Any, options: Mapping[str, Mapping[str, str]], shown: list[str], table: list[Any]
+) -> Figure | None:
+    """Real vs predicted answer shares, per item, in the two groups of one attribute whose real answers differ the
+    most (the most divided): where role-play should separate people, does it? ``records`` are realism rows
+    (respondent, item, predictor, real, choice), ``groups`` each respondent's banded group per attribute (indexed
+    by respondent), ``table`` the metrics' groups (only ranked ones are drawn)."""
+    ranked = sorted({(g.attribute, g.group) for g in table if g.ranked})
+    truth = records.drop_duplicates(["respondent", "item"])
+    truth = truth[truth["real"].notna()]
+
+    def shares(rows: Any, column: str, item: str) -> np.ndarray:
+        codes = list(options[item])
+        counts = rows[column].value_counts()
+        total = counts.sum()
+        return np.array([counts.get(code, 0) / total if total else 0.0 for code in codes])
+
+    real: dict[tuple[str, str], dict[str, np.ndarray]] = {label: {} for label in ranked}
+    for item in options:
+        rows = truth[truth["item"] == item]
+        member = groups.loc[rows["respondent"]]
+        for attribute, group in ranked:
+            mine = rows[member[attribute].to_numpy() == group]
+            if len(mine):
+                real[(attribute, group)][item] = shares(mine, "real", item)
+    best: tuple[float, tuple[str, str], tuple[str, str]] | None = None
+    for i, first in enumerate(ranked):
+        for second in ranked[i + 1 :]:
+            both = [item for item in real[first] if item in real[second]]
+            if first[0] != second[0] or not both:
+                continue
+            gap = float(np.mean([0.5 * np.abs(real[first][i] - real[second][i]).sum() for i in both]))
+            if best is None or gap > best[0]:
+                best = (gap, first, second)
+    if best is None:
+        return None
+    _, first, second = best
+    items = list(options)[:6]
+    figure = _figure(figsize=(7.0, 1.0 + 1.35 * len(items)), layout="constrained")
+    axes_grid = figure.subplots(len(items), 2, squeeze=False, sharey=True)
+    series = ["real", *shown]
+    for row, item in enumerate(items):
+        codes = list(options[item])
+        for col, (attribute, group) in enumerate((first, second)):
+            axes: Axes = axes_grid[row][col]
+            rows = records[records["item"] == item]
+            member = groups.loc[rows["respondent"]][attribute].to_numpy()
+            mine = rows[member == group]
+            for k, name in enumerate(series):
+                part = mine.drop_duplicates("respondent") if name == "real" else mine[mine["predictor"] == name]
+                values = shares(part, "real" if name == "real" else "choice", item)
+                x = np.arange(len(codes)) + (k - (len(series) - 1) / 2) * 0.8 / len(series)
+                color = "0.25" if name == "real" else PALETTE[k % len(PALETTE)]
+                label = name if row == 0 and col == 0 else None
+                axes.bar(x, values, width=0.8 / len(series), color=color, label=label)
+            axes.set_xticks(range(len(codes)), [options[item][c] for c in codes], fontsize=6)
+            axes.set_ylim(0, 1)
+            axes.tick_params(axis="y", labelsize=6)
+            axes.set_title(f"{item} - {attribute}: {group} (n={mine['respondent'].nunique()})", fontsize=7, loc="left")
+    figure.legend(fontsize=7, loc="outside upper center", ncols=len(series))
+    figure.supylabel("share of answers", fontsize=7)
+    return figure
