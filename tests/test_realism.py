@@ -18,7 +18,7 @@ from persona.data.respondents import respondent_persona
 from persona.data.surveys import load_card, load_survey
 from persona.errors import InputError
 from persona.experiments.realism import RealismSpec, run_realism
-from persona.metrics.realism import Resamples, banded, cell_agreement, distributional, individual
+from persona.metrics.realism import Resamples, banded, cell_ceiling, distributional, individual
 from persona.programs.baselines import folds, predict_baselines
 
 runner = CliRunner()
@@ -125,7 +125,7 @@ def test_individual_accuracy_and_ordinal_error_weigh_respondents_by_hand():
     assert gap.value == pytest.approx(7 / 8) and gap.low <= gap.value <= gap.high
 
 
-def test_distributional_distances_and_cell_agreement_by_hand():
+def test_distributional_distances_and_the_cell_ceiling_by_hand():
     records = _records()
     groups = pd.DataFrame({"sex": ["Female", "Female"]}, index=["r1", "r2"])
     boot = Resamples(["r1", "r2"], resamples=200, seed=0)
@@ -138,9 +138,11 @@ def test_distributional_distances_and_cell_agreement_by_hand():
     assert by["bad"].tv == pytest.approx(0.625) and by["bad"].representativeness == pytest.approx(0.5)
     assert overall["bad"][0].value == pytest.approx(1 - 0.625)
     answers = pd.DataFrame({"a": ["1", "1", "2", "2", "2"], "b": ["y", "n", "y", "y", None]})
-    rate, shared = cell_agreement(["x", "x", "z", "z", "z"], answers)
+    ceiling = cell_ceiling(["x", "x", "z", "z", "z"], answers)
     # a: cell x 2 pairs agree of 2, cell z 6 of 6 -> 1.0; b: x 0 of 2, z 2 of 2 -> 0.5; mean 0.75
-    assert rate == pytest.approx(0.75) and shared == 5
+    assert ceiling.agreement == pytest.approx(0.75) and ceiling.respondents == 5
+    # the rest of the cell's mode: a right 5 of 5; b: x y|n each judged by the other (wrong), z y,y right: 2 of 4
+    assert ceiling.mode_accuracy == pytest.approx((1.0 + 0.5) / 2)
     bands = banded(pd.DataFrame({"age": ["20", "50", None]}), ["age"])
     assert bands["age"].tolist() == ["18-29", "45-64", "(missing)"]
 

@@ -252,22 +252,46 @@ def distributional(
         point = 1 - float(np.mean(tv_sum[scored] / seen[scored]))
         with np.errstate(invalid="ignore"):
             draws = 1 - np.nanmean(tv_draws[:, scored] / seen[scored], axis=1)
-        overall[str(predictor)] = (Estimate(point, *boot.centred(point, draws), int(scored.sum())), draws)
+        low, high = boot.centred(point, draws)
+        overall[str(predictor)] = (Estimate(point, max(low, 0.0), min(high, 1.0), int(scored.sum())), draws)
     return table, overall
 
 
-def cell_agreement(cells: Sequence[str], answers: pd.DataFrame) -> tuple[float, int]:
-    """How often two respondents of the same demographic cell gave the same answer, averaged over items: the bar
-    for any predictor that sees only those demographics. Returns it with the respondents who share a cell."""
+class CellCeiling(BaseModel):
+    """What demographics alone can tell, measured on the real answers themselves."""
+
+    agreement: float | None = Field(description="how often two respondents of one cell give the same answer")
+    mode_accuracy: float | None = Field(
+        description="accuracy of answering each respondent with the most common answer of the rest of their cell"
+    )
+    respondents: int = Field(description="respondents who share their cell with another (the only ones counted)")
+
+
+def cell_ceiling(cells: Sequence[str], answers: pd.DataFrame) -> CellCeiling:
+    """Within demographic cells, averaged over items: how often two respondents agree (what a predictor drawing
+    answers from the right cell's spread scores), and how often the rest of a respondent's cell's most common
+    answer is theirs (what the best lookup on these demographics scores; ties go to the first answer in order).
+    Only respondents who share their cell count."""
     cell = pd.Series(list(cells), index=answers.index)
-    rates = []
+    agreement, modes = [], []
     for item in answers:
         frame = pd.DataFrame({"cell": cell, "answer": answers[item]}).dropna()
-        per_cell = frame.groupby("cell").size()
-        pairs = float((per_cell * (per_cell - 1)).sum())
-        if pairs == 0:
+        table = pd.crosstab(frame["cell"], frame["answer"])
+        sizes = table.sum(axis=1)
+        table, sizes = table[sizes > 1], sizes[sizes > 1]
+        if table.empty:
             continue
-        per_answer = frame.groupby(["cell", "answer"]).size()
-        rates.append(float((per_answer * (per_answer - 1)).sum()) / pairs)
+        counts = table.to_numpy()
+        agreement.append(float((counts * (counts - 1)).sum() / (sizes * (sizes - 1)).sum()))
+        right = 0
+        for k in range(counts.shape[1]):  # each respondent answering k, judged by the rest of their cell
+            rest = counts.copy()
+            rest[:, k] -= 1
+            right += int(counts[rest.argmax(axis=1) == k, k].sum())
+        modes.append(right / float(sizes.sum()))
     shared = int((cell.map(cell.value_counts()) > 1).sum())
-    return (float(np.mean(rates)) if rates else math.nan), shared
+    return CellCeiling(
+        agreement=float(np.mean(agreement)) if agreement else None,
+        mode_accuracy=float(np.mean(modes)) if modes else None,
+        respondents=shared,
+    )

@@ -45,7 +45,7 @@ def _features(survey: Survey, fit: np.ndarray) -> np.ndarray:
         steps.append(("numbers", make_pipeline(SimpleImputer(add_indicator=True), StandardScaler()), numeric))
     encoder = ColumnTransformer(steps, sparse_threshold=0)
     encoder.fit(frame.iloc[fit])
-    return np.asarray(encoder.transform(frame), dtype=float)
+    return np.asarray(encoder.transform(frame), dtype=np.float32)  # half the memory traffic of each fit
 
 
 def predict_baselines(
@@ -81,7 +81,8 @@ def predict_baselines(
             if len(seen) == 1:
                 probs[:, scale.index(seen[0])] = 1.0
             else:
-                model = LogisticRegression(max_iter=500)
+                # tol 1e-3 (sklearn's default is 1e-4) halves the fits; shares move in the third decimal
+                model = LogisticRegression(max_iter=500, tol=1e-3)
                 model.fit(design[train], answers[train].astype(str), sample_weight=weights[train])
                 predicted = model.predict_proba(design[predict])
                 for j, code in enumerate(model.classes_):
