@@ -227,3 +227,30 @@ def test_a_model_answer_that_is_not_an_option_is_re_asked_then_an_error():
     with dspy.context(lm=never, adapter=adapter), pytest.raises(AdapterParseError) as failed:
         SurveyAnswer()(question="Parks?", options=options, persona="age: 30")
     assert failed.value.attempts == 3 and len(never.history) == 3  # asked, re-asked twice, then an error
+
+
+def test_when_asked_the_lm_checks_and_fills_what_was_drawn_never_what_they_said(tmp_path, card, fake_provider):
+    spec = RealismSpec.model_validate(
+        {
+            "survey": str(card),
+            "respondents": 6,
+            "predictors": ["roleplay", "majority"],
+            "resamples": 100,
+            "population": {"check": True, "fill": True, "max_draws": 20, "categories_per_persona": 1},
+            "models": {"responder": FAKE},
+        }
+    )
+    result = run_realism(spec, out=tmp_path / "run")
+    assert "population" in result.manifest.models
+    survey = load_survey(card)
+    personas = [json.loads(line) for line in (tmp_path / "run" / "personas.jsonl").read_text().splitlines()]
+    by_id = {survey.ids[i]: i for i in range(len(survey))}
+    kept = {r["respondent"] for r in result.records}
+    assert len(personas) == len(kept) == 6 - result.manifest.metrics.left_out
+    for persona, respondent in zip(personas, sorted(kept, key=by_id.get), strict=True):
+        row = by_id[respondent]
+        assert persona["attributes"]["political views"] == survey.label(row, "political views")  # what they said
+        assert persona["profile"]["years in town"] == survey.label(row, "years in town")  # kept beside the filling
+        assert len(persona["profile"]) == 2  # and one written category
+    again = run_realism(spec, out=tmp_path / "run")
+    assert again.manifest.model_calls == 0

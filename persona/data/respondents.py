@@ -47,9 +47,10 @@ def _like(source: CensusSample, known: dict[str, str | None]) -> np.ndarray:
     raise AssertionError("unreachable")
 
 
-def respondent_persona(survey: Survey, row: int, source: CensusSample, seed: int) -> Persona:
-    """Respondent ``row`` of ``survey`` as a persona, drawn with its own random stream ``(seed, row)``."""
-    rng = np.random.default_rng([seed, 29, row])
+def respondent_persona(survey: Survey, row: int, source: CensusSample, seed: int, draw: int = 0) -> Persona:
+    """Respondent ``row`` of ``survey`` as a persona, drawn with its own random stream ``(seed, row)``; a redraw
+    (``draw`` > 0, after a consistency check rejected one) changes only what was drawn, never what they said."""
+    rng = np.random.default_rng([seed, 29, row] + ([draw] if draw else []))
     given = {name: survey.label(row, name) for name in survey.demographics}
     mapped = {name: value for name, value in given.items() if name in ATTRIBUTES}
     extras = {name: str(value) for name, value in given.items() if name not in ATTRIBUTES and value is not None}

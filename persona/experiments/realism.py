@@ -21,11 +21,14 @@ from pydantic import BaseModel, Field, field_validator
 
 from persona.data.io import write_jsonl
 from persona.data.persona import Persona
+from persona.data.population import profile_plan
 from persona.data.respondents import respondent_persona
 from persona.data.sources import load_source
 from persona.data.surveys import Survey, load_survey
 from persona.errors import InputError
 from persona.experiments.bench import write_results
+from persona.experiments.inputs import POPULATION
+from persona.experiments.population import PersonaSlot, PopulationSection, population_role
 from persona.lm.config import ModelConfig
 from persona.lm.roles import Role
 from persona.metrics.accuracy import Estimate, EstimateRecord
@@ -56,7 +59,10 @@ NO_DATA = Estimate(float("nan"), float("nan"), float("nan"), 0)
 class RealismSpec(RolesSpec):
     """Role-play against real survey respondents, beside the baselines it has to beat."""
 
-    ROLES: ClassVar[dict[str, Role]] = {"responder": Role(max_tokens=48)}  # one option, as JSON
+    ROLES: ClassVar[dict[str, Role]] = {
+        "responder": Role(max_tokens=48),  # one option, as JSON
+        POPULATION: population_role("responder"),  # checks and fills the drawn attributes, when asked
+    }
 
     kind: Literal["realism"] = "realism"
     survey: str = Field(default="gss2018-spending", description="a built-in survey card's name, or a card file")
@@ -71,6 +77,10 @@ class RealismSpec(RolesSpec):
     ceiling_by: list[str] = Field(
         default_factory=list,
         description="demographics whose cells the agreement ceiling is taken in (numbers banded); empty: all",
+    )
+    population: PopulationSection = Field(
+        default_factory=lambda: PopulationSection(check=False, fill=False),
+        description="the LM consistency check and filling of what is drawn for each respondent (off: procedural)",
     )
     min_group_size: int = Field(default=10, gt=0, description="respondents a demographic group needs to be ranked")
     resamples: int = Field(default=1000, ge=100, description="bootstrap resamples (of respondents) per CI")
@@ -138,7 +148,8 @@ def plan(spec: RealismSpec) -> Plan:
 
 @REALISM.needs
 def _models(spec: RealismSpec, data: Plan) -> dict[str, ModelConfig]:
-    return {"responder": spec.models["responder"]} if spec.asks_a_model() else {}
+    roles = (["responder"] if spec.asks_a_model() else []) + ([POPULATION] if spec.population.uses_lm() else [])
+    return {role: spec.models[role] for role in roles}
 
 
 class Question(NamedTuple):
@@ -182,6 +193,47 @@ class RealismResult(NamedTuple):
     manifest: Manifest
 
 
+def _checked_and_filled(session: Session, spec: RealismSpec, plan_: Plan) -> Plan:
+    """The respondents' personas through the LM consistency check (redrawing only what was drawn) and filling, as
+    the run's ``personas`` stage; a respondent whose every draw is rejected is left out, and counted."""
+    source = load_source(spec.census)
+    options = spec.population
+    rows = [int(row) for row in plan_.evaluated]
+    categories = profile_plan(len(rows), spec.seed, options.categories_per_persona if options.fill else 0)
+    slots = list(zip(rows, categories, strict=True))
+
+    def make_work(lms: Mapping[str, Any]) -> Callable[[tuple[int, tuple[str, ...]]], PersonaSlot]:
+        from persona.programs.population import ConsistencyCheck, OpenEndedFiller, PersonaBuilder
+
+        builder = PersonaBuilder(
+            source,
+            spec.seed,
+            max_draws=options.max_draws,
+            checker=ConsistencyCheck(lms[POPULATION]) if options.check else None,
+            filler=OpenEndedFiller(lms[POPULATION]) if options.fill else None,
+            draw=lambda row, draw: respondent_persona(plan_.survey, row, source, spec.seed, draw),
+        )
+
+        def work(slot: tuple[int, tuple[str, ...]]) -> PersonaSlot:
+            built = builder(slot=slot[0], categories=slot[1])
+            return PersonaSlot(persona=built.persona, draws=built.draws)
+
+        return work
+
+    stage = session.stage(
+        "personas", slots, key=lambda slot: plan_.survey.ids[slot[0]], make_work=make_work, record=PersonaSlot
+    )
+    built = {
+        row: Persona.model_validate(entry.record["persona"])
+        for (row, _), entry in zip(slots, stage.entries, strict=True)
+        if entry.record is not None
+    }
+    if not built:
+        session.stop(f"all {len(slots)} respondents' personas failed; see run.log")
+    kept = np.array([row for row in rows if row in built], dtype=int)
+    return plan_._replace(evaluated=kept, personas=built)
+
+
 def _baseline_rows(spec: RealismSpec, plan_: Plan) -> dict[tuple[str, str, int], tuple[str | None, Any]]:
     """(predictor, item, row) -> (choice, probs) for every baseline, fitted on respondents never evaluated with it."""
     names = [name for name in spec.predictors if name in BASELINES]
@@ -209,6 +261,9 @@ def _baseline_rows(spec: RealismSpec, plan_: Plan) -> dict[tuple[str, str, int],
 
 @REALISM.runs
 def _run(session: Session, spec: RealismSpec, plan_: Plan) -> RealismResult:
+    planned = len(plan_.evaluated)
+    if spec.population.uses_lm():
+        plan_ = _checked_and_filled(session, spec, plan_)
     survey = plan_.survey
     answers = survey.answers
     asked = [(int(row), item) for row in plan_.evaluated for item in plan_.items if pd.notna(answers.at[row, item])]
@@ -247,7 +302,7 @@ def _run(session: Session, spec: RealismSpec, plan_: Plan) -> RealismResult:
                 records.append(base | {"predictor": name, "choice": choice, "probs": probs, "error": None})
     write_jsonl(session.run_dir / "personas.jsonl", (plan_.personas[int(r)].model_dump() for r in plan_.evaluated))
     files = ["personas.jsonl", *write_results(session.run_dir, "realism", records)]
-    metrics = realism_metrics(records, spec, plan_)
+    metrics = realism_metrics(records, spec, plan_).model_copy(update={"left_out": planned - len(plan_.evaluated)})
     files += _draw(records, metrics, plan_, session.run_dir)
     manifest = session.finish(files=files, metrics=metrics, report=render_realism_report)
     return RealismResult(session.run_dir, records, manifest)
@@ -273,6 +328,7 @@ class RealismMetrics(Metrics):
 
     survey: str
     respondents: int
+    left_out: int = Field(default=0, description="respondents left out: the consistency check rejected every draw")
     items: int
     predictors: dict[str, PredictorScore]
     headline: dict[str, EstimateRecord] = Field(
@@ -375,6 +431,11 @@ def render_realism_report(manifest: Manifest) -> str:
             for name, s in m.predictors.items()
         ),
         "",
+        *(
+            [f"{m.left_out} respondents were left out: the consistency check rejected every draw for them.", ""]
+            if m.left_out
+            else []
+        ),
         "**Headline** (role-play minus the demographic baseline, paired resamples): "
         + (
             "; ".join(f"{what} {format_estimate(value)}" for what, value in m.headline.items())

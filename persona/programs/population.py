@@ -7,7 +7,7 @@ any order or in parallel, and a rejected profile's replacement is the same in ev
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import dspy
 
@@ -47,7 +47,8 @@ class OpenEndedFiller(dspy.Module):
         if int(attributes["age"] or 0) >= WORKING_AGE:
             attributes[JOB_DESCRIPTION] = self._write(persona, JOB_DESCRIPTION, JOB_GUIDANCE)
         # Each detail is written from the drawn attributes only: shown earlier LM prose, small models copy it out.
-        profile = {category: self._write(persona, category, PROFILE_CATEGORIES[category]) for category in categories}
+        written = {category: self._write(persona, category, PROFILE_CATEGORIES[category]) for category in categories}
+        profile = {**persona.profile, **written}  # lines the persona came with (a survey's extras) stay
         return dspy.Prediction(persona=persona.model_copy(update={"attributes": attributes, "profile": profile}))
 
     def _write(self, persona: Persona, attribute: str, guidance: str) -> str:
@@ -68,6 +69,8 @@ class PersonaBuilder(dspy.Module):
         max_draws: candidates to try per slot.
         checker: the consistency check (None skips it: every first draw is kept).
         filler: the detail writer (None leaves open-ended attributes as drawn).
+        draw: ``draw(slot, draw)``, a candidate; by default ``draw_profile`` from ``source`` (a survey's
+            respondents come with their own).
     """
 
     def __init__(
@@ -78,15 +81,17 @@ class PersonaBuilder(dspy.Module):
         max_draws: int = 5,
         checker: ConsistencyCheck | None = None,
         filler: OpenEndedFiller | None = None,
+        draw: Callable[[int, int], Persona] | None = None,
     ) -> None:
         super().__init__()
         self.source, self.seed, self.min_age, self.max_draws = source, seed, min_age, max_draws
         self.checker, self.filler = checker, filler
+        self.draw = draw or (lambda slot, n: draw_profile(self.source, self.seed, slot, n, self.min_age))
 
     def forward(self, slot: int, categories: Sequence[str] = ()) -> dspy.Prediction:
         draws = []
         for draw in range(self.max_draws):
-            candidate = draw_profile(self.source, self.seed, slot, draw, self.min_age)
+            candidate = self.draw(slot, draw)
             if self.checker is None:
                 break
             verdict = self.checker(person=candidate.as_line())
