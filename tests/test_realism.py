@@ -254,3 +254,13 @@ def test_when_asked_the_lm_checks_and_fills_what_was_drawn_never_what_they_said(
         assert len(persona["profile"]) == 2  # and one written category
     again = run_realism(spec, out=tmp_path / "run")
     assert again.manifest.model_calls == 0
+
+
+def test_a_bad_card_on_the_command_line_exits_2_naming_it_and_writes_nothing(tmp_path):
+    card = write_survey(tmp_path / "s", town_frame().drop(columns=["bus"]))
+    out = tmp_path / "run"
+    result = runner.invoke(
+        app, ["survey", "realism", "--survey", str(card), "--predictors", "majority", "--out", str(out)]
+    )
+    assert result.exit_code == 2 and "items.bus: the data has no column 'bus'" in result.output
+    assert str(card) in result.output.replace("\n", "") and not out.exists()
