@@ -31,7 +31,7 @@ from persona.metrics.mentions import leaked
 from persona.metrics.prefs import DEFAULT_GROUPS, GroupAccuracy, clustered_mean, group_accuracy
 from persona.plugins import is_import_path, load_callable
 from persona.programs.responders import Ask, respond, responder_identity
-from persona.reports.estimates import format_estimate, format_number, markdown, small_sample_note
+from persona.reports.estimates import format_estimate, format_number, group_lines, markdown, small_sample_note
 from persona.reports.figures import elicit_plot, save_figure
 from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics
@@ -362,27 +362,20 @@ def _group_lines(m: ElicitMetrics, min_size: int) -> list[str]:
     """Accuracy per census group, one column per budget: who asking serves, and who it leaves behind."""
     if not m.groups:
         return []
-    labels = list(m.budgets)
     cells: dict[tuple[str, str], dict[str, GroupScore]] = {}
     for g in m.groups:
         cells.setdefault((g.attribute, g.group), {})[g.budget] = g
-    lines = [
-        "## Per census group",
-        "",
-        f"Groups of fewer than {min_size} personas are marked (small) and are descriptive only.",
-        "",
-        "| attribute | group | personas | " + " | ".join(labels) + " |",
-        "|---|---|---|" + "---|" * len(labels),
+    rows = [
+        (
+            attribute,
+            group,
+            next(iter(by.values())).personas,
+            next(iter(by.values())).ranked,
+            {b: f"{g.accuracy:.3f} ({g.low:.3f}-{g.high:.3f})" for b, g in by.items()},
+        )
+        for (attribute, group), by in cells.items()
     ]
-    for (attribute, group), by_budget in cells.items():
-        first = next(iter(by_budget.values()))
-        row = [
-            f"{by_budget[b].accuracy:.3f} ({by_budget[b].low:.3f}-{by_budget[b].high:.3f})" if b in by_budget else "-"
-            for b in labels
-        ]
-        small = "" if first.ranked else " (small)"
-        lines.append(f"| {attribute} | {group}{small} | {first.personas} | " + " | ".join(row) + " |")
-    return [*lines, ""]
+    return group_lines("Per census group", "personas", min_size, list(m.budgets), rows)
 
 
 @ELICIT.summarises

@@ -42,7 +42,7 @@ from persona.metrics.realism import (
     individual,
 )
 from persona.programs.baselines import BASELINES, Predicted, folds, predict_baselines
-from persona.reports.estimates import format_estimate, markdown, small_sample_note
+from persona.reports.estimates import format_estimate, group_lines, markdown, small_sample_note
 from persona.reports.figures import realism_plot, save_figure
 from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics
@@ -471,24 +471,21 @@ def _ceiling_lines(m: RealismMetrics) -> list[str]:
 def _group_lines(m: RealismMetrics, min_size: int) -> list[str]:
     if not m.groups:
         return []
-    names = list(m.predictors)
     cells: dict[tuple[str, str], dict[str, GroupDistance]] = {}
     for g in m.groups:
         cells.setdefault((g.attribute, g.group), {})[g.predictor] = g
-    lines = [
-        "## Per demographic group: total variation distance from the real answer shares (0 best)",
-        "",
-        f"Groups of fewer than {min_size} respondents are marked (small) and are descriptive only.",
-        "",
-        "| attribute | group | respondents | " + " | ".join(names) + " |",
-        "|---|---|---|" + "---|" * len(names),
+    rows = [
+        (
+            attribute,
+            group,
+            next(iter(by.values())).respondents,
+            next(iter(by.values())).ranked,
+            {name: f"{g.tv:.3f}" for name, g in by.items()},
+        )
+        for (attribute, group), by in cells.items()
     ]
-    for (attribute, group), by_name in cells.items():
-        first = next(iter(by_name.values()))
-        row = [f"{by_name[n].tv:.3f}" if n in by_name else "-" for n in names]
-        small = "" if first.ranked else " (small)"
-        lines.append(f"| {attribute} | {group}{small} | {first.respondents} | " + " | ".join(row) + " |")
-    return [*lines, ""]
+    heading = "Per demographic group: total variation distance from the real answer shares (0 best)"
+    return group_lines(heading, "respondents", min_size, list(m.predictors), rows)
 
 
 @REALISM.summarises

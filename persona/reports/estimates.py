@@ -52,6 +52,27 @@ def estimates_table(title: str, rows: Mapping[str, EstimateRecord]) -> Table:
     return table
 
 
+GroupCell = tuple[str, str, int, bool, Mapping[str, str]]  # attribute, group, size, ranked, column -> text
+
+
+def group_lines(heading: str, unit: str, min_size: int, columns: list[str], rows: Iterable[GroupCell]) -> list[str]:
+    """A per-group section: one row per (attribute, group) with its size, one column per budget, predictor, ...;
+    groups too small to rank are marked, so nobody reads a handful of people as a finding."""
+    lines = [
+        f"## {heading}",
+        "",
+        f"Groups of fewer than {min_size} {unit} are marked (small) and are descriptive only.",
+        "",
+        f"| attribute | group | {unit} | " + " | ".join(columns) + " |",
+        "|---|---|---|" + "---|" * len(columns),
+    ]
+    for attribute, group, size, ranked, cells in rows:
+        small = "" if ranked else " (small)"
+        row = [cells.get(column, "-") for column in columns]
+        lines.append(f"| {attribute} | {group}{small} | {size} | " + " | ".join(row) + " |")
+    return [*lines, ""]
+
+
 def aborted_note(aborted: bool) -> list[str]:
     """The report's warning, when the run stopped starting items at its failure limit."""
     return (
