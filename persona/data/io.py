@@ -25,13 +25,14 @@ def temp_sibling(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
 
 
-def atomic_write_lines(path: Path, lines: Iterable[str]) -> int:
+def atomic_write_lines(path: Path, lines: Iterable[str], private: bool = False) -> int:
     """Write ``lines`` (each ending in a newline) via a temp file in the same directory and rename, so readers see
     the old or the new file, never half; the lines are streamed, so a large file is never held whole in memory.
-    Returns how many were written."""
+    ``private`` files (people's free text, ids) are readable by their owner only. Returns how many were written."""
     make_folder(path.parent)
     tmp = temp_sibling(path)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies, as to any file we create
+    # the umask applies, as to any file we create; a private file is owner-only whatever the umask
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if private else 0o666)
     count = 0
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
@@ -47,9 +48,9 @@ def atomic_write_lines(path: Path, lines: Iterable[str]) -> int:
     return count
 
 
-def atomic_write_text(path: Path, text: str) -> None:
+def atomic_write_text(path: Path, text: str, private: bool = False) -> None:
     """Write ``text`` whole or not at all (see ``atomic_write_lines``)."""
-    atomic_write_lines(path, [text])
+    atomic_write_lines(path, [text], private)
 
 
 def dumps_record(record: dict[str, Any]) -> str:
@@ -57,8 +58,8 @@ def dumps_record(record: dict[str, Any]) -> str:
     return json.dumps(record, ensure_ascii=False, allow_nan=False)
 
 
-def write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> int:
-    return atomic_write_lines(path, (f"{dumps_record(record)}\n" for record in records))
+def write_jsonl(path: Path, records: Iterable[dict[str, Any]], private: bool = False) -> int:
+    return atomic_write_lines(path, (f"{dumps_record(record)}\n" for record in records), private)
 
 
 def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:

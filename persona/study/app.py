@@ -8,11 +8,14 @@ refused before they are read; pages carry a Content-Security-Policy that allows 
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import re
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import jinja2
 from starlette.applications import Starlette
@@ -24,14 +27,19 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from persona.errors import PersonaError
 from persona.study.card import persona_card
 from persona.study.store import Progress, Store
 
 HERE = Path(__file__).parent
 HOST, PORT = "127.0.0.1", 8765
+KEEP_ALIVE = 5  # seconds a connection may sit idle between requests
+BODY_TIMEOUT = 10.0  # seconds between two parts of a request body
+MAX_CONNECTIONS = 200  # connections and tasks served at once; more are answered 503 at once
 MAX_BODY = 64 * 1024  # a justification at its longest, percent-encoded, fits many times over
 TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 PROLIFIC_PID = re.compile(r"[A-Za-z0-9]{1,64}")
+POSITION = re.compile(r"[0-9]{1,6}")
 HEADERS = {
     "content-security-policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
@@ -42,12 +50,14 @@ HEADERS = {
 }
 
 
-class _BodyTooLargeError(Exception):
-    pass
+class PortInUseError(PersonaError):
+    """The study server's port cannot be bound (another server, or no permission)."""
 
 
 class Guard:
-    """ASGI middleware: security headers on every response, and request bodies capped at ``limit`` bytes."""
+    """ASGI middleware around the whole app (its error pages included): security headers on every response, posts
+    from other sites refused, and a request body read whole before the app sees it, refused when it is over
+    ``limit`` bytes or a part of it takes over ``BODY_TIMEOUT`` seconds to come."""
 
     def __init__(self, app: ASGIApp, limit: int = MAX_BODY) -> None:
         self.app, self.limit = app, limit
@@ -56,43 +66,66 @@ class Guard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        length = dict(scope["headers"]).get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.limit):
-            await _too_large(scope, receive, send)
+        headers = dict(scope["headers"])
+        if scope["method"] == "POST" and not _same_site(headers):
+            await _refuse(scope, receive, send, 403, "Form sent from another site.")
             return
-        received, started = 0, False
+        length = headers.get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.limit):
+            await _refuse(scope, receive, send, 413, f"Request body over {self.limit} bytes.")
+            return
+        body = bytearray()
+        if length is not None or b"transfer-encoding" in headers:
+            while True:
+                try:
+                    message = await asyncio.wait_for(receive(), BODY_TIMEOUT)
+                except TimeoutError:
+                    await _refuse(scope, receive, send, 408, "Request body too slow.")
+                    return
+                if message["type"] == "http.disconnect":
+                    return
+                body += message.get("body", b"")
+                if len(body) > self.limit:
+                    await _refuse(scope, receive, send, 413, f"Request body over {self.limit} bytes.")
+                    return
+                if not message.get("more_body", False):
+                    break
+        replayed = False
 
-        async def limited() -> Message:
-            nonlocal received
-            message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.limit:
-                raise _BodyTooLargeError
-            return message
+        async def whole() -> Message:
+            nonlocal replayed
+            if replayed:  # the body is in: what is left to receive is the disconnect, whenever it comes
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": bytes(body), "more_body": False}
 
         async def headed(message: Message) -> None:
-            nonlocal started
             if message["type"] == "http.response.start":
-                started = True
                 message["headers"] = [
                     *message.get("headers", []),
                     *((k.encode(), v.encode()) for k, v in HEADERS.items()),
                 ]
             await send(message)
 
-        try:
-            await self.app(scope, limited, headed)
-        except _BodyTooLargeError:
-            if not started:
-                await _too_large(scope, receive, send)
+        await self.app(scope, whole, headed)
 
 
-async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
-    response = PlainTextResponse(f"Request body over {MAX_BODY} bytes.", status_code=413, headers=HEADERS)
-    await response(scope, receive, send)
+async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, text: str) -> None:
+    await PlainTextResponse(text, status_code=status, headers=HEADERS)(scope, receive, send)
 
 
-def make_app(folder: Path) -> Starlette:
+def _same_site(headers: dict[bytes, bytes]) -> bool:
+    """A form post from this server's own pages: its ``Origin`` (or, without one, its ``Referer``) names this host.
+    A request with neither (a script, curl) is let through: it is no cross-site form a browser was tricked into."""
+    source = headers.get(b"origin") or headers.get(b"referer")
+    if source is None:
+        return True
+    host = headers.get(b"host", b"").decode("latin-1").lower()
+    parts = urlsplit(source.decode("latin-1"))
+    return parts.scheme in ("http", "https") and parts.netloc.lower() == host
+
+
+def make_app(folder: Path) -> Guard:
     """The study server for the study in ``folder``; all state is in its database, so a restart resumes it."""
     store = Store(folder)
     design = store.design()
@@ -166,16 +199,20 @@ def make_app(folder: Path) -> Starlette:
             return not_found(request)
         if progress.open_at is not None and position > progress.open_at:
             return to(request, a["token"], f"/q/{progress.open_at}")
+        if request.method == "HEAD":  # link checkers and proxies: never a view, never an answer
+            return Response(status_code=200)
         if request.method == "GET":
             shown = await run_in_threadpool(store.show, a["id"], position)
             return await _question_page(request, a, position, progress, shown, None, 200)
-        form = await request.form(max_files=0, max_fields=8)
-        choice = str(form.get("choice", ""))
-        text = str(form.get("justification", "")).strip()
+        form = await _form(request)
+        if form is None:
+            return message(request, "Unreadable form", "The form was not UTF-8 text, or had fields no page sends.", 400)
+        choice = form.get("choice", "")
+        text = form.get("justification", "").strip()
         problem = None
         if choice not in ("A", "B"):
             problem = "Pick answer A or answer B."
-        elif len(text) < design.min_justification:
+        elif _visible(text) < design.min_justification:
             problem = f"Say why in at least {design.min_justification} characters."
         elif len(text) > design.max_justification:
             problem = f"Keep the justification under {design.max_justification} characters."
@@ -220,6 +257,8 @@ def make_app(folder: Path) -> Starlette:
             return not_found(request)
         if a["submitted_at"] or not a["started_at"]:
             return to(request, a["token"])
+        if request.method == "HEAD":  # a HEAD is never a submit
+            return Response(status_code=200)
         if request.method == "GET":
             rows = await run_in_threadpool(store.review, a["id"])
             return page(request, "review.html", token=a["token"], rows=rows)
@@ -244,14 +283,34 @@ def make_app(folder: Path) -> Starlette:
         Route("/admin/{token}", admin),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
-    app = Starlette(routes=routes)
-    app.add_middleware(Guard)
-    return app
+    # The guard wraps the whole app, Starlette's own error handling included, so a 500 carries the headers too.
+    return Guard(Starlette(routes=routes))
 
 
 def _position(request: Request, total: int) -> int | None:
+    """The question position in the path: ASCII digits only (``str.isdigit`` also takes "²" and "①", which ``int``
+    refuses), and short, so no path value can reach ``int`` unparsed."""
     raw = request.path_params["position"]
-    return int(raw) if raw.isdigit() and 1 <= int(raw) <= total else None
+    return int(raw) if POSITION.fullmatch(raw) and 1 <= int(raw) <= total else None
+
+
+INVISIBLE = frozenset({"Cf", "Zs", "Zl", "Zp", "Cc"})  # format, space and control characters
+
+
+def _visible(text: str) -> int:
+    """Characters a reader sees: 25 zero-width spaces are no justification."""
+    return sum(unicodedata.category(c) not in INVISIBLE for c in text)
+
+
+async def _form(request: Request, max_fields: int = 8) -> dict[str, str] | None:
+    """A form body read as UTF-8 (Starlette reads raw bytes as Latin-1, so a non-browser client's "héllo" became
+    "hÃ©llo"); None when it is not UTF-8. The body is already capped by the guard."""
+    body = await request.body()
+    try:
+        text = body.decode("utf-8")
+        return dict(parse_qsl(text, keep_blank_values=True, max_num_fields=max_fields, errors="strict"))
+    except ValueError:  # not UTF-8 (raw or percent-encoded), or more fields than any page sends
+        return None
 
 
 def _by_persona(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -268,14 +327,28 @@ def _by_persona(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def serve(folder: Path, host: str = HOST, port: int = PORT, announce: Callable[[str], object] = print) -> None:
-    """Run the study server until interrupted, after announcing its admin page and how annotators get in.
+    """Run the study server until interrupted, announcing its admin page and how annotators get in once it listens
+    (a port in use is an error before anything is printed).
 
-    Access logs are off: every annotator URL carries a token.
+    Access logs are off: every annotator URL carries a token. Slow clients are bounded: a request head must arrive
+    within ``limits.HEADER_TIMEOUT`` seconds and each part of a body within ``BODY_TIMEOUT``; a connection idle
+    between requests closes after ``KEEP_ALIVE`` seconds; one client holds at most ``limits.PER_CLIENT``
+    connections, and at most ``MAX_CONNECTIONS`` are served at once.
     """
+    import socket
+
     import uvicorn
 
     app = make_app(folder)
     store = Store(folder)
+    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError as exc:
+        listener.close()
+        raise PortInUseError(f"cannot serve on {host}:{port}: {exc.strerror}; pick another --port") from None
+    listener.listen(2048)
     base = f"http://{host}:{port}"
     announce(f"serving {folder} at {base}")
     announce(f"admin page: {base}/admin/{store.meta('admin_token')}")
@@ -283,4 +356,14 @@ def serve(folder: Path, host: str = HOST, port: int = PORT, announce: Callable[[
         announce(f"Prolific study URL: {base}/start?PROLIFIC_PID={{{{%PROLIFIC_PID%}}}}")
     else:
         announce(f"annotator links: {base} followed by a path of {Path(folder) / 'links.csv'}")
-    uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning")
+    from persona.study.limits import BoundedH11Protocol
+
+    config = uvicorn.Config(
+        app,
+        http=BoundedH11Protocol,
+        access_log=False,
+        log_level="warning",
+        timeout_keep_alive=KEEP_ALIVE,
+        limit_concurrency=MAX_CONNECTIONS,
+    )
+    uvicorn.Server(config).run(sockets=[listener])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from pathlib import Path
 from typing import NamedTuple
 
@@ -58,5 +57,4 @@ def write_links(folder: Path, store: Store) -> None:
     writer.writerow(["annotator", "persona_id", "path"])
     for row in store.assignments():
         writer.writerow([row["label"], row["persona_id"], f"/a/{row['token']}"])
-    atomic_write_text(folder / "links.csv", buffer.getvalue())
-    os.chmod(folder / "links.csv", 0o600)
+    atomic_write_text(folder / "links.csv", buffer.getvalue(), private=True)

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import pandas as pd
 
-from persona.data.io import atomic_write_text, make_folder
+from persona.data.io import atomic_write_text, make_folder, write_jsonl
 from persona.metrics import majority_labels
 from persona.study.store import Store
 
@@ -37,6 +37,23 @@ def _seconds(start: object, end: object) -> float | None:
     if not isinstance(start, str) or not isinstance(end, str):
         return None  # answered by a POST without the page ever shown
     return round((datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds(), 3)
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a cell a spreadsheet would run as a formula (OWASP)
+
+
+def spreadsheet_safe(value: object) -> object:
+    """Text that a spreadsheet would run as a formula, with a leading apostrophe so it is shown as text."""
+    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_START) else value
+
+
+def _write_csv(path: Path, frame: pd.DataFrame) -> None:
+    text = frame.map(spreadsheet_safe) if len(frame) else frame
+    atomic_write_text(path, text.to_csv(index=False), private=True)
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, object]]:
+    return [{k: (None if pd.isna(v) else v) for k, v in row.items()} for row in frame.to_dict("records")]
 
 
 def export_study(
@@ -75,23 +92,24 @@ def export_study(
     ]
 
     make_folder(out)
-    atomic_write_text(out / "annotations.csv", annotations.to_csv(index=False))
-    atomic_write_text(out / "majority.csv", majority_rows.to_csv(index=False))
-    atomic_write_text(out / "unresolved.csv", unresolved.to_csv(index=False))
-    atomic_write_text(
+    # Free text, Prolific ids and completion codes: every file is its owner's only, and CSV cells are spreadsheet-safe
+    # (annotations.jsonl keeps the text exactly as typed).
+    write_jsonl(out / "annotations.jsonl", _records(annotations), private=True)
+    _write_csv(out / "annotations.csv", annotations)
+    _write_csv(out / "majority.csv", majority_rows)
+    _write_csv(out / "unresolved.csv", unresolved)
+    _write_csv(
         out / "attention.csv",
-        attention[["annotator", "persona_id", "item_id", "position", "expected", "choice", "passed"]].to_csv(
-            index=False
-        ),
+        attention[["annotator", "persona_id", "item_id", "position", "expected", "choice", "passed"]],
     )
     people_columns = [
         "label", "persona_id", "status", "counted", "answered", "total", "checks", "checks_failed", "started_at",
         "submitted_at", "prolific_pid", "completion_code",
     ]  # fmt: skip
     annotators = people[people_columns].rename(columns={"label": "annotator"})
-    atomic_write_text(out / "annotators.csv", annotators.to_csv(index=False))
+    _write_csv(out / "annotators.csv", annotators)
     result = Export(out, annotations.reset_index(drop=True), majority_rows, unresolved, annotators)
-    atomic_write_text(out / "export.md", render_export(result, threshold, design.annotators))
+    atomic_write_text(out / "export.md", render_export(result, threshold, design.annotators), private=True)
     return result
 
 
