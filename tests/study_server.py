@@ -55,8 +55,8 @@ def free_port() -> int:
 class Server:
     """`persona annotate serve STUDY` in its own process; ``kill`` is SIGKILL, as a crash would be."""
 
-    def __init__(self, study: Path, port: int | None = None) -> None:
-        self.study, self.port = study, port or free_port()
+    def __init__(self, study: Path, port: int | None = None, options: tuple[str, ...] = ()) -> None:
+        self.study, self.port, self.options = study, port or free_port(), options
         self.base = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
         self.output = study.parent / f"server-{self.port}.log"
@@ -64,6 +64,7 @@ class Server:
     def start(self) -> Server:
         env = os.environ | {"PYTHONUNBUFFERED": "1"}
         command = [sys.executable, "-m", "persona", "annotate", "serve", str(self.study), "--port", str(self.port)]
+        command += self.options
         with open(self.output, "ab") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + 30

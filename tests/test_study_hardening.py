@@ -201,3 +201,46 @@ def test_a_second_server_on_a_busy_port_fails_before_printing_the_admin_link(ser
     assert "admin page" not in done.stdout + done.stderr
     port = free_port()
     assert port != served.port
+
+
+def test_prolific_checks_the_study_binds_a_place_to_its_session_and_returns_unanswered_places(tmp_path):
+    study = make_study(tmp_path, entry="prolific", prolific_study_id="STUDY42")  # 4 places
+    with Server(study, options=("--place-timeout", "1")) as server:
+        client = _client(server)
+
+        def enter(pid: str, session: str | None = "S1", study_id: str | None = "STUDY42") -> httpx.Response:
+            query = {"PROLIFIC_PID": pid} | ({"SESSION_ID": session} if session else {})
+            return client.get("/start", params=query | ({"STUDY_ID": study_id} if study_id else {}))
+
+        assert enter("p1", study_id="OTHER").status_code == 403 and enter("p1", study_id=None).status_code == 403
+        first = enter("p1", "S1")
+        assert first.status_code == 303
+        assert enter("p1", "S1").headers["location"] == first.headers["location"]  # the same place, again
+        assert enter("p1", "S2").status_code == 403  # knowing someone's id is not enough
+        assert enter("p1", None).status_code == 403
+        # p1 answers one question: that place is never handed back
+        path = first.headers["location"]
+        client.post(path + "/start")
+        client.post(path + "/q/1", data={"choice": "A", "justification": REASON})
+        made_up = [enter(f"fake{n}", f"F{n}") for n in range(3)]
+        assert all(r.status_code == 303 for r in made_up) and enter("late", "L1").status_code == 410  # full
+        time.sleep(1.5)  # the made-up places were taken, never answered, and are now stale
+        real = enter("real", "R1")
+        assert real.status_code == 303 and real.headers["location"] in {r.headers["location"] for r in made_up}
+        assert real.headers["location"] != path
+        with sqlite3.connect(study / "study.db") as db:
+            rows = db.execute("SELECT prolific_pid, prolific_session, prolific_study FROM assignments").fetchall()
+        assert ("p1", "S1", "STUDY42") in rows and ("real", "R1", "STUDY42") in rows
+    annotators = (export_study(study, include_unsubmitted=True).folder / "annotators.csv").read_text()
+    assert "prolific_session" in annotators.splitlines()[0] and "S1" in annotators
+
+
+def test_a_study_made_before_the_prolific_columns_opens_and_gains_them(tmp_path):
+    from persona.study.store import Store
+
+    study = make_study(tmp_path)
+    with sqlite3.connect(study / "study.db") as db:
+        db.execute("ALTER TABLE assignments DROP COLUMN prolific_session")
+        db.execute("ALTER TABLE assignments DROP COLUMN prolific_study")
+    rows = Store(study).assignments()
+    assert rows and all("prolific_session" in row and row["prolific_study"] is None for row in rows)

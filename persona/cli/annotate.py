@@ -35,6 +35,9 @@ def create(
     prolific: Annotated[
         bool, typer.Option("--prolific", help="Hand out assignments at /start?PROLIFIC_PID=... instead of links.")
     ] = False,
+    prolific_study_id: Annotated[
+        str | None, typer.Option(help="The Prolific study's id: an entry with another STUDY_ID is refused.")
+    ] = None,
     completion_code: Annotated[str | None, typer.Option(help="One completion code for all (e.g. Prolific's).")] = None,
     title: Annotated[str | None, typer.Option(help="Title shown on every page.")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for personas, questions and orders (default 0).")] = None,
@@ -42,6 +45,7 @@ def create(
 ) -> None:
     """Plan a study and write its folder: personas, questions, a personal link per annotator, the database."""
     from persona.study import StudyDesign, create_study
+    from persona.study.design import PROLIFIC_URL
 
     design = StudyDesign(
         **given(
@@ -54,6 +58,7 @@ def create(
             min_justification=min_justification,
             majority=majority,
             entry="prolific" if prolific else None,
+            prolific_study_id=prolific_study_id,
             completion_code=completion_code,
             title=title,
             seed=seed,
@@ -68,7 +73,7 @@ def create(
     if design.entry == "links":
         console.print(f"personal links: {study.folder / 'links.csv'} (paths; prefix them with the server's address)")
     else:
-        console.print("Prolific study URL: SERVER/start?PROLIFIC_PID={{%PROLIFIC_PID%}}")
+        console.print(f"Prolific study URL: SERVER{PROLIFIC_URL}")
     console.print(f"serve it: persona annotate serve {study.folder}")
 
 
@@ -79,11 +84,17 @@ def serve(
         str | None, typer.Option(help="Address to listen on (default 127.0.0.1); go public behind a TLS proxy.")
     ] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on (default 8765).")] = None,
+    place_timeout: Annotated[
+        float | None,
+        typer.Option(
+            min=1, help="Seconds a Prolific place is held with no answer before it goes back to the pool (3600)."
+        ),
+    ] = None,
 ) -> None:
     """Serve the study to annotators until Ctrl-C; every answer is saved as it is given, so a restart resumes it."""
     from persona.study.app import serve as run_server
 
-    run_server(study, announce=console.print, **given(host=host, port=port))
+    run_server(study, announce=console.print, **given(host=host, port=port, place_timeout=place_timeout))
 
 
 @annotate_app.command("export")

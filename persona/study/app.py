@@ -29,10 +29,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from persona.errors import PersonaError
 from persona.study.card import persona_card
+from persona.study.design import PROLIFIC_URL
 from persona.study.store import Progress, Store
 
 HERE = Path(__file__).parent
 HOST, PORT = "127.0.0.1", 8765
+PLACE_TIMEOUT = 3600.0  # seconds a Prolific place is held with no answer before it is handed to someone else
 KEEP_ALIVE = 5  # seconds a connection may sit idle between requests
 BODY_TIMEOUT = 10.0  # seconds between two parts of a request body
 MAX_CONNECTIONS = 200  # connections and tasks served at once; more are answered 503 at once
@@ -125,8 +127,9 @@ def _same_site(headers: dict[bytes, bytes]) -> bool:
     return parts.scheme in ("http", "https") and parts.netloc.lower() == host
 
 
-def make_app(folder: Path) -> Guard:
-    """The study server for the study in ``folder``; all state is in its database, so a restart resumes it."""
+def make_app(folder: Path, place_timeout: float = PLACE_TIMEOUT) -> Guard:
+    """The study server for the study in ``folder``; all state is in its database, so a restart resumes it.
+    ``place_timeout``: seconds a Prolific place may be held without an answer before it goes back to the pool."""
     store = Store(folder)
     design = store.design()
     admin_token = store.meta("admin_token")
@@ -157,17 +160,29 @@ def make_app(folder: Path) -> Guard:
         return message(request, design.title, "Open the personal link you were given to take part.", 200)
 
     async def prolific(request: Request) -> Response:
-        pid = request.query_params.get("PROLIFIC_PID", "")
+        query = request.query_params
+        pid, session, study = (query.get(name) for name in ("PROLIFIC_PID", "SESSION_ID", "STUDY_ID"))
         if design.entry != "prolific":
             return message(request, "Not found", "This study hands out personal links only.", 404)
-        if not PROLIFIC_PID.fullmatch(pid):
+        if not PROLIFIC_PID.fullmatch(pid or "") or any(
+            value is not None and not PROLIFIC_PID.fullmatch(value) for value in (session, study)
+        ):
             return message(request, "Missing participant id", "Open this study from its Prolific page.", 400)
-        token = await run_in_threadpool(store.claim, pid)
-        if token is None:
+        if design.prolific_study_id is not None and study != design.prolific_study_id:
+            return message(request, "Another study", "This link belongs to another Prolific study.", 403)
+        claim = await run_in_threadpool(store.claim, pid or "", session, study, place_timeout)
+        if claim.outcome == "session":
+            return message(
+                request,
+                "Place taken",
+                "This place is held by another Prolific session. Open the study from your own Prolific page.",
+                403,
+            )
+        if claim.token is None:
             return message(
                 request, "Study full", "Every place in this study is taken. Thank you for your interest.", 410
             )
-        return to(request, token)
+        return to(request, claim.token)
 
     async def entry(request: Request) -> Response:
         a = await assignment_of(request)
@@ -326,7 +341,13 @@ def _by_persona(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(personas.values())
 
 
-def serve(folder: Path, host: str = HOST, port: int = PORT, announce: Callable[[str], object] = print) -> None:
+def serve(
+    folder: Path,
+    host: str = HOST,
+    port: int = PORT,
+    announce: Callable[[str], object] = print,
+    place_timeout: float = PLACE_TIMEOUT,
+) -> None:
     """Run the study server until interrupted, announcing its admin page and how annotators get in once it listens
     (a port in use is an error before anything is printed).
 
@@ -339,7 +360,7 @@ def serve(folder: Path, host: str = HOST, port: int = PORT, announce: Callable[[
 
     import uvicorn
 
-    app = make_app(folder)
+    app = make_app(folder, place_timeout)
     store = Store(folder)
     listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -353,7 +374,7 @@ def serve(folder: Path, host: str = HOST, port: int = PORT, announce: Callable[[
     announce(f"serving {folder} at {base}")
     announce(f"admin page: {base}/admin/{store.meta('admin_token')}")
     if store.design().entry == "prolific":
-        announce(f"Prolific study URL: {base}/start?PROLIFIC_PID={{{{%PROLIFIC_PID%}}}}")
+        announce(f"Prolific study URL: {base}{PROLIFIC_URL}")
     else:
         announce(f"annotator links: {base} followed by a path of {Path(folder) / 'links.csv'}")
     from persona.study.limits import BoundedH11Protocol

@@ -22,6 +22,9 @@ from persona.study.attention import CHECKS
 
 ANSWER_FIELDS = ("question", "answer_a", "answer_b")
 
+# What to paste as the Prolific study URL after the server's address: Prolific fills in the three ids.
+PROLIFIC_URL = "/start?PROLIFIC_PID={{%PROLIFIC_PID%}}&STUDY_ID={{%STUDY_ID%}}&SESSION_ID={{%SESSION_ID%}}"
+
 
 class StudyDesign(BaseModel):
     """What ``persona annotate create`` builds: the source of questions and the paper's study design, configurable."""
@@ -45,6 +48,11 @@ class StudyDesign(BaseModel):
     majority: int = Field(default=3, gt=0, description="annotators who must agree for the human majority label")
     entry: Literal["links", "prolific"] = Field(
         default="links", description="personal links (links.csv), or a Prolific entry URL that hands out assignments"
+    )
+    prolific_study_id: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9]{1,64}$",
+        description="the Prolific study's id: an entry with another STUDY_ID is refused",
     )
     completion_code: str | None = Field(
         default=None,

@@ -104,7 +104,7 @@ def export_study(
     )
     people_columns = [
         "label", "persona_id", "status", "counted", "answered", "total", "checks", "checks_failed", "started_at",
-        "submitted_at", "prolific_pid", "completion_code",
+        "submitted_at", "prolific_pid", "prolific_session", "prolific_study", "completion_code",
     ]  # fmt: skip
     annotators = people[people_columns].rename(columns={"label": "annotator"})
     _write_csv(out / "annotators.csv", annotators)

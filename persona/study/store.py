@@ -32,7 +32,8 @@ CREATE TABLE items (
 CREATE TABLE assignments (
     id INTEGER PRIMARY KEY, label TEXT NOT NULL UNIQUE, token TEXT NOT NULL UNIQUE,
     persona_id TEXT NOT NULL REFERENCES personas(id), slot INTEGER NOT NULL, completion_code TEXT NOT NULL,
-    prolific_pid TEXT UNIQUE, claimed_at TEXT, started_at TEXT, submitted_at TEXT
+    prolific_pid TEXT UNIQUE, claimed_at TEXT, started_at TEXT, submitted_at TEXT,
+    prolific_session TEXT, prolific_study TEXT
 );
 CREATE TABLE tasks (
     assignment_id INTEGER NOT NULL REFERENCES assignments(id), position INTEGER NOT NULL,
@@ -117,6 +118,14 @@ def _first_open(db: sqlite3.Connection, assignment_id: int) -> int | None:
     ).fetchone()[0]
 
 
+class Claim(NamedTuple):
+    token: str | None
+    outcome: Literal["new", "held", "full", "session"]
+
+
+ADDED_COLUMNS = ("prolific_session", "prolific_study")
+
+
 class Saved(NamedTuple):
     outcome: Literal["saved", "unchanged", "submitted", "ahead"]
     position: int
@@ -131,6 +140,17 @@ class Store:
             raise InputError(f"{folder}: not a study (no {DB_NAME}); create one with `persona annotate create`")
         self._local = threading.local()
         self._writing = threading.Lock()
+        self._add_columns()
+
+    def _add_columns(self) -> None:
+        """Columns a study made by an earlier version lacks (the Prolific session and study), added in place."""
+        with self._connection() as db:
+            have = {row["name"] for row in db.execute("PRAGMA table_info(assignments)")}
+        missing = [name for name in ADDED_COLUMNS if name not in have]
+        if missing:
+            with self._connection(write=True) as db:
+                for name in missing:
+                    db.execute(f"ALTER TABLE assignments ADD COLUMN {name} TEXT")
 
     @contextmanager
     def _connection(self, write: bool = False) -> Iterator[sqlite3.Connection]:
@@ -163,20 +183,49 @@ class Store:
         with self._connection() as db:
             return db.execute("SELECT * FROM assignments WHERE token = ?", (token,)).fetchone()
 
-    def claim(self, pid: str) -> str | None:
-        """The token of ``pid``'s assignment: the one it holds, else the first free one in balanced order."""
+    def claim(self, pid: str, session: str | None, study: str | None, place_timeout: float) -> Claim:
+        """``pid``'s place: the one it holds (bound to the first ``session`` seen: another session is refused),
+        else the first free one in balanced order. Places taken over ``place_timeout`` seconds ago and never
+        answered go back to the pool first; a place with any answer never does."""
         with self._connection(write=True) as db:
-            row = db.execute("SELECT token FROM assignments WHERE prolific_pid = ?", (pid,)).fetchone()
-            if row is None:
-                row = db.execute(
-                    "SELECT id, token FROM assignments WHERE prolific_pid IS NULL ORDER BY id LIMIT 1"
-                ).fetchone()
-                if row is None:
-                    return None
-                db.execute(
-                    "UPDATE assignments SET prolific_pid = ?, claimed_at = ? WHERE id = ?", (pid, now(), row["id"])
+            row = db.execute(
+                "SELECT id, token, prolific_session FROM assignments WHERE prolific_pid = ?", (pid,)
+            ).fetchone()
+            if row is not None:
+                if row["prolific_session"] is None and session is not None:
+                    db.execute("UPDATE assignments SET prolific_session = ? WHERE id = ?", (session, row["id"]))
+                elif row["prolific_session"] is not None and row["prolific_session"] != session:
+                    return Claim(None, "session")
+                return Claim(row["token"], "held")
+            cutoff = datetime.fromtimestamp(datetime.now(UTC).timestamp() - place_timeout, UTC)
+            stale = [
+                r["id"]
+                for r in db.execute(
+                    "SELECT s.id FROM assignments s WHERE s.prolific_pid IS NOT NULL AND s.submitted_at IS NULL "
+                    "AND s.claimed_at < ? AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.assignment_id = s.id)",
+                    (cutoff.isoformat(timespec="milliseconds"),),
                 )
-            return row["token"]
+            ]
+            for stale_id in stale:  # back to the pool as if never taken: no claim, no start, nothing shown
+                db.execute(
+                    "UPDATE assignments SET prolific_pid = NULL, prolific_session = NULL, prolific_study = NULL, "
+                    "claimed_at = NULL, started_at = NULL WHERE id = ?",
+                    (stale_id,),
+                )
+                db.execute(
+                    "UPDATE tasks SET first_shown_at = NULL, last_shown_at = NULL WHERE assignment_id = ?", (stale_id,)
+                )
+            row = db.execute(
+                "SELECT id, token FROM assignments WHERE prolific_pid IS NULL ORDER BY id LIMIT 1"
+            ).fetchone()
+            if row is None:
+                return Claim(None, "full")
+            db.execute(
+                "UPDATE assignments SET prolific_pid = ?, prolific_session = ?, prolific_study = ?, claimed_at = ? "
+                "WHERE id = ?",
+                (pid, session, study, now(), row["id"]),
+            )
+            return Claim(row["token"], "new")
 
     def start(self, assignment_id: int) -> None:
         with self._connection(write=True) as db:
