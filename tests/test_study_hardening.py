@@ -179,19 +179,58 @@ def test_half_sent_requests_and_slow_bodies_are_cut_off(served):
     assert time.monotonic() - started < max(HEADER_TIMEOUT, BODY_TIMEOUT) + 5
 
 
-def test_one_client_cannot_hold_every_connection(served):
-    from persona.study.limits import PER_CLIENT
+def test_one_remote_client_cannot_hold_every_connection_but_this_machine_can():
+    """The protocol itself, on transports standing in for remote and local clients (a test's traffic is local)."""
+    import asyncio
 
-    held = [socket.create_connection(("127.0.0.1", served.port)) for _ in range(PER_CLIENT + 5)]
-    try:
-        time.sleep(0.5)
-        extra = held[-1]
-        extra.settimeout(5)
-        assert extra.recv(1) == b""  # beyond the cap: closed at once
-    finally:
-        for sock in held:
-            sock.close()
-    assert _client(served).get("/").status_code == 200  # and the server still serves
+    from uvicorn.config import Config
+    from uvicorn.server import ServerState
+
+    from persona.study.limits import PER_CLIENT, BoundedH11Protocol
+
+    class Transport(asyncio.Transport):
+        def __init__(self, address: str) -> None:
+            super().__init__()
+            self.address, self.closed = address, False
+
+        def get_extra_info(self, name: str, default: object = None) -> object:
+            return {"peername": (self.address, 50000), "sockname": ("127.0.0.1", 8765)}.get(name, default)
+
+        def close(self) -> None:
+            self.closed = True
+
+        def is_closing(self) -> bool:
+            return self.closed
+
+        def write(self, data: bytes) -> None:
+            pass
+
+    async def connect(address: str, count: int) -> list[tuple[BoundedH11Protocol, Transport]]:
+        config = Config(app=lambda scope, receive, send: None, http=BoundedH11Protocol)
+        config.load()
+        state, opened = ServerState(), []
+        for _ in range(count):
+            protocol, transport = BoundedH11Protocol(config, state, {}), Transport(address)
+            protocol.connection_made(transport)
+            opened.append((protocol, transport))
+        return opened
+
+    async def scenario() -> None:
+        remote = await connect("203.0.113.9", PER_CLIENT + 5)
+        assert sum(t.closed for _, t in remote) == 5  # beyond the cap: closed at once
+        other = await connect("198.51.100.7", 3)
+        assert not any(t.closed for _, t in other)  # the cap is per client
+        remote[0][0].connection_lost(None)
+        again = await connect("203.0.113.9", 1)
+        assert not again[0][1].closed  # a closed connection frees its place
+        local = await connect("127.0.0.1", PER_CLIENT + 5)
+        assert not any(t.closed for _, t in local)  # a local proxy (or the tests) is not capped
+        for protocol, transport in [*remote, *other, *again, *local]:
+            if not transport.closed:
+                protocol.connection_lost(None)
+        assert not BoundedH11Protocol.open_per_client
+
+    asyncio.run(scenario())
 
 
 def test_a_second_server_on_a_busy_port_fails_before_printing_the_admin_link(served):

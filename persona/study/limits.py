@@ -3,7 +3,8 @@
 uvicorn bounds idle keep-alive connections but not a request whose headers never finish: 150 half-sent requests
 were still held open after 6 s. This protocol closes a connection whose request head is not complete within
 ``HEADER_TIMEOUT`` seconds of its first byte (or of the connection), and refuses a client's connection beyond
-``PER_CLIENT``. Request bodies are bounded in time by the app's guard.
+``PER_CLIENT``. Connections from this machine are not capped: behind a reverse proxy every connection comes from
+it, and the proxy is where per-client limits belong then. Request bodies are bounded in time by the app's guard.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 HEADER_TIMEOUT = 10.0  # seconds to send a request line and headers
 PER_CLIENT = 32  # open connections per client address (a browser opens six)
+LOOPBACK = ("127.", "::1", "::ffff:127.")  # this machine: a reverse proxy in front, or the operator
 
 
 class BoundedH11Protocol(H11Protocol):
@@ -32,6 +34,9 @@ class BoundedH11Protocol(H11Protocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         client = self.client[0] if self.client else "?"
+        if client.startswith(LOOPBACK):
+            self._arm()
+            return
         if self.open_per_client[client] >= PER_CLIENT:
             transport.close()
             return
