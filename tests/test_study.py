@@ -264,7 +264,7 @@ def test_script_in_justification_and_persona_is_stored_as_text_and_shown_escaped
     assert "<img src=x" not in page.text
     assert "<script>alert" not in page.text and "&lt;script&gt;alert(&#39;persona&#39;)" in page.text
     assert "script-src 'self'" in page.headers["content-security-policy"]
-    assert page.headers["referrer-policy"] == "no-referrer"
+    assert page.headers["referrer-policy"] == "same-origin"  # tokens never go to another site
     admin = client.get(f"/admin/{Store(study).meta('admin_token')}")
     assert admin.status_code == 200 and "<script>" not in admin.text
 

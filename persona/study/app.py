@@ -46,7 +46,9 @@ HEADERS = {
     "content-security-policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     "x-content-type-options": "nosniff",
-    "referrer-policy": "no-referrer",  # links carry tokens: never pass them on
+    # Links carry tokens: never pass them to another site. Same-origin (not no-referrer) so the browser still says
+    # where a form comes from: under no-referrer it sends `Origin: null`, which the cross-site check must refuse.
+    "referrer-policy": "same-origin",
     "cache-control": "no-store",
     "x-frame-options": "DENY",
 }
@@ -228,7 +230,7 @@ def make_app(folder: Path, place_timeout: float = PLACE_TIMEOUT) -> Guard:
         if choice not in ("A", "B"):
             problem = "Pick answer A or answer B."
         elif _visible(text) < design.min_justification:
-            problem = f"Say why in at least {design.min_justification} characters."
+            problem = f"Say why in at least {design.min_justification} characters (spaces not counted)."
         elif len(text) > design.max_justification:
             problem = f"Keep the justification under {design.max_justification} characters."
         if problem:

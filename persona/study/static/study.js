@@ -1,9 +1,11 @@
-// Live character count for the justification, and one submit per click: the server is the judge of both.
+// Live character count for the justification (visible characters, as the server counts them: no spaces, no
+// zero-width or control characters), and one submit per click: the server is the judge of both.
 document.addEventListener("DOMContentLoaded", () => {
   const text = document.getElementById("justification");
   const count = document.getElementById("count");
   if (text && count) {
-    text.addEventListener("input", () => { count.textContent = text.value.trim().length; });
+    const invisible = /[\p{Cf}\p{Zs}\p{Zl}\p{Zp}\p{Cc}]/gu;
+    text.addEventListener("input", () => { count.textContent = text.value.replace(invisible, "").length; });
   }
   for (const form of document.querySelectorAll("form")) {
     form.addEventListener("submit", () => {
