@@ -47,8 +47,9 @@ add_kind_command(
     survey_app,
     "realism",
     "realism",
-    "survey respondents items fit_share folds predictors census min_group_size resamples seed model api_base",
+    "survey respondents items fit_share folds predictors census ceiling_by min_group_size resamples seed model "
+    "api_base",
     model_flags("models.responder", "model", "model that role-plays the respondents")
-    | {"items": csv("items"), "predictors": csv("predictors")},
+    | {"items": csv("items"), "predictors": csv("predictors"), "ceiling_by": csv("ceiling_by")},
     doc="Role-play against real survey respondents, beside the blind model and the non-LLM baselines it must beat.",
 )
