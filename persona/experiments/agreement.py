@@ -26,9 +26,9 @@ from persona.lm.roles import Role
 from persona.metrics import kappa, kappa_matrix
 from persona.reports.figures import kappa_heatmap, kappa_histograms, save_figure
 from persona.runs.kinds import Kind
-from persona.runs.manifest import Manifest, Metrics
+from persona.runs.manifest import Metrics
 from persona.runs.records import Record
-from persona.runs.session import Session
+from persona.runs.session import RunRecords, Session
 from persona.runs.spec import OneModelSpec, model_slug, spec_fingerprint
 
 COLUMNS = ("annotator", "persona_id", "item_id", "choice")
@@ -206,12 +206,6 @@ class AnnotateMetrics(Metrics):
     failed: int
 
 
-class AnnotationResult(NamedTuple):
-    run_dir: Path
-    records: list[dict[str, Any]]
-    manifest: Manifest
-
-
 class AnnotationRecord(Record):
     """The annotator's pick between a task's two answers (``A`` or ``B``), and why."""
 
@@ -278,7 +272,7 @@ def _annotate(lms: Mapping[str, Any]) -> Callable[[Task], dict[str, Any]]:
 
 
 @ANNOTATE.runs
-def _run(session: Session, spec: AnnotateSpec, tasks: list[Task]) -> AnnotationResult:
+def _run(session: Session, spec: AnnotateSpec, tasks: list[Task]) -> RunRecords:
     """Role-play every task and write annotations.jsonl with the model string as annotator."""
     stage = session.stage("annotations", tasks, key=lambda task: task.key, make_work=_annotate, record=AnnotationRecord)
     rows = [
@@ -296,13 +290,13 @@ def _run(session: Session, spec: AnnotateSpec, tasks: list[Task]) -> AnnotationR
             f"{len(rows)} of {len(tasks)} tasks annotated, {stage.failed} failed.\n\n{manifest.cost_line()}\n"
         ),
     )
-    return AnnotationResult(session.run_dir, rows, manifest)
+    return RunRecords(session.run_dir, rows, manifest)
 
 
 annotate = ANNOTATE.entry("annotate")
 
 
 @ANNOTATE.summarises
-def _summary(result: AnnotationResult) -> list[str]:
+def _summary(result: RunRecords) -> list[str]:
     m = result.manifest.results(AnnotateMetrics)
     return [f"{m.annotated} of {m.tasks} tasks annotated: [cyan]{result.run_dir / 'annotations.jsonl'}[/]"]

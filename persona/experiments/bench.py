@@ -52,7 +52,7 @@ from persona.runs.engine import run_kind
 from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics, file_digest
 from persona.runs.records import Record
-from persona.runs.session import Session
+from persona.runs.session import RunRecords, Session
 from persona.runs.spec import RolesSpec, digest, model_slug, spec_fingerprint
 
 SPLITS = (*PARTS, "all")
@@ -180,12 +180,6 @@ class BenchSpec(BenchInputs):
 
 
 BENCH = Kind("bench", BenchSpec, subject="responder")
-
-
-class BenchResult(NamedTuple):
-    run_dir: Path
-    records: list[dict[str, Any]]
-    manifest: Manifest
 
 
 def question_pool(spec: BenchInputs) -> list[Prompt]:
@@ -379,7 +373,7 @@ def tested_and_judge(spec: BenchInputs, inputs: tuple[PersonasInput, list[Prompt
 
 
 @BENCH.runs
-def _run(session: Session, spec: BenchSpec, inputs: Any) -> BenchResult:
+def _run(session: Session, spec: BenchSpec, inputs: Any) -> RunRecords:
     """Answer every persona x question in each mode, judge each answer, then report and plot."""
     run_dir = session.run_dir
     source, pool, histories = inputs
@@ -419,7 +413,7 @@ def _run(session: Session, spec: BenchSpec, inputs: Any) -> BenchResult:
         metrics=metrics,
         report=render_report,
     )
-    return BenchResult(run_dir, records, manifest)
+    return RunRecords(run_dir, records, manifest)
 
 
 def responder_fingerprint(own: str, responder: str) -> str:
@@ -607,7 +601,7 @@ def render_report(manifest: Manifest) -> str:
 
 
 @BENCH.summarises
-def _summary(result: BenchResult) -> list[Any]:
+def _summary(result: RunRecords) -> list[Any]:
     modes = result.manifest.results(BenchMetrics).modes
     return [estimates_table("accuracy per mode", {mode: row.accuracy for mode, row in modes.items()})]
 

@@ -31,7 +31,7 @@ from persona.reports.figures import kappa_heatmap, save_figure
 from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics
 from persona.runs.records import Record
-from persona.runs.session import Session
+from persona.runs.session import RunRecords, Session
 from persona.runs.spec import OneModelSpec, model_slug
 
 
@@ -151,12 +151,6 @@ def _choose(seed: int) -> Callable[[Mapping[str, Any]], Callable[[Task], Diversi
     return make
 
 
-class DiversityResult(NamedTuple):
-    run_dir: Path
-    records: list[dict[str, Any]]
-    manifest: Manifest
-
-
 @DIVERSITY.measures
 class DiversityMetrics(Metrics):
     """How much the sampled personas disagree."""
@@ -173,7 +167,7 @@ class DiversityMetrics(Metrics):
 
 
 @DIVERSITY.runs
-def _run(session: Session, spec: DiversitySpec, tasks: list[Task]) -> DiversityResult:
+def _run(session: Session, spec: DiversitySpec, tasks: list[Task]) -> RunRecords:
     stage = session.stage(
         "choices", tasks, key=lambda task: task.key, make_work=_choose(spec.seed), record=DiversityChoice
     )
@@ -203,7 +197,7 @@ def _run(session: Session, spec: DiversitySpec, tasks: list[Task]) -> DiversityR
     )
     files = ["choices.jsonl", *_draw(metrics, session.run_dir)]
     manifest = session.finish(files=files, metrics=metrics, report=render_diversity_report)
-    return DiversityResult(session.run_dir, records, manifest)
+    return RunRecords(session.run_dir, records, manifest)
 
 
 run_diversity = DIVERSITY.entry("run_diversity")
@@ -257,7 +251,7 @@ def render_diversity_report(manifest: Manifest) -> str:
 
 
 @DIVERSITY.summarises
-def _summary(result: DiversityResult) -> list[str]:
+def _summary(result: RunRecords) -> list[str]:
     m = result.manifest.results(DiversityMetrics)
     flag = "[red]homogeneous[/]" if m.homogeneous else "diverse"
     split, agreement = format_number(m.split_share), format_number(m.mean_agreement)

@@ -20,7 +20,7 @@ from pydantic import AliasChoices, BaseModel, Field, field_validator
 
 from persona.data.io import write_jsonl
 from persona.data.persona import Persona
-from persona.experiments.bench import BenchInputs, BenchResult, asked_questions, read_questions, write_results
+from persona.experiments.bench import BenchInputs, asked_questions, read_questions, write_results
 from persona.experiments.inputs import POPULATION, Item, JudgeFailure, role_models
 from persona.experiments.population import population_role
 from persona.lm.config import ModelConfig
@@ -36,7 +36,7 @@ from persona.reports.figures import elicit_plot, save_figure
 from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics
 from persona.runs.records import Record
-from persona.runs.session import Session
+from persona.runs.session import RunRecords, Session
 from persona.runs.spec import digest, model_slug
 
 ASKER = "ask"  # the built-in asking policy
@@ -195,7 +195,7 @@ def _work(spec: ElicitSpec, lms: Mapping[str, Any]) -> Callable[[Case], ElicitRe
 
 
 @ELICIT.runs
-def _run(session: Session, spec: ElicitSpec, inputs: Any) -> BenchResult:
+def _run(session: Session, spec: ElicitSpec, inputs: Any) -> RunRecords:
     personas, questions = asked_questions(session, spec, inputs)
     budgets: list[int | None] = [*spec.turns, *([None] if spec.ceiling else [])]
     cases = [Case(question, budget) for question in questions for budget in budgets]
@@ -222,7 +222,7 @@ def _run(session: Session, spec: ElicitSpec, inputs: Any) -> BenchResult:
     metrics = elicit_metrics(records, spec, {p.id: p for p in personas})
     files += _draw(metrics, session.run_dir)
     manifest = session.finish(files=files, metrics=metrics, report=render_elicit_report)
-    return BenchResult(session.run_dir, records, manifest)
+    return RunRecords(session.run_dir, records, manifest)
 
 
 run_elicit = ELICIT.entry("run_elicit")
@@ -360,25 +360,14 @@ def _tokens_cell(tokens: dict[str, float]) -> str:
 
 def _group_lines(m: ElicitMetrics, min_size: int) -> list[str]:
     """Accuracy per census group, one column per budget: who asking serves, and who it leaves behind."""
-    if not m.groups:
-        return []
-    cells: dict[tuple[str, str], dict[str, GroupScore]] = {}
-    for g in m.groups:
-        cells.setdefault((g.attribute, g.group), {})[g.budget] = g
-    rows = [
-        (
-            attribute,
-            group,
-            next(iter(by.values())).personas,
-            next(iter(by.values())).ranked,
-            {b: f"{g.accuracy:.3f} ({g.low:.3f}-{g.high:.3f})" for b, g in by.items()},
-        )
-        for (attribute, group), by in cells.items()
+    cells = [
+        (g.attribute, g.group, g.personas, g.ranked, g.budget, f"{g.accuracy:.3f} ({g.low:.3f}-{g.high:.3f})")
+        for g in m.groups
     ]
-    return group_lines("Per census group", "personas", min_size, list(m.budgets), rows)
+    return group_lines("Per census group", "personas", min_size, list(m.budgets), cells)
 
 
 @ELICIT.summarises
-def _summary(result: BenchResult) -> list[str]:
+def _summary(result: RunRecords) -> list[str]:
     m = result.manifest.results(ElicitMetrics)
     return [f"budget {label}: {format_estimate(s.accuracy)}" for label, s in m.budgets.items()]

@@ -26,7 +26,6 @@ from persona.data.persona import ATTRIBUTES, NullAttributes, Persona, null_attri
 from persona.errors import InputError
 from persona.experiments.bench import (
     BenchInputs,
-    BenchResult,
     write_results,
 )
 from persona.experiments.inputs import (
@@ -47,7 +46,7 @@ from persona.reports.personas import null_line
 from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics
 from persona.runs.records import Record
-from persona.runs.session import Session
+from persona.runs.session import RunRecords, Session
 from persona.runs.spec import model_slug
 
 LOO_ROLES = ("responder", "annotator")  # writes the two answers per question; role-plays the personas
@@ -222,7 +221,7 @@ def _models(spec: LooSpec, inputs: tuple[PersonasInput, list[PreferenceQuestion]
 
 
 @LOO.runs
-def _run(session: Session, spec: LooSpec, inputs: Any) -> BenchResult:
+def _run(session: Session, spec: LooSpec, inputs: Any) -> RunRecords:
     """Generate the answers, annotate every pair's two variants, and report kappa per attribute."""
     source, questions = inputs
     run_dir = session.run_dir
@@ -276,7 +275,7 @@ def _run(session: Session, spec: LooSpec, inputs: Any) -> BenchResult:
         run_dir / "loo.png",
     )
     files += ["questions.jsonl", "loo.png"]
-    return BenchResult(run_dir, records, session.finish(files=files, metrics=metrics, report=render_loo_report))
+    return RunRecords(run_dir, records, session.finish(files=files, metrics=metrics, report=render_loo_report))
 
 
 run_loo = LOO.entry("run_loo")
@@ -479,7 +478,7 @@ def render_loo_report(manifest: Manifest) -> str:
 
 
 @LOO.summarises
-def _summary(result: BenchResult) -> list[Any]:
+def _summary(result: RunRecords) -> list[Any]:
     table = Table(title="kappa per pair, without vs with the attribute")
     for column in ("attribute", "pairs", "defined", "median", "mean"):
         table.add_column(column)

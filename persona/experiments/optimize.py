@@ -23,7 +23,6 @@ from persona.data.prompts import Prompt
 from persona.errors import InputError
 from persona.experiments.bench import (
     BenchInputs,
-    BenchResult,
     Histories,
     history_shown,
     read_histories,
@@ -55,7 +54,7 @@ from persona.reports.judging import judge_note
 from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics
 from persona.runs.records import Record
-from persona.runs.session import Session
+from persona.runs.session import RunRecords, Session
 from persona.runs.spec import model_slug
 
 if TYPE_CHECKING:
@@ -272,7 +271,7 @@ def _models(spec: OptimizeSpec, inputs: tuple[PersonasInput, Histories]) -> dict
 
 
 @OPTIMIZE.runs
-def _run(session: Session, spec: OptimizeSpec, inputs: Any) -> BenchResult:
+def _run(session: Session, spec: OptimizeSpec, inputs: Any) -> RunRecords:
     """Compile, save, reload and evaluate; the report compares baseline and optimized on the same items."""
     source, histories = inputs
     run_dir = session.run_dir
@@ -325,7 +324,7 @@ def _run(session: Session, spec: OptimizeSpec, inputs: Any) -> BenchResult:
         metrics=metrics,
         report=render_optimize_report,
     )
-    return BenchResult(run_dir, records, manifest)
+    return RunRecords(run_dir, records, manifest)
 
 
 run_optimize = responder_entry(OPTIMIZE, "run_optimize", lambda spec, path: {"mode": path})
@@ -470,7 +469,7 @@ def render_optimize_report(manifest: Manifest) -> str:
 
 
 @OPTIMIZE.summarises
-def _summary(result: BenchResult) -> list[Any]:
+def _summary(result: RunRecords) -> list[Any]:
     shown: list[Any] = []
     for split, row in result.manifest.results(OptimizeMetrics).sets.items():
         shown.append(estimates_table(f"{split}: accuracy", {"baseline": row.baseline, "optimized": row.optimized}))

@@ -17,7 +17,6 @@ from persona.data.persona import NullAttributes, Persona, null_attributes
 from persona.data.prompts import Prompt
 from persona.experiments.bench import (
     BenchInputs,
-    BenchResult,
     Histories,
     asked_questions,
     history_shown,
@@ -37,7 +36,7 @@ from persona.reports.judging import judge_note
 from persona.reports.personas import null_line
 from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics
-from persona.runs.session import Session
+from persona.runs.session import RunRecords, Session
 from persona.runs.spec import model_slug
 
 
@@ -88,7 +87,7 @@ def _read(spec: PassKSpec) -> tuple[PersonasInput, list[Prompt], Histories]:
 
 
 @PASSK.runs
-def _run(session: Session, spec: PassKSpec, inputs: Any) -> BenchResult:
+def _run(session: Session, spec: PassKSpec, inputs: Any) -> RunRecords:
     """Draw n answers per item, judge each, and report the pass@k curve."""
     run_dir = session.run_dir
     source, pool, histories = inputs
@@ -118,7 +117,7 @@ def _run(session: Session, spec: PassKSpec, inputs: Any) -> BenchResult:
         metrics=metrics,
         report=render_passk_report,
     )
-    return BenchResult(run_dir, records, manifest)
+    return RunRecords(run_dir, records, manifest)
 
 
 run_passk = responder_entry(PASSK, "run_passk", lambda spec, path: {"mode": path})
@@ -194,7 +193,7 @@ def render_passk_report(manifest: Manifest) -> str:
 
 
 @PASSK.summarises
-def _summary(result: BenchResult) -> list[str]:
+def _summary(result: RunRecords) -> list[str]:
     curve = result.manifest.results(PassKMetrics).curve
     return ["pass@k: " + ", ".join(f"k={k} {v:.3f}" for k, v in curve.items() if v is not None)]
 

@@ -58,7 +58,7 @@ from persona.reports.figures import calibration_plot, group_plot, save_figure
 from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics
 from persona.runs.records import Record
-from persona.runs.session import Session
+from persona.runs.session import RunRecords, Session
 from persona.runs.spec import RolesSpec, digest, model_slug
 
 SETS = ("standard", "contrast")
@@ -325,7 +325,7 @@ def _predict(spec: PrefsSpec, data: Plan, lms: Mapping[str, Any]) -> Callable[[A
 
 
 @PREFS.runs
-def _run(session: Session, spec: PrefsSpec, data: Plan) -> PrefsResult:
+def _run(session: Session, spec: PrefsSpec, data: Plan) -> RunRecords:
     orders = ("first", "second") if spec.order != "one" else ("first",)
     asks = [Ask(unit, name, order) for unit in data.units for name in spec.predictors for order in orders]
     work = functools.partial(_predict, spec, data)
@@ -355,16 +355,10 @@ def _run(session: Session, spec: PrefsSpec, data: Plan) -> PrefsResult:
     metrics = prefs_metrics(records, spec, data)
     files += _draw(metrics, session.run_dir)
     manifest = session.finish(files=files, metrics=metrics, report=render_prefs_report)
-    return PrefsResult(session.run_dir, records, manifest)
+    return RunRecords(session.run_dir, records, manifest)
 
 
 run_prefs = PREFS.entry("run_prefs")
-
-
-class PrefsResult(NamedTuple):
-    run_dir: Path
-    records: list[dict[str, Any]]
-    manifest: Manifest
 
 
 class Score(BaseModel):
@@ -596,7 +590,7 @@ def render_prefs_report(manifest: Manifest) -> str:
 
 
 @PREFS.summarises
-def _summary(result: PrefsResult) -> list[str]:
+def _summary(result: RunRecords) -> list[str]:
     m = result.manifest.results(PrefsMetrics)
     return [
         f"{set_} {name}: {format_estimate(s.accuracy)}"

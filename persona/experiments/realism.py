@@ -47,7 +47,7 @@ from persona.reports.figures import realism_plot, save_figure
 from persona.runs.kinds import Kind
 from persona.runs.manifest import Manifest, Metrics
 from persona.runs.records import Record
-from persona.runs.session import Session
+from persona.runs.session import RunRecords, Session
 from persona.runs.spec import RolesSpec, model_slug
 
 LM_PREDICTORS = ("roleplay", "blind")
@@ -187,12 +187,6 @@ def _answer(plan_: Plan) -> Callable[[Mapping[str, Any]], Callable[[Question], S
     return make
 
 
-class RealismResult(NamedTuple):
-    run_dir: Path
-    records: list[dict[str, Any]]
-    manifest: Manifest
-
-
 def _checked_and_filled(session: Session, spec: RealismSpec, plan_: Plan) -> Plan:
     """The respondents' personas through the LM consistency check (redrawing only what was drawn) and filling, as
     the run's ``personas`` stage; a respondent whose every draw is rejected is left out, and counted."""
@@ -260,7 +254,7 @@ def _baseline_rows(spec: RealismSpec, plan_: Plan) -> dict[tuple[str, str, int],
 
 
 @REALISM.runs
-def _run(session: Session, spec: RealismSpec, plan_: Plan) -> RealismResult:
+def _run(session: Session, spec: RealismSpec, plan_: Plan) -> RunRecords:
     planned = len(plan_.evaluated)
     if spec.population.uses_lm():
         plan_ = _checked_and_filled(session, spec, plan_)
@@ -305,7 +299,7 @@ def _run(session: Session, spec: RealismSpec, plan_: Plan) -> RealismResult:
     metrics = realism_metrics(records, spec, plan_).model_copy(update={"left_out": planned - len(plan_.evaluated)})
     files += _draw(records, metrics, plan_, session.run_dir)
     manifest = session.finish(files=files, metrics=metrics, report=render_realism_report)
-    return RealismResult(session.run_dir, records, manifest)
+    return RunRecords(session.run_dir, records, manifest)
 
 
 run_realism = REALISM.entry("run_realism")
@@ -469,27 +463,13 @@ def _ceiling_lines(m: RealismMetrics) -> list[str]:
 
 
 def _group_lines(m: RealismMetrics, min_size: int) -> list[str]:
-    if not m.groups:
-        return []
-    cells: dict[tuple[str, str], dict[str, GroupDistance]] = {}
-    for g in m.groups:
-        cells.setdefault((g.attribute, g.group), {})[g.predictor] = g
-    rows = [
-        (
-            attribute,
-            group,
-            next(iter(by.values())).respondents,
-            next(iter(by.values())).ranked,
-            {name: f"{g.tv:.3f}" for name, g in by.items()},
-        )
-        for (attribute, group), by in cells.items()
-    ]
+    cells = [(g.attribute, g.group, g.respondents, g.ranked, g.predictor, f"{g.tv:.3f}") for g in m.groups]
     heading = "Per demographic group: total variation distance from the real answer shares (0 best)"
-    return group_lines(heading, "respondents", min_size, list(m.predictors), rows)
+    return group_lines(heading, "respondents", min_size, list(m.predictors), cells)
 
 
 @REALISM.summarises
-def _summary(result: RealismResult) -> list[str]:
+def _summary(result: RunRecords) -> list[str]:
     m = result.manifest.results(RealismMetrics)
     lines = [f"{name}: accuracy {format_estimate(s.accuracy)}" for name, s in m.predictors.items()]
     return [*lines, *(f"headline {what}: {format_estimate(v)}" for what, v in m.headline.items())]

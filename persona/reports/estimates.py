@@ -52,12 +52,18 @@ def estimates_table(title: str, rows: Mapping[str, EstimateRecord]) -> Table:
     return table
 
 
-GroupCell = tuple[str, str, int, bool, Mapping[str, str]]  # attribute, group, size, ranked, column -> text
+GroupCell = tuple[str, str, int, bool, str, str]  # attribute, group, size, ranked, column, text
 
 
-def group_lines(heading: str, unit: str, min_size: int, columns: list[str], rows: Iterable[GroupCell]) -> list[str]:
-    """A per-group section: one row per (attribute, group) with its size, one column per budget, predictor, ...;
-    groups too small to rank are marked, so nobody reads a handful of people as a finding."""
+def group_lines(heading: str, unit: str, min_size: int, columns: list[str], cells: Iterable[GroupCell]) -> list[str]:
+    """A per-group section: one row per (attribute, group) with its size, one column per budget, predictor, ...
+    (a missing cell shows "-"); groups too small to rank are marked, so nobody reads a handful of people as a
+    finding. Nothing when there are no cells."""
+    rows: dict[tuple[str, str], tuple[int, bool, dict[str, str]]] = {}
+    for attribute, group, size, ranked, column, text in cells:
+        rows.setdefault((attribute, group), (size, ranked, {}))[2][column] = text
+    if not rows:
+        return []
     lines = [
         f"## {heading}",
         "",
@@ -66,9 +72,9 @@ def group_lines(heading: str, unit: str, min_size: int, columns: list[str], rows
         f"| attribute | group | {unit} | " + " | ".join(columns) + " |",
         "|---|---|---|" + "---|" * len(columns),
     ]
-    for attribute, group, size, ranked, cells in rows:
+    for (attribute, group), (size, ranked, texts) in rows.items():
         small = "" if ranked else " (small)"
-        row = [cells.get(column, "-") for column in columns]
+        row = [texts.get(column, "-") for column in columns]
         lines.append(f"| {attribute} | {group}{small} | {size} | " + " | ".join(row) + " |")
     return [*lines, ""]
 

@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn, TypeVar
 
 from persona.data.io import atomic_write_text
 from persona.lm.config import ModelConfig
@@ -59,6 +59,14 @@ T = TypeVar("T")
 # (a dict the stage's Record checks, or that Record).
 WorkMaker = Callable[[Mapping[str, "RoleLM"]], Callable[[T], "dict[str, Any] | Record"]]
 logger = logging.getLogger(__name__)
+
+
+class RunRecords(NamedTuple):
+    """What a kind whose results are rows returns: its run dir, the rows it wrote, and the manifest."""
+
+    run_dir: Path
+    records: list[dict[str, Any]]
+    manifest: Manifest
 
 
 class Session:
