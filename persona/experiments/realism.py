@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field, field_validator
 
+from persona.data.census import CensusSample
 from persona.data.io import write_jsonl
 from persona.data.persona import Persona
 from persona.data.population import profile_plan
@@ -113,6 +114,7 @@ class Plan(NamedTuple):
     evaluated: np.ndarray  # row positions of the respondents evaluated
     fit: np.ndarray | None  # row positions the baselines are fitted on; None: cross-fitted over folds
     personas: dict[int, Persona]  # evaluated row -> persona
+    source: CensusSample  # what the rest of each persona is drawn from (again, for a redraw)
 
 
 @REALISM.reads
@@ -143,7 +145,7 @@ def plan(spec: RealismSpec) -> Plan:
         fit = np.sort(rng.choice(others, size=size, replace=False))
     source = load_source(spec.census)
     personas = {int(row): respondent_persona(survey, int(row), source, spec.seed) for row in evaluated}
-    return Plan(survey, items, evaluated, fit, personas)
+    return Plan(survey, items, evaluated, fit, personas, source)
 
 
 @REALISM.needs
@@ -190,7 +192,7 @@ def _answer(plan_: Plan) -> Callable[[Mapping[str, Any]], Callable[[Question], S
 def _checked_and_filled(session: Session, spec: RealismSpec, plan_: Plan) -> Plan:
     """The respondents' personas through the LM consistency check (redrawing only what was drawn) and filling, as
     the run's ``personas`` stage; a respondent whose every draw is rejected is left out, and counted."""
-    source = load_source(spec.census)
+    source = plan_.source
     options = spec.population
     rows = [int(row) for row in plan_.evaluated]
     categories = profile_plan(len(rows), spec.seed, options.categories_per_persona if options.fill else 0)

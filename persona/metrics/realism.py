@@ -42,10 +42,9 @@ class Resamples:
         """Each respondent's place in this bootstrap's order."""
         return np.fromiter((self.position[r] for r in respondents), dtype=np.int64, count=len(respondents))
 
-    def totals(self, respondents: Sequence[str] | np.ndarray, values: Sequence[float] | np.ndarray) -> np.ndarray:
-        """``values`` summed per respondent (names, or places from ``index``), in this bootstrap's order."""
-        index = respondents if isinstance(respondents, np.ndarray) else self.index(respondents)
-        return np.bincount(index, weights=np.asarray(values, dtype=float), minlength=len(self.order))
+    def totals(self, respondents: Sequence[str], values: Sequence[float] | np.ndarray) -> np.ndarray:
+        """``values`` summed per respondent, in this bootstrap's order."""
+        return np.bincount(self.index(respondents), weights=np.asarray(values, dtype=float), minlength=len(self.order))
 
     def interval(self, draws: np.ndarray) -> tuple[float, float]:
         kept = draws[~np.isnan(draws)]
